@@ -1,0 +1,21 @@
+//! Shared core of the trustflow Lambdas.
+//!
+//! - [`request`]: the trust request contract and its static rules.
+//! - [`domain`]: trust types, directions and states as the Directory Service defines them.
+//! - [`plan`]: what the validation step decided the workflow does next.
+//! - [`remedy`]: status reasons turned into something a requester can act on.
+//! - [`secret`]: the trust password, in a type that cannot be printed or serialised.
+//! - [`aws`]: narrow traits over the AWS calls the Lambdas make, and their SDK adapters.
+//! - [`error`]: the error names the state machine matches on.
+
+pub mod aws;
+pub mod domain;
+pub mod error;
+pub mod plan;
+pub mod remedy;
+pub mod request;
+pub mod secret;
+pub mod settings;
+pub mod telemetry;
+
+pub use error::WorkflowError;

@@ -1,0 +1,565 @@
+//! The trust request contract (`schemas/trust-request.schema.json`) and its static rules.
+//!
+//! A request is parsed by hand from JSON rather than with `#[serde(deny_unknown_fields)]`: serde's
+//! messages echo offending values, and a requester who pastes the password into the wrong field
+//! must not see it echoed back into an error, a log or the execution history.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::{normalize_domain, SelectiveAuth, TrustDirection, TrustType};
+use crate::error::{Violation, WorkflowError};
+
+/// The EventBridge `detail-type` of a trust request.
+pub const TRUST_REQUESTED_DETAIL_TYPE: &str = "Trust Requested";
+
+/// Largest request accepted, in bytes of compact JSON. Real requests are well under 2 KiB.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+
+/// Most conditional forwarder addresses a trust takes (the console's and Terraform's limit).
+pub const MAX_FORWARDER_ADDRS: usize = 4;
+
+/// Where the trust password is kept: a Secrets Manager secret, and optionally a key inside a JSON secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretLocation {
+    /// The secret's name or ARN.
+    pub secret_id: String,
+    /// The key holding the password when the secret is a JSON object; the whole string otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_key: Option<String>,
+}
+
+/// Who else to tell, on top of the stack's default topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyTarget {
+    /// An SNS topic ARN.
+    pub topic_arn: String,
+}
+
+/// What to do when a trust for the same remote domain already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum ExistingTrustPolicy {
+    /// Never touch an existing trust: a conflicting one rejects the request.
+    #[default]
+    Keep,
+    /// Delete a conflicting or failed trust and create the requested one.
+    Replace,
+}
+
+/// A trust request that passed every static rule, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustRequest {
+    /// The portal's id for the request: correlation and idempotency.
+    pub request_id: String,
+    /// The AWS Managed Microsoft AD directory.
+    pub directory_id: String,
+    /// The on-premises domain's FQDN, lower case, without a trailing dot.
+    pub remote_domain_name: String,
+    /// Forest (default) or External.
+    pub trust_type: TrustType,
+    /// Direction as seen from the AWS directory.
+    pub trust_direction: TrustDirection,
+    /// The on-premises DNS servers; empty where a conditional forwarder already exists.
+    pub conditional_forwarder_ip_addrs: Vec<Ipv4Addr>,
+    /// Selective authentication.
+    pub selective_auth: SelectiveAuth,
+    /// Where the password is; never the password.
+    pub trust_password: SecretLocation,
+    /// An extra SNS topic for this request's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyTarget>,
+    /// What to do with an existing trust for the same domain.
+    pub on_existing_trust: ExistingTrustPolicy,
+    /// Who asked, for the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+}
+
+const FIELDS: &[&str] = &[
+    "requestId",
+    "directoryId",
+    "remoteDomainName",
+    "trustType",
+    "trustDirection",
+    "conditionalForwarderIpAddrs",
+    "selectiveAuth",
+    "trustPassword",
+    "notify",
+    "onExistingTrust",
+    "requestedBy",
+];
+
+/// Takes the request out of what started the workflow: an EventBridge event whose `detail` is
+/// the request, or the bare request (API Gateway, a test, `trustctl`).
+pub fn unwrap_envelope(input: &Value) -> Result<&Value, WorkflowError> {
+    let Some(object) = input.as_object() else { return Ok(input) };
+    if !(object.contains_key("detail-type") && object.contains_key("detail")) {
+        return Ok(input);
+    }
+    let detail_type = object.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+    if detail_type != TRUST_REQUESTED_DETAIL_TYPE {
+        return Err(WorkflowError::invalid(Violation::new(
+            "detail-type",
+            format!("must be \"{TRUST_REQUESTED_DETAIL_TYPE}\" for an EventBridge trust request"),
+            detail_type,
+        )));
+    }
+    Ok(&object["detail"])
+}
+
+/// Best-effort look at a request that may be invalid: its request id and extra topic, so that
+/// even a rejected requester hears why. Returns only values that pass their own rule.
+pub fn peek_reply_to(input: &Value) -> (Option<String>, Option<String>) {
+    let request = unwrap_envelope(input).unwrap_or(input);
+    let request_id =
+        request.get("requestId").and_then(Value::as_str).filter(|id| check_request_id(id).is_none()).map(str::to_owned);
+    let topic = request
+        .get("notify")
+        .and_then(|n| n.get("topicArn"))
+        .and_then(Value::as_str)
+        .filter(|arn| is_topic_arn(arn))
+        .map(str::to_owned);
+    (request_id, topic)
+}
+
+/// Parses and checks a request against every rule that needs no AWS call.
+/// Reports every broken rule at once, so the requester can fix them in one go.
+pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
+    let request = unwrap_envelope(input)?;
+    let Some(object) = request.as_object() else {
+        return Err(WorkflowError::invalid(Violation::without_value(
+            "(request)",
+            format!("must be a JSON object, not {}", json_kind(request)),
+        )));
+    };
+    let size = serde_json::to_vec(request).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+    if size > MAX_REQUEST_BYTES {
+        return Err(WorkflowError::invalid(Violation::without_value(
+            "(request)",
+            format!("must be at most {MAX_REQUEST_BYTES} bytes of JSON, got {size} bytes"),
+        )));
+    }
+
+    let mut violations = Vec::new();
+    for key in object.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            // The value is withheld: an unknown field is where a stray password would land.
+            violations.push(Violation::without_value(
+                crate::error::excerpt(key),
+                format!("is not a field of a trust request (known fields: {})", FIELDS.join(", ")),
+            ));
+        }
+    }
+
+    let request_id = required_str(object, "requestId", &mut violations)
+        .and_then(|id| match check_request_id(id) {
+            None => Some(id.to_owned()),
+            Some(rule) => {
+                violations.push(Violation::new("requestId", rule, id));
+                None
+            }
+        });
+    let directory_id = required_str(object, "directoryId", &mut violations).and_then(|id| {
+        if is_directory_id(id) {
+            Some(id.to_owned())
+        } else {
+            violations.push(Violation::new(
+                "directoryId",
+                "must match ^d-[0-9a-f]{10}$ (\"d-\" and ten lower-case hexadecimal digits)",
+                id,
+            ));
+            None
+        }
+    });
+    let remote_domain_name =
+        required_str(object, "remoteDomainName", &mut violations).and_then(|name| match check_fqdn(name) {
+            Ok(normalized) => Some(normalized),
+            Err(rule) => {
+                violations.push(Violation::new("remoteDomainName", rule, name));
+                None
+            }
+        });
+    let trust_type = match object.get("trustType") {
+        None => Some(TrustType::Forest),
+        Some(value) => parse_enum(value, "trustType", "must be \"Forest\" or \"External\"", TrustType::parse, &mut violations),
+    };
+    let trust_direction = match object.get("trustDirection") {
+        None => {
+            violations.push(Violation::without_value(
+                "trustDirection",
+                "is required: \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\"",
+            ));
+            None
+        }
+        Some(value) => parse_enum(
+            value,
+            "trustDirection",
+            "must be \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\" (or two-way, outgoing, incoming)",
+            TrustDirection::parse,
+            &mut violations,
+        ),
+    };
+    let forwarders = parse_forwarders(object.get("conditionalForwarderIpAddrs"), &mut violations);
+    let selective_auth = match object.get("selectiveAuth") {
+        None | Some(Value::Null) => Some(SelectiveAuth::Disabled),
+        Some(Value::Bool(true)) => Some(SelectiveAuth::Enabled),
+        Some(Value::Bool(false)) => Some(SelectiveAuth::Disabled),
+        Some(value) => parse_enum(
+            value,
+            "selectiveAuth",
+            "must be \"Enabled\" or \"Disabled\" (or true/false)",
+            SelectiveAuth::parse,
+            &mut violations,
+        ),
+    };
+    let trust_password = parse_secret_location(object.get("trustPassword"), &mut violations);
+    let notify = parse_notify(object.get("notify"), &mut violations);
+    let on_existing_trust = match object.get("onExistingTrust") {
+        None | Some(Value::Null) => Some(ExistingTrustPolicy::Keep),
+        Some(value) => parse_enum(
+            value,
+            "onExistingTrust",
+            "must be \"keep\" (never touch an existing trust) or \"replace\" (delete it and create the requested one)",
+            |s| match s.trim().to_ascii_lowercase().as_str() {
+                "keep" => Some(ExistingTrustPolicy::Keep),
+                "replace" => Some(ExistingTrustPolicy::Replace),
+                _ => None,
+            },
+            &mut violations,
+        ),
+    };
+    let requested_by = match object.get("requestedBy") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(who)) if !who.is_empty() && who.chars().count() <= 256 && !who.chars().any(char::is_control) => {
+            Some(who.clone())
+        }
+        Some(value) => {
+            violations.push(Violation::new(
+                "requestedBy",
+                "must be a string of 1 to 256 characters without control characters",
+                display_json(value),
+            ));
+            None
+        }
+    };
+
+    match (request_id, directory_id, remote_domain_name, trust_type, trust_direction, forwarders, selective_auth, trust_password, notify, on_existing_trust) {
+        (
+            Some(request_id),
+            Some(directory_id),
+            Some(remote_domain_name),
+            Some(trust_type),
+            Some(trust_direction),
+            Some(conditional_forwarder_ip_addrs),
+            Some(selective_auth),
+            Some(trust_password),
+            Some(notify),
+            Some(on_existing_trust),
+        ) if violations.is_empty() => Ok(TrustRequest {
+            request_id,
+            directory_id,
+            remote_domain_name,
+            trust_type,
+            trust_direction,
+            conditional_forwarder_ip_addrs,
+            selective_auth,
+            trust_password,
+            notify,
+            on_existing_trust,
+            requested_by,
+        }),
+        _ => Err(WorkflowError::ValidationFailed(violations)),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A value as it appeared in the request, for an error message.
+fn display_json(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn required_str<'a>(object: &'a Map<String, Value>, field: &str, violations: &mut Vec<Violation>) -> Option<&'a str> {
+    match object.get(field) {
+        Some(Value::String(s)) => Some(s.as_str()),
+        None | Some(Value::Null) => {
+            violations.push(Violation::without_value(field, "is required"));
+            None
+        }
+        Some(other) => {
+            violations.push(Violation::new(field, format!("must be a string, not {}", json_kind(other)), display_json(other)));
+            None
+        }
+    }
+}
+
+fn parse_enum<T>(
+    value: &Value,
+    field: &str,
+    rule: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    violations: &mut Vec<Violation>,
+) -> Option<T> {
+    let parsed = value.as_str().and_then(parse);
+    if parsed.is_none() {
+        violations.push(Violation::new(field, rule, display_json(value)));
+    }
+    parsed
+}
+
+/// `None` when the id is acceptable, else the rule it breaks.
+pub fn check_request_id(id: &str) -> Option<&'static str> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    (!ok).then_some("must be 1 to 64 characters of letters, digits, '-', '_', '.' or ':'")
+}
+
+/// Whether `id` matches `^d-[0-9a-f]{10}$`.
+pub fn is_directory_id(id: &str) -> bool {
+    id.len() == 12 && id.starts_with("d-") && id[2..].chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+}
+
+/// Checks a remote domain name and returns it normalised (lower case, no trailing dot), or the rule it breaks.
+///
+/// The rules are the Directory Service pattern `^([a-zA-Z0-9]+[\.-])+([a-zA-Z0-9])+[.]?$` and
+/// RFC 1123 host names: letters, digits and single hyphens inside labels of at most 63 characters,
+/// at least two labels, at most 253 characters.
+pub fn check_fqdn(name: &str) -> Result<String, &'static str> {
+    let without_dot = name.strip_suffix('.').unwrap_or(name);
+    if without_dot.is_empty() {
+        return Err("must not be empty: the on-premises domain's fully qualified name, e.g. corp.example.com");
+    }
+    if without_dot.len() > 253 {
+        return Err("must be at most 253 characters (a DNS name)");
+    }
+    if !without_dot.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        return Err("may contain only ASCII letters, digits, hyphens and dots between labels (RFC 1123)");
+    }
+    let labels: Vec<&str> = without_dot.split('.').collect();
+    if labels.iter().any(|label| label.is_empty()) {
+        return Err("must not have empty labels (a leading dot or two dots in a row)");
+    }
+    if labels.len() < 2 {
+        return Err("must be a multi-label fully qualified domain name; single-label domain names are not supported");
+    }
+    if labels.iter().any(|label| label.len() > 63) {
+        return Err("must have labels of at most 63 characters");
+    }
+    if labels.iter().any(|label| label.starts_with('-') || label.ends_with('-') || label.contains("--")) {
+        return Err("must have hyphens only between letters or digits, one at a time (the Directory Service pattern)");
+    }
+    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+        return Err("must be a domain name, not an IP address (the last label cannot be all digits)");
+    }
+    Ok(normalize_domain(without_dot))
+}
+
+/// `None` when `addr` may be a DNS server of the remote domain, else the rule it breaks.
+pub fn check_forwarder_addr(addr: Ipv4Addr) -> Option<&'static str> {
+    if addr.is_loopback() {
+        Some("must not be a loopback address (127.0.0.0/8)")
+    } else if addr.is_multicast() {
+        Some("must not be a multicast address (224.0.0.0/4)")
+    } else if addr.is_broadcast() {
+        Some("must not be the broadcast address")
+    } else if addr.octets()[0] == 0 {
+        Some("must not be in 0.0.0.0/8 (\"this network\")")
+    } else if addr.octets()[0] >= 240 {
+        Some("must not be a reserved address (240.0.0.0/4)")
+    } else {
+        None
+    }
+}
+
+fn parse_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Vec<Ipv4Addr>> {
+    const FIELD: &str = "conditionalForwarderIpAddrs";
+    let items = match value {
+        None | Some(Value::Null) => return Some(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            violations.push(Violation::new(FIELD, "must be an array of 1 to 4 IPv4 addresses", display_json(other)));
+            return None;
+        }
+    };
+    if items.is_empty() || items.len() > MAX_FORWARDER_ADDRS {
+        violations.push(Violation::new(
+            FIELD,
+            format!("must list 1 to {MAX_FORWARDER_ADDRS} DNS server addresses, or be omitted where a conditional forwarder for the domain exists; got {}", items.len()),
+            display_json(&Value::Array(items.clone())),
+        ));
+        return None;
+    }
+    let before = violations.len();
+    let mut addrs = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let field = format!("{FIELD}[{index}]");
+        let Some(text) = item.as_str() else {
+            violations.push(Violation::new(field, "must be an IPv4 address as a string, e.g. \"172.16.10.153\"", display_json(item)));
+            continue;
+        };
+        match text.parse::<Ipv4Addr>() {
+            Err(_) => violations.push(Violation::new(field, "must be an IPv4 address in dotted-decimal form, e.g. 172.16.10.153", text)),
+            Ok(addr) => {
+                if let Some(rule) = check_forwarder_addr(addr) {
+                    violations.push(Violation::new(field, rule, text));
+                } else if addrs.contains(&addr) {
+                    violations.push(Violation::new(field, "must not repeat an address listed before it", text));
+                } else {
+                    addrs.push(addr);
+                }
+            }
+        }
+    }
+    (violations.len() == before).then_some(addrs)
+}
+
+/// Whether `id` is a Secrets Manager secret name or ARN.
+pub fn is_secret_id(id: &str) -> bool {
+    fn is_name(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 512
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+    }
+    match id.strip_prefix("arn:") {
+        None => is_name(id),
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(6, ':').collect();
+            matches!(parts.as_slice(), [partition, "secretsmanager", region, account, "secret", name]
+                if partition.starts_with("aws") && !region.is_empty() && is_account(account) && is_name(name))
+        }
+    }
+}
+
+fn is_account(account: &str) -> bool {
+    account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whether `arn` is an SNS topic ARN.
+pub fn is_topic_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:") else { return false };
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    matches!(parts.as_slice(), [partition, "sns", region, account, name]
+        if partition.starts_with("aws") && !region.is_empty() && is_account(account)
+            && !name.is_empty() && name.len() <= 256
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+}
+
+fn parse_secret_location(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<SecretLocation> {
+    const FIELD: &str = "trustPassword";
+    let object = match value {
+        None | Some(Value::Null) => {
+            violations.push(Violation::without_value(FIELD, "is required: {\"secretId\": \"<Secrets Manager secret name or ARN>\", \"jsonKey\": \"<optional key>\"}"));
+            return None;
+        }
+        Some(Value::Object(object)) => object,
+        Some(other) => {
+            // Never echo: this is exactly where someone pastes the password itself.
+            violations.push(Violation::without_value(
+                FIELD,
+                format!("must be an object naming the Secrets Manager secret that holds the password, {{\"secretId\": ..., \"jsonKey\": ...}}; got {} (value withheld: never send the password itself)", json_kind(other)),
+            ));
+            return None;
+        }
+    };
+    let before = violations.len();
+    for key in object.keys() {
+        if key != "secretId" && key != "jsonKey" {
+            violations.push(Violation::without_value(
+                format!("{FIELD}.{}", crate::error::excerpt(key)),
+                "is not a field of trustPassword (known fields: secretId, jsonKey; value withheld)",
+            ));
+        }
+    }
+    let secret_id = match object.get("secretId") {
+        Some(Value::String(id)) if is_secret_id(id) => Some(id.clone()),
+        None | Some(Value::Null) => {
+            violations.push(Violation::without_value("trustPassword.secretId", "is required: the secret's name or ARN"));
+            None
+        }
+        Some(other) => {
+            violations.push(Violation::new(
+                "trustPassword.secretId",
+                "must be a Secrets Manager secret name (1-512 of letters, digits, /_+=.@-) or secret ARN",
+                display_json(other),
+            ));
+            None
+        }
+    };
+    let json_key = match object.get("jsonKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) if !key.is_empty() && key.chars().count() <= 256 && !key.chars().any(char::is_control) => {
+            Some(key.clone())
+        }
+        Some(other) => {
+            violations.push(Violation::new(
+                "trustPassword.jsonKey",
+                "must be a string of 1 to 256 characters without control characters",
+                display_json(other),
+            ));
+            None
+        }
+    };
+    match secret_id {
+        Some(secret_id) if violations.len() == before => Some(SecretLocation { secret_id, json_key }),
+        _ => None,
+    }
+}
+
+fn parse_notify(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Option<NotifyTarget>> {
+    let object = match value {
+        None | Some(Value::Null) => return Some(None),
+        Some(Value::Object(object)) => object,
+        Some(other) => {
+            violations.push(Violation::new("notify", "must be an object {\"topicArn\": \"arn:aws:sns:...\"}", display_json(other)));
+            return None;
+        }
+    };
+    let before = violations.len();
+    for key in object.keys().filter(|key| key.as_str() != "topicArn") {
+        violations.push(Violation::without_value(
+            format!("notify.{}", crate::error::excerpt(key)),
+            "is not a field of notify (known fields: topicArn)",
+        ));
+    }
+    let topic_arn = match object.get("topicArn") {
+        Some(Value::String(arn)) if is_topic_arn(arn) => Some(arn.clone()),
+        None | Some(Value::Null) => {
+            violations.push(Violation::without_value("notify.topicArn", "is required when notify is given"));
+            None
+        }
+        Some(other) => {
+            violations.push(Violation::new(
+                "notify.topicArn",
+                "must be an SNS topic ARN, arn:aws:sns:<region>:<12-digit account>:<topic name>",
+                display_json(other),
+            ));
+            None
+        }
+    };
+    match topic_arn {
+        Some(topic_arn) if violations.len() == before => Some(Some(NotifyTarget { topic_arn })),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

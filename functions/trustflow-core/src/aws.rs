@@ -443,3 +443,24 @@ mod tests {
         }
     }
 }
+
+impl SdkDirectory {
+    /// A Directory Service client from the shared configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self(aws_sdk_directory::Client::new(config))
+    }
+}
+
+impl SdkSecrets {
+    /// A Secrets Manager client from the shared configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self(aws_sdk_secretsmanager::Client::new(config))
+    }
+}
+
+impl SdkNotifier {
+    /// SNS and EventBridge clients from the shared configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self { sns: aws_sdk_sns::Client::new(config), events: aws_sdk_eventbridge::Client::new(config) }
+    }
+}

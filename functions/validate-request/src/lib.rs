@@ -1,1 +1,125 @@
-//! placeholder
+//! The validation step: decides whether a trust request may go ahead, and what the workflow does next.
+//!
+//! It checks the request's static rules, then the directory (exists, `MicrosoftAD`, `Active`,
+//! managed from this Region), the secret (exists: DescribeSecret only, the value is never read),
+//! the conditional forwarder, and the trusts the directory already has for the domain.
+
+use serde_json::Value;
+use trustflow_core::time::{self, OffsetDateTime};
+use trustflow_core::aws::{DirectoryReader, SecretPresence, SecretStore};
+use trustflow_core::domain::normalize_domain;
+use trustflow_core::error::{Violation, WorkflowError};
+use trustflow_core::plan::{decide, Plan};
+use trustflow_core::request::parse_request;
+use trustflow_core::telemetry::rfc3339;
+
+/// Configuration, read once at cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The Region this function runs in: trusts are managed only in a directory's primary Region.
+    pub region: String,
+    /// How long a trust may stay in creation/verification before the workflow gives up.
+    pub deadline_seconds: u64,
+}
+
+/// Default for `TRUST_DEADLINE_SECONDS`: two hours.
+pub const DEFAULT_DEADLINE_SECONDS: u64 = 2 * 60 * 60;
+
+/// Validates the request in `input` (an EventBridge event or the bare request) and plans the workflow.
+pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
+    input: &Value,
+    settings: &Settings,
+    directory_api: &D,
+    secrets: &S,
+    now: OffsetDateTime,
+) -> Result<Plan, WorkflowError> {
+    let request = parse_request(input)?;
+
+    let mut violations = Vec::new();
+    let directory = match directory_api.describe_directory(&request.directory_id).await? {
+        None => {
+            return Err(WorkflowError::invalid(Violation::new(
+                "directoryId",
+                format!("must name an existing directory in {} visible to trustflow", settings.region),
+                &request.directory_id,
+            )))
+        }
+        Some(directory) => directory,
+    };
+    if directory.directory_type != "MicrosoftAD" {
+        violations.push(Violation::new(
+            "directoryId",
+            format!("must be an AWS Managed Microsoft AD directory (type MicrosoftAD); this one is {}", directory.directory_type),
+            &request.directory_id,
+        ));
+    }
+    if directory.stage != "Active" {
+        violations.push(Violation::new(
+            "directoryId",
+            format!("must be Active to take a trust; this directory is {}", directory.stage),
+            &request.directory_id,
+        ));
+    }
+    if let Some(primary) = directory.primary_region.as_deref().filter(|primary| *primary != settings.region) {
+        violations.push(Violation::new(
+            "directoryId",
+            format!(
+                "trusts of a replicated directory are managed only in its primary Region {primary}, but this workflow runs in {}: deploy and request there",
+                settings.region
+            ),
+            &request.directory_id,
+        ));
+    }
+    if normalize_domain(&directory.name) == request.remote_domain_name {
+        violations.push(Violation::new(
+            "remoteDomainName",
+            format!("must be the on-premises domain, not the AWS directory's own domain {}", directory.name),
+            &request.remote_domain_name,
+        ));
+    }
+    match secrets.secret_presence(&request.trust_password.secret_id).await? {
+        SecretPresence::Available => {}
+        SecretPresence::Missing => violations.push(Violation::new(
+            "trustPassword.secretId",
+            "must name an existing Secrets Manager secret that trustflow may read",
+            &request.trust_password.secret_id,
+        )),
+        SecretPresence::Deleted => violations.push(Violation::new(
+            "trustPassword.secretId",
+            "must not name a secret that is scheduled for deletion",
+            &request.trust_password.secret_id,
+        )),
+    }
+    if request.conditional_forwarder_ip_addrs.is_empty()
+        && !directory_api.has_conditional_forwarder(&request.directory_id, &request.remote_domain_name).await?
+    {
+        violations.push(Violation::without_value(
+            "conditionalForwarderIpAddrs",
+            format!(
+                "is required: {} has no conditional forwarder for {}, so list 1 to 4 of that domain's DNS server addresses",
+                request.directory_id, request.remote_domain_name
+            ),
+        ));
+    }
+    if !violations.is_empty() {
+        return Err(WorkflowError::ValidationFailed(violations));
+    }
+
+    let trusts = directory_api.list_trusts(&request.directory_id).await?;
+    let (action, existing) = decide(&request, &trusts)?;
+    let deadline = now + time::Duration::seconds(i64::try_from(settings.deadline_seconds).unwrap_or(i64::MAX / 2));
+    let existing_id = existing.as_ref().map(|t| t.trust_id.clone());
+    use trustflow_core::plan::PlanAction::*;
+    Ok(Plan {
+        trust_id: matches!(action, Adopt | AlreadyInPlace).then(|| existing_id.clone()).flatten(),
+        replaces_trust_id: matches!(action, Replace).then_some(existing_id).flatten(),
+        existing_trust: existing,
+        request,
+        directory,
+        action,
+        deadline: rfc3339(deadline),
+    })
+}
+
+#[cfg(test)]
+mod tests;

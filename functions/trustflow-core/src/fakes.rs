@@ -1,0 +1,223 @@
+//! In-memory stand-ins for the AWS traits, for unit tests of the handlers.
+//! Integration tests use the SDK adapters against the emulator instead.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::aws::{
+    CreateOutcome, DirectoryInfo, DirectoryReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustInfo,
+    TrustMaintainer,
+};
+use crate::domain::normalize_domain;
+use crate::error::WorkflowError;
+use crate::request::SecretLocation;
+use crate::secret::TrustPassword;
+
+/// One published notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// Topic ARN.
+    pub topic_arn: String,
+    /// Subject line.
+    pub subject: String,
+    /// Body.
+    pub message: String,
+}
+
+/// One put event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutEvent {
+    /// Bus name.
+    pub bus: String,
+    /// Source.
+    pub source: String,
+    /// detail-type.
+    pub detail_type: String,
+    /// detail, JSON text.
+    pub detail: String,
+}
+
+/// A whole fake AWS account: directories, trusts, forwarders, secrets, and what was published.
+#[derive(Debug, Default)]
+pub struct FakeAws {
+    /// Directories by id.
+    pub directories: RefCell<Vec<DirectoryInfo>>,
+    /// Trusts with the directory they belong to.
+    pub trusts: RefCell<Vec<(String, TrustInfo)>>,
+    /// (directory id, normalised domain) pairs with a conditional forwarder.
+    pub forwarders: RefCell<Vec<(String, String)>>,
+    /// Secret strings by id; `None` marks a secret scheduled for deletion.
+    pub secrets: RefCell<HashMap<String, Option<String>>>,
+    /// Operations called, in order (`CreateTrust`, `VerifyTrust t-...`, ...).
+    pub calls: RefCell<Vec<String>>,
+    /// Operations that fail with a `Transient` error, with how many times.
+    pub failing: RefCell<HashMap<String, u32>>,
+    /// What CreateTrust received as the password, to check it was the secret's.
+    pub passwords_seen: RefCell<Vec<String>>,
+    /// SNS messages.
+    pub published: RefCell<Vec<Published>>,
+    /// EventBridge events.
+    pub events: RefCell<Vec<PutEvent>>,
+    next_trust: RefCell<u32>,
+}
+
+impl FakeAws {
+    /// Records a call and fails it if a fault is queued for the operation.
+    fn call(&self, operation: &str, detail: &str) -> Result<(), WorkflowError> {
+        self.calls.borrow_mut().push(if detail.is_empty() { operation.to_owned() } else { format!("{operation} {detail}") });
+        let mut failing = self.failing.borrow_mut();
+        if let Some(left) = failing.get_mut(operation) {
+            if *left > 0 {
+                *left -= 1;
+                return Err(WorkflowError::Transient(format!("{operation} failed: ServiceException: injected")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a trust in the given state; returns its id.
+    pub fn add_trust(&self, directory_id: &str, domain: &str, direction: &str, state: &str, reason: &str) -> String {
+        let mut next = self.next_trust.borrow_mut();
+        *next += 1;
+        let trust_id = format!("t-{:010}", *next);
+        self.trusts.borrow_mut().push((
+            directory_id.to_owned(),
+            TrustInfo {
+                trust_id: trust_id.clone(),
+                remote_domain_name: domain.to_owned(),
+                trust_type: "Forest".to_owned(),
+                trust_direction: direction.to_owned(),
+                state: state.to_owned(),
+                state_reason: reason.to_owned(),
+            },
+        ));
+        trust_id
+    }
+
+    /// Sets a trust's state and reason.
+    pub fn set_state(&self, trust_id: &str, state: &str, reason: &str) {
+        for (_, trust) in self.trusts.borrow_mut().iter_mut().filter(|(_, t)| t.trust_id == trust_id) {
+            trust.state = state.to_owned();
+            trust.state_reason = reason.to_owned();
+        }
+    }
+
+    /// The state of a trust, if it exists.
+    pub fn state_of(&self, trust_id: &str) -> Option<String> {
+        self.trusts.borrow().iter().find(|(_, t)| t.trust_id == trust_id).map(|(_, t)| t.state.clone())
+    }
+
+    /// How many times an operation was called.
+    pub fn count(&self, operation: &str) -> usize {
+        self.calls.borrow().iter().filter(|c| c.split(' ').next() == Some(operation)).count()
+    }
+}
+
+impl DirectoryReader for FakeAws {
+    async fn describe_directory(&self, directory_id: &str) -> Result<Option<DirectoryInfo>, WorkflowError> {
+        self.call("DescribeDirectories", directory_id)?;
+        Ok(self.directories.borrow().iter().find(|d| d.directory_id == directory_id).cloned())
+    }
+
+    async fn list_trusts(&self, directory_id: &str) -> Result<Vec<TrustInfo>, WorkflowError> {
+        self.call("DescribeTrusts", directory_id)?;
+        Ok(self.trusts.borrow().iter().filter(|(d, _)| d == directory_id).map(|(_, t)| t.clone()).collect())
+    }
+
+    async fn describe_trust(&self, directory_id: &str, trust_id: &str) -> Result<Option<TrustInfo>, WorkflowError> {
+        self.call("DescribeTrusts", trust_id)?;
+        Ok(self.trusts.borrow().iter().find(|(d, t)| d == directory_id && t.trust_id == trust_id).map(|(_, t)| t.clone()))
+    }
+
+    async fn has_conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<bool, WorkflowError> {
+        self.call("DescribeConditionalForwarders", remote_domain)?;
+        Ok(self.forwarders.borrow().iter().any(|(d, f)| d == directory_id && f == remote_domain))
+    }
+}
+
+impl TrustCreator for FakeAws {
+    async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
+        self.call("CreateTrust", &trust.remote_domain_name)?;
+        self.passwords_seen.borrow_mut().push(password.expose().to_owned());
+        let domain = normalize_domain(&trust.remote_domain_name);
+        let exists = self
+            .trusts
+            .borrow()
+            .iter()
+            .any(|(d, t)| d == &trust.directory_id && normalize_domain(&t.remote_domain_name) == domain && t.state != "Deleted");
+        if exists {
+            return Ok(CreateOutcome::AlreadyExists);
+        }
+        if !trust.conditional_forwarder_ip_addrs.is_empty() {
+            self.forwarders.borrow_mut().push((trust.directory_id.clone(), domain.clone()));
+        }
+        let id = self.add_trust(&trust.directory_id, &domain, trust.trust_direction, "Creating", "");
+        Ok(CreateOutcome::Created(id))
+    }
+}
+
+impl TrustMaintainer for FakeAws {
+    async fn verify_trust(&self, trust_id: &str) -> Result<(), WorkflowError> {
+        self.call("VerifyTrust", trust_id)?;
+        if self.state_of(trust_id).is_none() {
+            return Err(WorkflowError::TrustNotFound(format!("trust {trust_id} no longer exists")));
+        }
+        self.set_state(trust_id, "Verifying", "");
+        Ok(())
+    }
+
+    async fn delete_trust(&self, trust_id: &str, delete_forwarder: bool) -> Result<(), WorkflowError> {
+        self.call("DeleteTrust", trust_id)?;
+        let removed: Vec<(String, TrustInfo)> = self.trusts.borrow().iter().filter(|(_, t)| t.trust_id == trust_id).cloned().collect();
+        self.trusts.borrow_mut().retain(|(_, t)| t.trust_id != trust_id);
+        if delete_forwarder {
+            for (directory, trust) in removed {
+                let domain = normalize_domain(&trust.remote_domain_name);
+                self.forwarders.borrow_mut().retain(|(d, f)| !(d == &directory && f == &domain));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SecretStore for FakeAws {
+    async fn secret_presence(&self, secret_id: &str) -> Result<SecretPresence, WorkflowError> {
+        self.call("DescribeSecret", secret_id)?;
+        Ok(match self.secrets.borrow().get(secret_id) {
+            None => SecretPresence::Missing,
+            Some(None) => SecretPresence::Deleted,
+            Some(Some(_)) => SecretPresence::Available,
+        })
+    }
+
+    async fn read_password(&self, location: &SecretLocation) -> Result<TrustPassword, WorkflowError> {
+        self.call("GetSecretValue", &location.secret_id)?;
+        let text = self.secrets.borrow().get(&location.secret_id).cloned().flatten().ok_or_else(|| {
+            WorkflowError::SecretUnavailable(format!("trustPassword.secretId: the secret {:?} cannot be read", location.secret_id))
+        })?;
+        let value = match &location.json_key {
+            None => text,
+            Some(key) => crate::aws::extract_json_key(&text, &location.secret_id, key)?,
+        };
+        TrustPassword::new(value).map_err(|rule| WorkflowError::SecretUnavailable(format!("trustPassword: {rule}")))
+    }
+}
+
+impl Notifier for FakeAws {
+    async fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), WorkflowError> {
+        self.call("Publish", topic_arn)?;
+        self.published.borrow_mut().push(Published { topic_arn: topic_arn.to_owned(), subject: subject.to_owned(), message: message.to_owned() });
+        Ok(())
+    }
+
+    async fn put_event(&self, bus: &str, source: &str, detail_type: &str, detail: &str) -> Result<(), WorkflowError> {
+        self.call("PutEvents", detail_type)?;
+        self.events.borrow_mut().push(PutEvent {
+            bus: bus.to_owned(),
+            source: source.to_owned(),
+            detail_type: detail_type.to_owned(),
+            detail: detail.to_owned(),
+        });
+        Ok(())
+    }
+}

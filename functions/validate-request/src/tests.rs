@@ -1,0 +1,179 @@
+use serde_json::{json, Value};
+use trustflow_core::aws::DirectoryInfo;
+use trustflow_core::fakes::FakeAws;
+use trustflow_core::plan::PlanAction;
+
+use super::*;
+
+const DIR: &str = "d-1234567890";
+
+fn settings() -> Settings {
+    Settings { region: "us-east-1".to_owned(), deadline_seconds: 3600 }
+}
+
+fn account() -> FakeAws {
+    let aws = FakeAws::default();
+    aws.directories.borrow_mut().push(DirectoryInfo {
+        directory_id: DIR.to_owned(),
+        name: "aws.example.com".to_owned(),
+        short_name: Some("AWSEX".to_owned()),
+        directory_type: "MicrosoftAD".to_owned(),
+        stage: "Active".to_owned(),
+        primary_region: Some("us-east-1".to_owned()),
+        dns_ip_addrs: vec!["10.0.0.10".to_owned(), "10.0.0.11".to_owned()],
+    });
+    aws.secrets.borrow_mut().insert("trustflow/corp".to_owned(), Some("P@ssw0rd!".to_owned()));
+    aws
+}
+
+fn request() -> Value {
+    json!({
+        "requestId": "REQ-1", "directoryId": DIR, "remoteDomainName": "corp.example.com",
+        "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"],
+        "trustPassword": {"secretId": "trustflow/corp"}
+    })
+}
+
+async fn plan(aws: &FakeAws, input: &Value) -> Result<Plan, WorkflowError> {
+    plan_request(input, &settings(), aws, aws, OffsetDateTime::UNIX_EPOCH).await
+}
+
+fn violation_fields(result: Result<Plan, WorkflowError>) -> Vec<String> {
+    match result {
+        Err(WorkflowError::ValidationFailed(v)) => v.into_iter().map(|v| v.field).collect(),
+        other => panic!("expected ValidationFailed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn plans_a_new_trust_with_a_deadline() {
+    let aws = account();
+    let plan = plan(&aws, &request()).await.expect("accepted");
+    assert_eq!(plan.action, PlanAction::Create);
+    assert_eq!(plan.trust_id, None);
+    assert_eq!(plan.directory.name, "aws.example.com");
+    assert_eq!(plan.deadline, "1970-01-01T01:00:00Z");
+}
+
+#[tokio::test]
+async fn never_reads_the_password_value() {
+    let aws = account();
+    plan(&aws, &request()).await.expect("accepted");
+    assert_eq!(aws.count("GetSecretValue"), 0);
+    assert_eq!(aws.count("DescribeSecret"), 1);
+}
+
+#[tokio::test]
+async fn rejects_static_errors_before_calling_aws() {
+    let aws = account();
+    let mut input = request();
+    input["remoteDomainName"] = json!("corp");
+    assert_eq!(violation_fields(plan(&aws, &input).await), ["remoteDomainName"]);
+    assert!(aws.calls.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn rejects_an_unknown_directory() {
+    let aws = account();
+    let mut input = request();
+    input["directoryId"] = json!("d-abcdefabcd");
+    let error = plan(&aws, &input).await.expect_err("rejected");
+    assert!(error.to_string().contains("directoryId: must name an existing directory in us-east-1 visible to trustflow (got \"d-abcdefabcd\")"), "{error}");
+}
+
+#[tokio::test]
+async fn rejects_a_directory_that_is_not_managed_microsoft_ad() {
+    let aws = account();
+    aws.directories.borrow_mut()[0].directory_type = "SimpleAD".to_owned();
+    let error = plan(&aws, &request()).await.expect_err("rejected");
+    assert!(error.to_string().contains("type MicrosoftAD); this one is SimpleAD"), "{error}");
+}
+
+#[tokio::test]
+async fn rejects_a_directory_that_is_not_active() {
+    let aws = account();
+    aws.directories.borrow_mut()[0].stage = "Creating".to_owned();
+    let error = plan(&aws, &request()).await.expect_err("rejected");
+    assert!(error.to_string().contains("must be Active to take a trust; this directory is Creating"), "{error}");
+}
+
+#[tokio::test]
+async fn rejects_outside_the_primary_region_naming_both_regions() {
+    let aws = account();
+    aws.directories.borrow_mut()[0].primary_region = Some("eu-west-1".to_owned());
+    let message = plan(&aws, &request()).await.expect_err("rejected").to_string();
+    assert!(message.contains("primary Region eu-west-1") && message.contains("runs in us-east-1"), "{message}");
+}
+
+#[tokio::test]
+async fn rejects_the_directorys_own_domain_as_remote_domain() {
+    let aws = account();
+    let mut input = request();
+    input["remoteDomainName"] = json!("AWS.example.com.");
+    let message = plan(&aws, &input).await.expect_err("rejected").to_string();
+    assert!(message.contains("remoteDomainName: must be the on-premises domain, not the AWS directory's own domain"), "{message}");
+}
+
+#[tokio::test]
+async fn rejects_a_missing_or_deleted_secret() {
+    let aws = account();
+    let mut input = request();
+    input["trustPassword"] = json!({"secretId": "nope"});
+    assert_eq!(violation_fields(plan(&aws, &input).await), ["trustPassword.secretId"]);
+    aws.secrets.borrow_mut().insert("trustflow/corp".to_owned(), None);
+    let message = plan(&aws, &request()).await.expect_err("rejected").to_string();
+    assert!(message.contains("scheduled for deletion"), "{message}");
+}
+
+#[tokio::test]
+async fn requires_forwarders_unless_one_exists_for_the_domain() {
+    let aws = account();
+    let mut input = request();
+    input.as_object_mut().map(|o| o.remove("conditionalForwarderIpAddrs"));
+    assert_eq!(violation_fields(plan(&aws, &input).await), ["conditionalForwarderIpAddrs"]);
+    aws.forwarders.borrow_mut().push((DIR.to_owned(), "corp.example.com".to_owned()));
+    assert_eq!(plan(&aws, &input).await.expect("accepted").action, PlanAction::Create);
+}
+
+#[tokio::test]
+async fn reports_every_environment_problem_at_once() {
+    let aws = account();
+    aws.directories.borrow_mut()[0].stage = "Impaired".to_owned();
+    let mut input = request();
+    input["trustPassword"] = json!({"secretId": "nope"});
+    assert_eq!(violation_fields(plan(&aws, &input).await), ["directoryId", "trustPassword.secretId"]);
+}
+
+#[tokio::test]
+async fn adopts_a_trust_still_being_created() {
+    let aws = account();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Creating", "");
+    let plan = plan(&aws, &request()).await.expect("accepted");
+    assert_eq!((plan.action, plan.trust_id), (PlanAction::Adopt, Some(id)));
+}
+
+#[tokio::test]
+async fn reports_an_existing_verified_trust_as_already_in_place() {
+    let aws = account();
+    let id = aws.add_trust(DIR, "Corp.Example.com", "Two-Way", "Verified", "");
+    let plan = plan(&aws, &request()).await.expect("accepted");
+    assert_eq!((plan.action, plan.trust_id), (PlanAction::AlreadyInPlace, Some(id)));
+}
+
+#[tokio::test]
+async fn plans_a_replacement_only_when_asked() {
+    let aws = account();
+    let id = aws.add_trust(DIR, "corp.example.com", "One-Way: Outgoing", "Verified", "");
+    assert_eq!(plan(&aws, &request()).await.expect_err("conflict").name(), "TrustConflict");
+    let mut input = request();
+    input["onExistingTrust"] = json!("replace");
+    let plan = plan(&aws, &input).await.expect("accepted");
+    assert_eq!((plan.action, plan.replaces_trust_id, plan.trust_id), (PlanAction::Replace, Some(id), None));
+}
+
+#[tokio::test]
+async fn passes_transient_aws_faults_on_for_retry() {
+    let aws = account();
+    aws.failing.borrow_mut().insert("DescribeTrusts".to_owned(), 1);
+    assert_eq!(plan(&aws, &request()).await.expect_err("transient").name(), "Transient");
+}

@@ -1,0 +1,125 @@
+use serde_json::json;
+use trustflow_core::aws::DirectoryInfo;
+use trustflow_core::fakes::FakeAws;
+use trustflow_core::plan::{Plan, PlanAction};
+use trustflow_core::request::parse_request;
+
+use super::*;
+
+const DIR: &str = "d-1234567890";
+const CANARY: &str = "Canary-Pw-5e1d!";
+
+fn account() -> FakeAws {
+    let aws = FakeAws::default();
+    aws.secrets.borrow_mut().insert("plain".to_owned(), Some(CANARY.to_owned()));
+    aws.secrets.borrow_mut().insert("json".to_owned(), Some(format!(r#"{{"password":"{CANARY}","user":"x"}}"#)));
+    aws
+}
+
+fn plan(secret: serde_json::Value, action: PlanAction) -> Plan {
+    let request = parse_request(&json!({
+        "requestId": "REQ-1", "directoryId": DIR, "remoteDomainName": "corp.example.com",
+        "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": secret
+    }))
+    .expect("valid");
+    Plan {
+        request,
+        directory: DirectoryInfo {
+            directory_id: DIR.to_owned(),
+            name: "aws.example.com".to_owned(),
+            short_name: None,
+            directory_type: "MicrosoftAD".to_owned(),
+            stage: "Active".to_owned(),
+            primary_region: None,
+            dns_ip_addrs: vec![],
+        },
+        action,
+        trust_id: None,
+        replaces_trust_id: None,
+        existing_trust: None,
+        deadline: "2030-01-01T00:00:00Z".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn creates_a_trust_with_the_password_from_a_plain_secret() {
+    let aws = account();
+    let plan = create_trust(plan(json!({"secretId": "plain"}), PlanAction::Create), &aws, &aws).await.expect("created");
+    assert!(plan.trust_id.is_some());
+    assert_eq!(*aws.passwords_seen.borrow(), [CANARY]);
+    assert_eq!(aws.forwarders.borrow().len(), 1);
+}
+
+#[tokio::test]
+async fn reads_the_password_from_a_key_of_a_json_secret() {
+    let aws = account();
+    create_trust(plan(json!({"secretId": "json", "jsonKey": "password"}), PlanAction::Create), &aws, &aws).await.expect("created");
+    assert_eq!(*aws.passwords_seen.borrow(), [CANARY]);
+}
+
+#[tokio::test]
+async fn fails_clearly_when_the_json_key_is_missing_and_creates_nothing() {
+    let aws = account();
+    let error = create_trust(plan(json!({"secretId": "json", "jsonKey": "pw"}), PlanAction::Create), &aws, &aws).await.expect_err("fails");
+    assert_eq!(error.name(), "SecretUnavailable");
+    assert!(error.to_string().contains("has no key \"pw\""), "{error}");
+    assert!(!error.to_string().contains(CANARY));
+    assert_eq!(aws.count("CreateTrust"), 0);
+}
+
+#[tokio::test]
+async fn adopts_the_trust_when_create_trust_says_it_exists() {
+    let aws = account();
+    let existing = aws.add_trust(DIR, "CORP.example.com", "Two-Way", "Creating", "");
+    let plan = create_trust(plan(json!({"secretId": "plain"}), PlanAction::Create), &aws, &aws).await.expect("adopted");
+    assert_eq!(plan.trust_id, Some(existing));
+    assert_eq!(plan.action, PlanAction::Adopt);
+    assert_eq!(aws.trusts.borrow().len(), 1);
+}
+
+#[tokio::test]
+async fn rejects_a_conflicting_trust_created_by_a_race() {
+    let aws = account();
+    aws.add_trust(DIR, "corp.example.com", "One-Way: Incoming", "Creating", "");
+    let error = create_trust(plan(json!({"secretId": "plain"}), PlanAction::Create), &aws, &aws).await.expect_err("conflict");
+    assert_eq!(error.name(), "TrustConflict");
+}
+
+#[tokio::test]
+async fn replaces_by_deleting_the_old_trust_first() {
+    let aws = account();
+    let old = aws.add_trust(DIR, "corp.example.com", "One-Way: Outgoing", "Failed", "Access is denied.");
+    let mut replace = plan(json!({"secretId": "plain"}), PlanAction::Replace);
+    replace.replaces_trust_id = Some(old.clone());
+    let plan = create_trust(replace, &aws, &aws).await.expect("replaced");
+    assert_eq!(aws.state_of(&old), None);
+    assert_ne!(plan.trust_id, Some(old));
+    assert_eq!(aws.calls.borrow().iter().filter(|c| c.starts_with("DeleteTrust") || c.starts_with("CreateTrust")).cloned().collect::<Vec<_>>().len(), 2);
+}
+
+#[tokio::test]
+async fn waits_while_the_replaced_trust_is_still_being_deleted() {
+    let aws = account();
+    let old = aws.add_trust(DIR, "corp.example.com", "One-Way: Outgoing", "Deleting", "");
+    let mut replace = plan(json!({"secretId": "plain"}), PlanAction::Replace);
+    replace.replaces_trust_id = Some(old);
+    assert_eq!(create_trust(replace, &aws, &aws).await.expect_err("pending").name(), "TrustPending");
+    assert_eq!(aws.count("DeleteTrust"), 0);
+}
+
+#[tokio::test]
+async fn does_nothing_for_an_adopted_trust() {
+    let aws = account();
+    let mut adopt = plan(json!({"secretId": "plain"}), PlanAction::Adopt);
+    adopt.trust_id = Some("t-0000000009".to_owned());
+    let plan = create_trust(adopt, &aws, &aws).await.expect("unchanged");
+    assert_eq!(plan.trust_id.as_deref(), Some("t-0000000009"));
+    assert!(aws.calls.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn the_returned_plan_never_holds_the_password() {
+    let aws = account();
+    let plan = create_trust(plan(json!({"secretId": "plain"}), PlanAction::Create), &aws, &aws).await.expect("created");
+    assert!(!serde_json::to_string(&plan).expect("serialises").contains(CANARY));
+}

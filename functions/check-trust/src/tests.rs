@@ -1,0 +1,151 @@
+use serde_json::json;
+use trustflow_core::aws::DirectoryInfo;
+use trustflow_core::fakes::FakeAws;
+use trustflow_core::request::parse_request;
+
+use super::*;
+
+const DIR: &str = "d-1234567890";
+
+fn settings() -> Settings {
+    Settings { remote_side_window_seconds: 600, delete_failed_trusts: true }
+}
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH + Duration::seconds(seconds)
+}
+
+fn plan(direction: &str, trust_id: &str, action: PlanAction) -> Plan {
+    Plan {
+        request: parse_request(&json!({
+            "requestId": "REQ-1", "directoryId": DIR, "remoteDomainName": "corp.example.com",
+            "trustDirection": direction, "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": {"secretId": "s"}
+        }))
+        .expect("valid"),
+        directory: DirectoryInfo {
+            directory_id: DIR.to_owned(),
+            name: "aws.example.com".to_owned(),
+            short_name: None,
+            directory_type: "MicrosoftAD".to_owned(),
+            stage: "Active".to_owned(),
+            primary_region: None,
+            dns_ip_addrs: vec![],
+        },
+        action,
+        trust_id: Some(trust_id.to_owned()),
+        replaces_trust_id: None,
+        existing_trust: None,
+        deadline: rfc3339(at(100)),
+    }
+}
+
+async fn run(aws: &FakeAws, mode: Mode, plan: Plan, status: Option<TrustStatus>, now: i64) -> Result<TrustStatus, WorkflowError> {
+    check_trust(CheckInput { mode, plan, status }, &settings(), aws, at(now)).await
+}
+
+#[tokio::test]
+async fn reports_pending_as_a_named_error_until_the_deadline() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Creating", "");
+    let error = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect_err("pending");
+    assert_eq!(error.name(), "TrustPending");
+    let status = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 100).await.expect("timed out");
+    assert_eq!(status.outcome, Outcome::TimedOut);
+}
+
+#[tokio::test]
+async fn verified_trust_is_done() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let status = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("done");
+    assert_eq!((status.outcome, status.remedy), (Outcome::Verified, None));
+}
+
+#[tokio::test]
+async fn incoming_trust_is_done_once_created() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "One-Way: Incoming", "Created", "");
+    let status = run(&aws, Mode::Poll, plan("incoming", &id, PlanAction::Create), None, 10).await.expect("done");
+    assert_eq!(status.outcome, Outcome::Verified);
+}
+
+#[tokio::test]
+async fn verify_failed_awaits_the_remote_side_with_a_window() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let status = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("awaiting");
+    assert_eq!(status.outcome, Outcome::AwaitingRemoteSide);
+    assert_eq!(status.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"));
+    assert_eq!(status.remedy.map(|r| r.code).as_deref(), Some("access-denied"));
+}
+
+#[tokio::test]
+async fn failed_trust_carries_its_remedy() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Failed", "The specified domain name does not exist or could not be contacted.");
+    let status = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("failed");
+    assert_eq!(status.outcome, Outcome::Failed);
+    assert_eq!(status.remedy.map(|r| r.code).as_deref(), Some("domain-unreachable"));
+}
+
+#[tokio::test]
+async fn a_trust_that_vanished_is_failed() {
+    let aws = FakeAws::default();
+    let status = run(&aws, Mode::Poll, plan("Two-Way", "t-0000000042", PlanAction::Create), None, 10).await.expect("failed");
+    assert_eq!((status.outcome, status.trust_state.as_str()), (Outcome::Failed, "Deleted"));
+}
+
+#[tokio::test]
+async fn reverify_asks_aws_to_verify_again_and_keeps_waiting() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let awaiting = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("awaiting");
+    let error = run(&aws, Mode::Reverify, plan("Two-Way", &id, PlanAction::Create), Some(awaiting.clone()), 20).await.expect_err("waiting");
+    assert_eq!(error.name(), "TrustAwaitingRemoteSide");
+    assert_eq!(aws.count("VerifyTrust"), 1);
+    // Verifying: no second VerifyTrust while AWS is at it.
+    let error = run(&aws, Mode::Reverify, plan("Two-Way", &id, PlanAction::Create), Some(awaiting.clone()), 30).await.expect_err("waiting");
+    assert_eq!(error.name(), "TrustAwaitingRemoteSide");
+    assert_eq!(aws.count("VerifyTrust"), 1);
+    aws.set_state(&id, "Verified", "");
+    let status = run(&aws, Mode::Reverify, plan("Two-Way", &id, PlanAction::Create), Some(awaiting), 40).await.expect("verified");
+    assert_eq!(status.outcome, Outcome::Verified);
+}
+
+#[tokio::test]
+async fn reverify_gives_up_after_the_remote_side_window() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let awaiting = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("awaiting");
+    let status = run(&aws, Mode::Reverify, plan("Two-Way", &id, PlanAction::Create), Some(awaiting), 611).await.expect("gave up");
+    assert_eq!(status.outcome, Outcome::RemoteSideTimedOut);
+    assert_eq!(aws.count("VerifyTrust"), 0);
+}
+
+#[tokio::test]
+async fn cleanup_deletes_a_failed_trust_this_workflow_created_with_its_forwarder() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Failed", "x");
+    aws.forwarders.borrow_mut().push((DIR.to_owned(), "corp.example.com".to_owned()));
+    let failed = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("failed");
+    let status = run(&aws, Mode::Cleanup, plan("Two-Way", &id, PlanAction::Create), Some(failed), 11).await.expect("cleaned");
+    assert!(status.trust_deleted);
+    assert_eq!(aws.state_of(&id), None);
+    assert!(aws.forwarders.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn cleanup_leaves_an_adopted_trust_alone() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Failed", "x");
+    let failed = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Adopt), None, 10).await.expect("failed");
+    let status = run(&aws, Mode::Cleanup, plan("Two-Way", &id, PlanAction::Adopt), Some(failed), 11).await.expect("kept");
+    assert!(!status.trust_deleted);
+    assert_eq!(aws.count("DeleteTrust"), 0);
+}
+
+#[test]
+fn status_serialises_in_camel_case_for_the_state_machine() {
+    let value = serde_json::to_value(Outcome::AwaitingRemoteSide).expect("serialises");
+    assert_eq!(value, json!("awaitingRemoteSide"));
+}

@@ -1,1 +1,299 @@
-//! placeholder
+//! The notification step: tells the requester the outcome, as a message a person can act on
+//! (SNS) and as a machine-readable result event a portal can act on (EventBridge).
+//!
+//! It receives the whole workflow state, whatever path led here: a plan and a trust status,
+//! a plan and a caught failure, or the raw request and a failure when validation rejected it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use trustflow_core::aws::Notifier;
+use trustflow_core::domain::TrustType;
+use trustflow_core::error::WorkflowError;
+use trustflow_core::plan::{Plan, PlanAction};
+use trustflow_core::request::peek_reply_to;
+use trustflow_core::telemetry::rfc3339;
+use trustflow_core::time::OffsetDateTime;
+
+/// Configuration, read once at cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The stack's SNS topic: every outcome goes there.
+    pub default_topic_arn: String,
+    /// The EventBridge bus for result events.
+    pub event_bus: String,
+    /// The `source` of result events.
+    pub event_source: String,
+}
+
+/// The outcome announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Announcement {
+    /// The trust works.
+    Verified,
+    /// The requested trust already existed and works.
+    AlreadyInPlace,
+    /// The AWS side is done; the on-premises admin must configure theirs.
+    AwaitingRemoteSide,
+    /// The trust failed.
+    Failed,
+    /// Creation did not finish in time.
+    TimedOut,
+    /// The remote side was not configured within the window.
+    RemoteSideTimedOut,
+    /// The request was refused: the requester must change something.
+    Rejected,
+}
+
+impl Announcement {
+    /// The result event's `detail-type`.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Verified => "Trust Verified",
+            Self::AlreadyInPlace => "Trust Already In Place",
+            Self::AwaitingRemoteSide => "Trust Awaiting Remote Side",
+            Self::Failed => "Trust Failed",
+            Self::TimedOut => "Trust Timed Out",
+            Self::RemoteSideTimedOut => "Trust Remote Side Timed Out",
+            Self::Rejected => "Trust Request Rejected",
+        }
+    }
+
+    /// Whether the workflow ends in success.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Verified | Self::AlreadyInPlace)
+    }
+}
+
+/// What the step returns to the state machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyResult {
+    /// The outcome announced.
+    pub announcement: Announcement,
+    /// Whether the workflow ends in success.
+    pub succeeded: bool,
+    /// Topics the message went to.
+    pub topics: Vec<String>,
+}
+
+/// A composed notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// The outcome.
+    pub announcement: Announcement,
+    /// SNS subject (at most 100 characters).
+    pub subject: String,
+    /// SNS body.
+    pub body: String,
+    /// Result event detail.
+    pub detail: Value,
+    /// The request's own topic, if any.
+    pub request_topic: Option<String>,
+}
+
+/// Error names that mean the requester must change something (rather than a fault of the workflow).
+const REJECTIONS: &[&str] = &["ValidationFailed", "TrustConflict", "SecretUnavailable", "TrustRejected"];
+
+/// Composes and sends the notification for `state`.
+pub async fn notify<N: Notifier>(state: &Value, settings: &Settings, notifier: &N, now: OffsetDateTime) -> Result<NotifyResult, WorkflowError> {
+    let notification = compose(state, now);
+    let mut topics = vec![settings.default_topic_arn.clone()];
+    if let Some(topic) = notification.request_topic.clone().filter(|t| *t != settings.default_topic_arn) {
+        topics.push(topic);
+    }
+    for topic in &topics {
+        notifier.publish(topic, &notification.subject, &notification.body).await?;
+    }
+    notifier
+        .put_event(&settings.event_bus, &settings.event_source, notification.announcement.detail_type(), &notification.detail.to_string())
+        .await?;
+    Ok(NotifyResult { announcement: notification.announcement, succeeded: notification.announcement.is_success(), topics })
+}
+
+/// The failure a Catch put in the state: the error name and its message.
+fn failure(state: &Value) -> Option<(String, String)> {
+    let failure = state.get("failure")?;
+    let error = failure.get("Error").and_then(Value::as_str).unwrap_or("Unknown").to_owned();
+    let cause = failure.get("Cause").and_then(Value::as_str).unwrap_or_default();
+    // A Lambda error's Cause is JSON with the errorMessage inside; other causes are plain text.
+    let message = serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|c| c.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| cause.to_owned());
+    Some((error, message))
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Composes the notification; pure, so every path is unit-tested.
+pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
+    let plan: Option<Plan> = state.get("plan").and_then(|p| serde_json::from_value(p.clone()).ok());
+    let status = state.get("status").cloned().unwrap_or(Value::Null);
+    let failure = failure(state);
+
+    let Some(plan) = plan else {
+        // Rejected before a plan existed: reply to what the raw request says, if it says it validly.
+        let (request_id, topic) = peek_reply_to(state);
+        let (error, message) = failure.unwrap_or_else(|| ("Unknown".to_owned(), "the workflow ended without a result".to_owned()));
+        let announcement = if REJECTIONS.contains(&error.as_str()) { Announcement::Rejected } else { Announcement::Failed };
+        let id = request_id.clone().unwrap_or_else(|| "(no valid requestId)".to_owned());
+        let verb = if announcement == Announcement::Rejected { "rejected" } else { "failed" };
+        let body = format!(
+            "Your trust request {id} was {verb} before anything was changed.\n\nWhy ({error}):\n{}\n\nFix the request and send it again.\n",
+            message.replace("; ", "\n")
+        );
+        return Notification {
+            announcement,
+            subject: subject(&format!("trustflow: trust request {id} {verb}")),
+            body,
+            detail: json!({"requestId": request_id, "outcome": announcement, "error": {"name": error, "message": message}, "occurredAt": rfc3339(now)}),
+            request_topic: topic,
+        };
+    };
+
+    let request = &plan.request;
+    let announcement = match (&failure, status.get("outcome").and_then(Value::as_str)) {
+        (Some((error, _)), _) if REJECTIONS.contains(&error.as_str()) => Announcement::Rejected,
+        (Some(_), _) => Announcement::Failed,
+        (None, Some("verified")) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
+        (None, Some("verified")) => Announcement::Verified,
+        (None, Some("awaitingRemoteSide")) => Announcement::AwaitingRemoteSide,
+        (None, Some("timedOut")) => Announcement::TimedOut,
+        (None, Some("remoteSideTimedOut")) => Announcement::RemoteSideTimedOut,
+        (None, Some(_)) => Announcement::Failed,
+        (None, None) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
+        (None, None) => Announcement::Failed,
+    };
+    let trust_id = plan.trust_id.clone().or_else(|| status.get("trustId").and_then(Value::as_str).map(str::to_owned));
+    let state_name = str_at(&status, "/trustState");
+    let state_name = if state_name.is_empty() { plan.existing_trust.as_ref().map(|t| t.state.as_str()).unwrap_or_default() } else { state_name };
+    let reason = str_at(&status, "/trustStateReason");
+    let remedy = status.get("remedy").cloned().unwrap_or(Value::Null);
+    let trust_deleted = status.get("trustDeleted").and_then(Value::as_bool).unwrap_or(false);
+
+    let headline = match announcement {
+        Announcement::Verified => "is verified and ready to use".to_owned(),
+        Announcement::AlreadyInPlace => "already exists and works: nothing was changed".to_owned(),
+        Announcement::AwaitingRemoteSide => "is created on the AWS side and waits for the on-premises side".to_owned(),
+        Announcement::Failed => "failed".to_owned(),
+        Announcement::TimedOut => "was not ready before the workflow's deadline".to_owned(),
+        Announcement::RemoteSideTimedOut => "was not verified: the on-premises side was not configured in time".to_owned(),
+        Announcement::Rejected => "was rejected".to_owned(),
+    };
+    let mut body = format!(
+        "The {direction} {kind} trust between {aws} ({dir}) and {remote} {headline}.\n\nRequest: {id}{by}\nDirectory: {aws} ({dir})\nRemote domain: {remote}\nDirection: {direction}\nType: {kind}\nTrust: {trust}\nState: {state}\n",
+        direction = request.trust_direction.as_api_str(),
+        kind = request.trust_type.as_api_str(),
+        aws = plan.directory.name,
+        dir = request.directory_id,
+        remote = request.remote_domain_name,
+        id = request.request_id,
+        by = request.requested_by.as_deref().map(|w| format!(" (requested by {w})")).unwrap_or_default(),
+        trust = trust_id.as_deref().unwrap_or("(none)"),
+        state = if state_name.is_empty() { "(unknown)" } else { state_name },
+    );
+    if !reason.is_empty() {
+        body.push_str(&format!("Reason: {reason}\n"));
+    }
+    if let Some((error, message)) = &failure {
+        body.push_str(&format!("\nWhy ({error}):\n{}\n", message.replace("; ", "\n")));
+    }
+    if remedy.is_object() && announcement != Announcement::AwaitingRemoteSide {
+        body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", str_at(&remedy, "/meaning"), str_at(&remedy, "/action")));
+    }
+    if trust_deleted {
+        body.push_str("\nThe failed trust (and its conditional forwarder) was deleted, so a corrected request can be sent.\n");
+    } else if matches!(announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut) && trust_id.is_some() {
+        body.push_str("\nThe trust was left in place for inspection; delete it before sending a corrected request, or send it with \"onExistingTrust\": \"replace\".\n");
+    }
+    if matches!(announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut) {
+        body.push_str(&on_premises_instructions(&plan, str_at(&status, "/remoteSideDeadline")));
+    }
+
+    let detail = json!({
+        "requestId": request.request_id,
+        "outcome": announcement,
+        "directoryId": request.directory_id,
+        "directoryName": plan.directory.name,
+        "remoteDomainName": request.remote_domain_name,
+        "trustType": request.trust_type.as_api_str(),
+        "trustDirection": request.trust_direction.as_api_str(),
+        "trustId": trust_id,
+        "trustState": (!state_name.is_empty()).then_some(state_name),
+        "trustStateReason": (!reason.is_empty()).then_some(reason),
+        "remedy": remedy,
+        "trustDeleted": trust_deleted,
+        "remoteSideDeadline": status.get("remoteSideDeadline"),
+        "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
+        "occurredAt": rfc3339(now),
+    });
+    Notification {
+        announcement,
+        subject: subject(&format!(
+            "trustflow: {} trust with {} {}",
+            plan.directory.name,
+            request.remote_domain_name,
+            match announcement {
+                Announcement::Verified => "verified",
+                Announcement::AlreadyInPlace => "already in place",
+                Announcement::AwaitingRemoteSide => "awaits the on-premises side",
+                Announcement::Failed => "failed",
+                Announcement::TimedOut => "timed out",
+                Announcement::RemoteSideTimedOut => "not verified in time",
+                Announcement::Rejected => "rejected",
+            }
+        )),
+        body,
+        detail,
+        request_topic: request.notify.as_ref().map(|n| n.topic_arn.clone()),
+    }
+}
+
+/// SNS subjects are at most 100 printable ASCII characters.
+fn subject(text: &str) -> String {
+    let clean: String = text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+    if clean.len() <= 100 { clean } else { format!("{}...", &clean[..97]) }
+}
+
+/// What the on-premises admin must do, with commands ready to run. Never the password: a placeholder.
+pub fn on_premises_instructions(plan: &Plan, deadline: &str) -> String {
+    let request = &plan.request;
+    let aws = &plan.directory.name;
+    let (wizard_direction, dotnet_direction) = request.trust_direction.complementary_on_premises();
+    let scope = match request.trust_type {
+        TrustType::Forest => ("Forest trust", "Forest", "GetCurrentForest"),
+        TrustType::External => ("External trust", "Domain", "GetCurrentDomain"),
+    };
+    let auth = match request.selective_auth {
+        trustflow_core::domain::SelectiveAuth::Enabled => "Selective authentication",
+        trustflow_core::domain::SelectiveAuth::Disabled => "Forest-wide authentication",
+    };
+    let dns = if plan.directory.dns_ip_addrs.is_empty() {
+        "<the directory's DNS addresses>".to_owned()
+    } else {
+        plan.directory.dns_ip_addrs.join(",")
+    };
+    let until = if deadline.is_empty() { String::new() } else { format!(" until {deadline}") };
+    format!(
+        "\nWhat the on-premises administrator of {remote} must do now:\n\
+1. DNS: forward {aws} to the AWS directory's DNS servers ({dns}). In PowerShell on a DNS server of {remote}:\n   \
+Add-DnsServerConditionalForwarderZone -Name \"{aws}\" -MasterServers {dns} -ReplicationScope Forest\n\
+2. Create your side of the trust. In Active Directory Domains and Trusts: {remote} > Properties > Trusts > New trust: \
+{aws}, {scope_wizard}, {wizard_direction}, This domain only, {auth}, the same trust password as the AWS side, \
+then \"No, do not confirm\" the outgoing and the incoming trust.\n   Or in PowerShell on a domain controller of {remote}:\n   \
+$local = [System.DirectoryServices.ActiveDirectory.{scope_class}]::{getter}()\n   \
+$local.CreateLocalSideOfTrustRelationship(\"{aws}\", \"{dotnet_direction}\", \"<the agreed trust password>\")\n\
+3. Nothing else: trustflow asks AWS to verify the trust again on a schedule{until} and reports the result.\n\
+Network: TCP/UDP 53, 88, 389 and TCP 445 must be open between the directory's security group and your domain controllers.\n",
+        remote = request.remote_domain_name,
+        scope_wizard = scope.0,
+        scope_class = scope.1,
+        getter = scope.2,
+    )
+}
+
+#[cfg(test)]
+mod tests;

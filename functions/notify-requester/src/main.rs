@@ -1,1 +1,30 @@
-fn main() {}
+//! Lambda entry point: set-up only. The logic is in the library.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use notify_requester::{notify, Settings};
+use serde_json::Value;
+use trustflow_core::aws::{load_sdk_config, SdkNotifier};
+use trustflow_core::settings;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    trustflow_core::telemetry::init_json_logs();
+    let settings = Settings {
+        default_topic_arn: settings::required("NOTIFICATION_TOPIC_ARN")?,
+        event_bus: settings::or_default("RESULT_EVENT_BUS", "default"),
+        event_source: settings::or_default("RESULT_EVENT_SOURCE", "trustflow"),
+    };
+    let config = load_sdk_config().await;
+    let notifier = SdkNotifier::new(&config);
+    let (settings, notifier) = (&settings, &notifier);
+
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let result = notify(&event.payload, settings, notifier, trustflow_core::time::OffsetDateTime::now_utc()).await;
+        match &result {
+            Ok(sent) => tracing::info!(announcement = ?sent.announcement, topics = sent.topics.len(), "requester notified"),
+            Err(error) => tracing::warn!(error_name = error.name(), error = %error, "notification failed"),
+        }
+        result
+    }))
+    .await
+}

@@ -1,0 +1,157 @@
+use serde_json::{json, Value};
+use trustflow_core::fakes::FakeAws;
+
+use super::*;
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:trustflow";
+const REQUEST_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:identity-team";
+
+fn settings() -> Settings {
+    Settings { default_topic_arn: TOPIC.to_owned(), event_bus: "trustflow".to_owned(), event_source: "trustflow".to_owned() }
+}
+
+fn request() -> Value {
+    json!({
+        "requestId": "REQ-7", "directoryId": "d-1234567890", "remoteDomainName": "corp.example.com",
+        "trustType": "Forest", "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"],
+        "selectiveAuth": "Disabled", "trustPassword": {"secretId": "s"}, "onExistingTrust": "keep",
+        "notify": {"topicArn": REQUEST_TOPIC}
+    })
+}
+
+fn plan(action: &str) -> Value {
+    let mut request = request();
+    request["conditionalForwarderIpAddrs"] = json!(["172.16.10.153"]);
+    json!({
+        "request": request,
+        "directory": {"directoryId": "d-1234567890", "name": "aws.example.com", "directoryType": "MicrosoftAD", "stage": "Active", "dnsIpAddrs": ["10.0.0.10", "10.0.0.11"]},
+        "action": action, "trustId": "t-0000000001", "deadline": "2030-01-01T00:00:00Z"
+    })
+}
+
+fn status(outcome: &str, state: &str, reason: &str) -> Value {
+    json!({"outcome": outcome, "trustId": "t-0000000001", "trustState": state, "trustStateReason": reason, "checkedAt": "2026-11-24T00:00:00Z",
+        "remedy": if reason.is_empty() { Value::Null } else { serde_json::to_value(trustflow_core::remedy::remedy_for(reason, "d-1234567890", "corp.example.com")).expect("json") },
+        "remoteSideDeadline": "2026-11-25T00:00:00Z"})
+}
+
+async fn send(state: Value) -> (FakeAws, NotifyResult) {
+    let aws = FakeAws::default();
+    let result = notify(&state, &settings(), &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    (aws, result)
+}
+
+#[tokio::test]
+async fn announces_a_verified_trust_to_both_topics_and_the_bus() {
+    let (aws, result) = send(json!({"plan": plan("Create"), "status": status("verified", "Verified", "")})).await;
+    assert_eq!(result.announcement, Announcement::Verified);
+    assert!(result.succeeded);
+    let published = aws.published.borrow();
+    assert_eq!(published.iter().map(|p| p.topic_arn.as_str()).collect::<Vec<_>>(), [TOPIC, REQUEST_TOPIC]);
+    assert_eq!(published[0].subject, "trustflow: aws.example.com trust with corp.example.com verified");
+    assert!(published[0].message.contains("is verified and ready to use"));
+    let events = aws.events.borrow();
+    assert_eq!(events[0].detail_type, "Trust Verified");
+    let detail: Value = serde_json::from_str(&events[0].detail).expect("json");
+    assert_eq!(detail["requestId"], "REQ-7");
+    assert_eq!(detail["trustId"], "t-0000000001");
+    assert_eq!(detail["outcome"], "verified");
+}
+
+#[tokio::test]
+async fn tells_the_on_premises_admin_what_to_do_while_awaiting_the_remote_side() {
+    let (aws, result) = send(json!({"plan": plan("Create"), "status": status("awaitingRemoteSide", "VerifyFailed", "The specified domain name does not exist or could not be contacted.")})).await;
+    assert_eq!(result.announcement, Announcement::AwaitingRemoteSide);
+    assert!(!result.succeeded);
+    let message = &aws.published.borrow()[0].message;
+    for words in [
+        "Add-DnsServerConditionalForwarderZone -Name \"aws.example.com\" -MasterServers 10.0.0.10,10.0.0.11",
+        "Forest trust, Two-way, This domain only, Forest-wide authentication",
+        "CreateLocalSideOfTrustRelationship(\"aws.example.com\", \"Bidirectional\", \"<the agreed trust password>\")",
+        "until 2026-11-25T00:00:00Z",
+    ] {
+        assert!(message.contains(words), "missing {words:?} in:\n{message}");
+    }
+    assert_eq!(aws.events.borrow()[0].detail_type, "Trust Awaiting Remote Side");
+}
+
+#[tokio::test]
+async fn names_the_complementary_direction_for_one_way_trusts() {
+    let mut outgoing = plan("Create");
+    outgoing["request"]["trustDirection"] = json!("One-Way: Outgoing");
+    let (aws, _) = send(json!({"plan": outgoing, "status": status("awaitingRemoteSide", "VerifyFailed", "x")})).await;
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("One-way: incoming") && message.contains("\"Inbound\""), "{message}");
+}
+
+#[tokio::test]
+async fn a_failed_trust_carries_the_reason_and_its_remedy() {
+    let (aws, result) = send(json!({"plan": plan("Create"), "status": status("failed", "Failed", "The operation could not be performed on this domain.")})).await;
+    assert_eq!(result.announcement, Announcement::Failed);
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("Reason: The operation could not be performed on this domain."));
+    assert!(message.contains("NetBIOS"), "{message}");
+    assert!(message.contains("left in place"), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["remedy"]["code"], "netbios-overlap");
+}
+
+#[tokio::test]
+async fn reports_an_existing_trust_as_already_in_place() {
+    let (aws, result) = send(json!({"plan": plan("AlreadyInPlace")})).await;
+    assert_eq!(result.announcement, Announcement::AlreadyInPlace);
+    assert!(result.succeeded);
+    assert_eq!(aws.events.borrow()[0].detail_type, "Trust Already In Place");
+}
+
+#[tokio::test]
+async fn a_rejected_raw_request_is_answered_with_every_reason() {
+    let mut raw = request();
+    raw["directoryId"] = json!("bad");
+    raw["failure"] = json!({"Error": "ValidationFailed", "Cause": json!({"errorType": "ValidationFailed", "errorMessage": "the trust request was rejected: directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\"); remoteDomainName: x"}).to_string()});
+    let (aws, result) = send(raw).await;
+    assert_eq!(result.announcement, Announcement::Rejected);
+    let published = aws.published.borrow();
+    assert_eq!(published.len(), 2, "the request's own topic is valid, so it hears too");
+    assert!(published[0].message.contains("directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\nremoteDomainName: x"), "{}", published[0].message);
+    assert_eq!(aws.events.borrow()[0].detail_type, "Trust Request Rejected");
+}
+
+#[tokio::test]
+async fn a_caught_fault_after_planning_is_a_failure_with_its_cause() {
+    let state = json!({"plan": plan("Create"), "failure": {"Error": "Transient", "Cause": "{\"errorMessage\":\"CreateTrust failed: ServiceException: boom\"}"}});
+    let (aws, result) = send(state).await;
+    assert_eq!(result.announcement, Announcement::Failed);
+    assert!(aws.published.borrow()[0].message.contains("Why (Transient):\nCreateTrust failed: ServiceException: boom"));
+}
+
+#[tokio::test]
+async fn a_deleted_failed_trust_is_reported_as_cleaned_up() {
+    let mut failed = status("failed", "Failed", "Access is denied.");
+    failed["trustDeleted"] = json!(true);
+    let (aws, _) = send(json!({"plan": plan("Create"), "status": failed})).await;
+    assert!(aws.published.borrow()[0].message.contains("was deleted, so a corrected request can be sent"));
+}
+
+#[tokio::test]
+async fn sends_nothing_twice_to_the_default_topic() {
+    let mut same = plan("Create");
+    same["request"]["notify"] = json!({"topicArn": TOPIC});
+    let (aws, result) = send(json!({"plan": same, "status": status("verified", "Verified", "")})).await;
+    assert_eq!(result.topics, [TOPIC]);
+    assert_eq!(aws.published.borrow().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_transient_for_the_state_machine_to_retry() {
+    let aws = FakeAws::default();
+    aws.failing.borrow_mut().insert("Publish".to_owned(), 1);
+    let error = notify(&json!({"plan": plan("Create"), "status": status("verified", "Verified", "")}), &settings(), &aws, OffsetDateTime::UNIX_EPOCH).await.expect_err("fails");
+    assert_eq!(error.name(), "Transient");
+}
+
+#[test]
+fn subjects_fit_sns_limits() {
+    let long = subject(&"é".repeat(200));
+    assert!(long.len() <= 100 && long.is_ascii());
+}

@@ -93,6 +93,27 @@ pub struct TrustStatus {
     pub trust_deleted: bool,
 }
 
+/// The Task's result: the plan passed through, and the new status. Returning the whole workflow
+/// document lets the state machine replace its state without reshaping the Lambda's payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckOutput {
+    /// The plan, unchanged.
+    pub plan: Plan,
+    /// Where the trust stands.
+    pub status: TrustStatus,
+}
+
+/// Runs one check and returns the workflow document for the state machine.
+pub async fn run_check<D>(input: CheckInput, settings: &Settings, directory_api: &D, now: OffsetDateTime) -> Result<CheckOutput, WorkflowError>
+where
+    D: DirectoryReader + TrustMaintainer,
+{
+    let plan = input.plan.clone();
+    let status = check_trust(input, settings, directory_api, now).await?;
+    Ok(CheckOutput { plan, status })
+}
+
 /// Runs one check.
 pub async fn check_trust<D>(input: CheckInput, settings: &Settings, directory_api: &D, now: OffsetDateTime) -> Result<TrustStatus, WorkflowError>
 where

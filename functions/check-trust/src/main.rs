@@ -1,6 +1,6 @@
 //! Lambda entry point: set-up only. The logic is in the library.
 
-use check_trust::{check_trust, CheckInput, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
+use check_trust::{run_check, CheckInput, CheckOutput, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use trustflow_core::aws::{load_sdk_config, SdkDirectory};
 use trustflow_core::settings;
@@ -18,9 +18,9 @@ async fn main() -> Result<(), Error> {
 
     run(service_fn(move |event: LambdaEvent<CheckInput>| async move {
         let mode = event.payload.mode;
-        let result = check_trust(event.payload, settings, directory, trustflow_core::time::OffsetDateTime::now_utc()).await;
+        let result = run_check(event.payload, settings, directory, trustflow_core::time::OffsetDateTime::now_utc()).await;
         match &result {
-            Ok(status) => tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked"),
+            Ok(CheckOutput { status, .. }) => tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked"),
             Err(error) => tracing::info!(?mode, error_name = error.name(), error = %error, "trust not settled yet"),
         }
         result

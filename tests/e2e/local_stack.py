@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -215,7 +216,7 @@ class LocalStack:
     def run(self, execution_input: dict[str, Any], name: str | None = None, timeout: float = 180,
             on_event: Callable[[dict[str, Any]], None] | None = None) -> Run:
         sfn = self.client("stepfunctions")
-        kwargs = {"name": name} if name else {}
+        kwargs = {"name": name or f"run-{uuid.uuid4()}"}
         arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(execution_input), **kwargs)["executionArn"]
         seen = 0
         deadline = time.time() + timeout

@@ -1,0 +1,18 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from local_stack import LocalStack, Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with LocalStack(Settings()) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def directory_id(stack):
+    return stack.seed_directory("aws.example.com")

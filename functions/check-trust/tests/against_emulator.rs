@@ -1,0 +1,93 @@
+//! The status handler with the real SDK adapter, against the emulated AWS and its trust scenarios.
+
+use std::time::Duration as StdDuration;
+
+use check_trust::{check_trust, CheckInput, Mode, Outcome, Settings, TrustStatus};
+use serde_json::json;
+use trustflow_core::aws::{DirectoryReader, SdkDirectory};
+use trustflow_core::plan::{Plan, PlanAction};
+use trustflow_core::request::parse_request;
+use trustflow_core::testing::{fixture, sdk_config};
+use trustflow_core::time::OffsetDateTime;
+use trustflow_core::WorkflowError;
+
+async fn new_trust(domain: &str) -> Plan {
+    let config = sdk_config().await;
+    let directory_id = fixture("TF_DIRECTORY");
+    let api = SdkDirectory::new(&config);
+    let created = api
+        .0
+        .create_trust()
+        .directory_id(&directory_id)
+        .remote_domain_name(domain)
+        .trust_password("Some-Pw-1!")
+        .trust_direction("Two-Way".into())
+        .send()
+        .await
+        .expect("created");
+    Plan {
+        request: parse_request(&json!({"requestId": "R-3", "directoryId": directory_id, "remoteDomainName": domain,
+            "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": {"secretId": "s"}}))
+        .expect("valid"),
+        directory: api.describe_directory(&directory_id).await.expect("ok").expect("exists"),
+        action: PlanAction::Create,
+        trust_id: created.trust_id().map(str::to_owned),
+        replaces_trust_id: None,
+        existing_trust: None,
+        deadline: "2099-01-01T00:00:00Z".to_owned(),
+    }
+}
+
+async fn check(mode: Mode, plan: &Plan, status: Option<TrustStatus>) -> Result<TrustStatus, WorkflowError> {
+    let config = sdk_config().await;
+    let settings = Settings { remote_side_window_seconds: 600, delete_failed_trusts: true };
+    check_trust(CheckInput { mode, plan: plan.clone(), status }, &settings, &SdkDirectory::new(&config), OffsetDateTime::now_utc()).await
+}
+
+/// Polls as the state machine's Retry would, until the trust settles.
+async fn settle(plan: &Plan) -> TrustStatus {
+    for _ in 0..60 {
+        match check(Mode::Poll, plan, None).await {
+            Ok(status) => return status,
+            Err(error) => assert_eq!(error.name(), "TrustPending", "{error}"),
+        }
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
+    panic!("the trust did not settle");
+}
+
+#[tokio::test]
+async fn a_verifying_trust_is_pending_then_verified() {
+    let plan = new_trust("verifies.rust.example").await;
+    assert_eq!(check(Mode::Poll, &plan, None).await.expect_err("pending").name(), "TrustPending");
+    assert_eq!(settle(&plan).await.outcome, Outcome::Verified);
+}
+
+#[tokio::test]
+async fn an_unreachable_domain_fails_with_its_remedy_and_is_cleaned_up() {
+    let plan = new_trust("unreachable.rust.example").await;
+    let failed = settle(&plan).await;
+    assert_eq!(failed.outcome, Outcome::Failed);
+    assert_eq!(failed.remedy.as_ref().map(|r| r.code.as_str()), Some("domain-unreachable"));
+    let cleaned = check(Mode::Cleanup, &plan, Some(failed)).await.expect("cleaned");
+    assert!(cleaned.trust_deleted);
+}
+
+#[tokio::test]
+async fn a_wrong_password_awaits_the_remote_side_and_is_reverified() {
+    let plan = new_trust("wrongpw.rust.example").await;
+    let awaiting = settle(&plan).await;
+    assert_eq!(awaiting.outcome, Outcome::AwaitingRemoteSide);
+    assert_eq!(awaiting.remedy.as_ref().map(|r| r.code.as_str()), Some("access-denied"));
+    let error = check(Mode::Reverify, &plan, Some(awaiting)).await.expect_err("still waiting");
+    assert_eq!(error.name(), "TrustAwaitingRemoteSide");
+    assert!(error.to_string().contains("verification requested again"), "{error}");
+}
+
+#[tokio::test]
+async fn a_trust_that_no_longer_exists_is_failed() {
+    let mut plan = new_trust("gone.rust.example").await;
+    plan.trust_id = Some("t-0000000000".to_owned());
+    let status = check(Mode::Poll, &plan, None).await.expect("failed");
+    assert_eq!((status.outcome, status.trust_state.as_str()), (Outcome::Failed, "Deleted"));
+}

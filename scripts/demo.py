@@ -1,0 +1,87 @@
+"""Runs one trust request through the whole trustflow workflow on this machine and shows what
+happens: each state as it is entered, each poll, and what the requester receives."""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from local_stack import LocalStack, Settings  # noqa: E402
+
+SCENARIOS = {
+    "verifies": "the on-premises side is configured: the trust is verified",
+    "remote-late": "the on-premises admin configures their side a few seconds late: awaiting, re-verified, verified",
+    "wrong-password": "the two sides use different passwords: VerifyFailed 'Access is denied' until the window closes",
+    "unreachable": "the remote domain's DNS cannot be reached: Failed, remedy, failed trust cleaned up",
+    "netbios-clash": "the two domains share a NetBIOS name: Failed with the remedy",
+    "invalid": "a request with mistakes: rejected with every reason, nothing changed",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="verifies", help="what the remote domain does")
+    parser.add_argument("--direction", default="Two-Way", help="Two-Way, One-Way: Outgoing, One-Way: Incoming")
+    args = parser.parse_args()
+
+    print(f"trustflow demo: scenario '{args.scenario}' - {SCENARIOS[args.scenario]}")
+    print("starting the emulated AWS and the Lambda runtime emulator...", flush=True)
+    with LocalStack(Settings()) as stack:
+        directory_id = stack.seed_directory("aws.example.com")
+        stack.put_secret("trustflow/corp.example.com", "Demo-Trust-Passw0rd!")
+        domain = "corp.example.com"
+        if args.scenario != "invalid":
+            stack.set_scenario(domain, args.scenario)
+        detail = {
+            "requestId": "REQ-2026-0042",
+            "directoryId": directory_id,
+            "remoteDomainName": domain,
+            "trustType": "Forest",
+            "trustDirection": args.direction,
+            "conditionalForwarderIpAddrs": ["172.16.10.153", "172.16.10.154"],
+            "selectiveAuth": "Disabled",
+            "trustPassword": {"secretId": "trustflow/corp.example.com"},
+            "requestedBy": "alice@example.com",
+        }
+        if args.scenario == "invalid":
+            detail.update(remoteDomainName="corp", conditionalForwarderIpAddrs=["127.0.0.1", "172.16.10.300"], trustDirection="sideways")
+        event = {"version": "0", "id": "demo", "detail-type": "Trust Requested", "source": "portal.identity",
+                 "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "region": "us-east-1", "resources": [], "detail": detail}
+        print("\n--- the 'Trust Requested' event (the password is only named, never sent) ---")
+        print(json.dumps(detail, indent=2))
+        print("\n--- the state machine, as it runs ---", flush=True)
+        started = time.time()
+
+        def show(history_event):
+            t = f"{time.time() - started:6.1f}s"
+            kind = history_event["type"]
+            if "stateEnteredEventDetails" in history_event:
+                print(f"{t}  -> {history_event['stateEnteredEventDetails']['name']}", flush=True)
+            elif kind == "TaskFailed":
+                details = history_event["taskFailedEventDetails"]
+                cause = details.get("cause", "")
+                try:
+                    cause = json.loads(cause).get("errorMessage", cause)
+                except ValueError:
+                    pass
+                print(f"{t}     {details.get('error')}: {cause[:160]}", flush=True)
+            elif kind in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut"):
+                print(f"{t}  == {kind}", flush=True)
+
+        run = stack.run(event, on_event=show, timeout=300)
+        transitions = sum(1 for e in run.history if e["type"].endswith("StateEntered"))
+        invocations = sum(1 for e in run.history if e["type"] == "TaskScheduled")
+        print(f"\n{run.status}: {transitions} state transitions, {invocations} Lambda invocations, {time.time() - started:.1f}s")
+        for message in run.messages:
+            print(f"\n--- SNS notification: {message.get('Subject')} ---\n{message['Message']}")
+        for result in run.events:
+            print(f"\n--- EventBridge result event: {result['detail-type']} ---")
+            print(json.dumps(result["detail"], indent=2))
+        print(f"\nLogs: {stack.log_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,5 @@
 use serde_json::json;
-use trustflow_core::aws::DirectoryInfo;
-use trustflow_core::fakes::FakeAws;
+use trustflow_core::fakes::{sample_directory, FakeAws};
 use trustflow_core::request::parse_request;
 
 use super::*;
@@ -22,15 +21,7 @@ fn plan(direction: &str, trust_id: &str, action: PlanAction) -> Plan {
             "trustDirection": direction, "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": {"secretId": "s"}
         }))
         .expect("valid"),
-        directory: DirectoryInfo {
-            directory_id: DIR.to_owned(),
-            name: "aws.example.com".to_owned(),
-            short_name: None,
-            directory_type: "MicrosoftAD".to_owned(),
-            stage: "Active".to_owned(),
-            primary_region: None,
-            dns_ip_addrs: vec![],
-        },
+        directory: sample_directory(DIR),
         action,
         trust_id: Some(trust_id.to_owned()),
         replaces_trust_id: None,

@@ -6,9 +6,9 @@
 //! a race with a second request), the existing trust is followed instead.
 
 use trustflow_core::aws::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
-use trustflow_core::domain::{normalize_domain, TrustDirection, TrustType};
+use trustflow_core::domain::normalize_domain;
 use trustflow_core::error::WorkflowError;
-use trustflow_core::plan::{Plan, PlanAction};
+use trustflow_core::plan::{is_requested_shape, Plan, PlanAction};
 
 /// Creates the planned trust (deleting the one it replaces first) and returns the plan with `trustId` set.
 pub async fn create_trust<D, S>(mut plan: Plan, directory_api: &D, secrets: &S) -> Result<Plan, WorkflowError>
@@ -84,9 +84,7 @@ async fn find_existing<D: DirectoryReader>(plan: &Plan, directory_api: &D) -> Re
             existing.trust_id, request.remote_domain_name, existing.state
         )));
     }
-    let same_shape = TrustType::parse(&existing.trust_type) == Some(request.trust_type)
-        && TrustDirection::parse(&existing.trust_direction) == Some(request.trust_direction);
-    if !same_shape {
+    if !is_requested_shape(request, existing) {
         return Err(WorkflowError::TrustConflict(format!(
             "while this request was being processed, a {} {} trust with {} was created on {} ({}); only one trust can exist between two domains",
             existing.trust_direction, existing.trust_type, request.remote_domain_name, request.directory_id, existing.trust_id

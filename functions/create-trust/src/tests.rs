@@ -1,6 +1,5 @@
 use serde_json::json;
-use trustflow_core::aws::DirectoryInfo;
-use trustflow_core::fakes::FakeAws;
+use trustflow_core::fakes::{sample_directory, FakeAws};
 use trustflow_core::plan::{Plan, PlanAction};
 use trustflow_core::request::parse_request;
 
@@ -24,15 +23,7 @@ fn plan(secret: serde_json::Value, action: PlanAction) -> Plan {
     .expect("valid");
     Plan {
         request,
-        directory: DirectoryInfo {
-            directory_id: DIR.to_owned(),
-            name: "aws.example.com".to_owned(),
-            short_name: None,
-            directory_type: "MicrosoftAD".to_owned(),
-            stage: "Active".to_owned(),
-            primary_region: None,
-            dns_ip_addrs: vec![],
-        },
+        directory: sample_directory(DIR),
         action,
         trust_id: None,
         replaces_trust_id: None,

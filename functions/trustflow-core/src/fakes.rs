@@ -221,3 +221,16 @@ impl Notifier for FakeAws {
         Ok(())
     }
 }
+
+/// A healthy AWS Managed Microsoft AD directory, `aws.example.com`, for unit tests.
+pub fn sample_directory(directory_id: &str) -> DirectoryInfo {
+    DirectoryInfo {
+        directory_id: directory_id.to_owned(),
+        name: "aws.example.com".to_owned(),
+        short_name: Some("AWSEX".to_owned()),
+        directory_type: "MicrosoftAD".to_owned(),
+        stage: "Active".to_owned(),
+        primary_region: Some("us-east-1".to_owned()),
+        dns_ip_addrs: vec!["10.0.0.10".to_owned(), "10.0.0.11".to_owned()],
+    }
+}

@@ -45,6 +45,12 @@ pub struct Plan {
     pub deadline: String,
 }
 
+/// Whether an existing trust has the requested type and direction.
+pub fn is_requested_shape(request: &TrustRequest, trust: &TrustInfo) -> bool {
+    TrustType::parse(&trust.trust_type) == Some(request.trust_type)
+        && TrustDirection::parse(&trust.trust_direction) == Some(request.trust_direction)
+}
+
 /// Decides what to do about the trusts a directory already has for the requested domain.
 /// Only one trust can exist between two domains.
 pub fn decide(request: &TrustRequest, trusts: &[TrustInfo]) -> Result<(PlanAction, Option<TrustInfo>), WorkflowError> {
@@ -52,8 +58,7 @@ pub fn decide(request: &TrustRequest, trusts: &[TrustInfo]) -> Result<(PlanActio
     let Some(existing) = trusts.iter().find(|t| &normalize_domain(&t.remote_domain_name) == domain && t.state != "Deleted") else {
         return Ok((PlanAction::Create, None));
     };
-    let same_shape = TrustType::parse(&existing.trust_type) == Some(request.trust_type)
-        && TrustDirection::parse(&existing.trust_direction) == Some(request.trust_direction);
+    let same_shape = is_requested_shape(request, existing);
     let class = classify_state(&existing.state, request.trust_direction);
     let describe = format!(
         "a {} {} trust with {} already exists on {} ({}, state {}{})",

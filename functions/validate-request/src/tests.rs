@@ -1,6 +1,5 @@
 use serde_json::{json, Value};
-use trustflow_core::aws::DirectoryInfo;
-use trustflow_core::fakes::FakeAws;
+use trustflow_core::fakes::{sample_directory, FakeAws};
 use trustflow_core::plan::PlanAction;
 
 use super::*;
@@ -13,15 +12,7 @@ fn settings() -> Settings {
 
 fn account() -> FakeAws {
     let aws = FakeAws::default();
-    aws.directories.borrow_mut().push(DirectoryInfo {
-        directory_id: DIR.to_owned(),
-        name: "aws.example.com".to_owned(),
-        short_name: Some("AWSEX".to_owned()),
-        directory_type: "MicrosoftAD".to_owned(),
-        stage: "Active".to_owned(),
-        primary_region: Some("us-east-1".to_owned()),
-        dns_ip_addrs: vec!["10.0.0.10".to_owned(), "10.0.0.11".to_owned()],
-    });
+    aws.directories.borrow_mut().push(sample_directory(DIR));
     aws.secrets.borrow_mut().insert("trustflow/corp".to_owned(), Some("P@ssw0rd!".to_owned()));
     aws
 }

@@ -9,8 +9,9 @@ scripts/bootstrap.sh
 echo "==> building the workspace (debug: shared by the tests and the local Lambdas)"
 cargo build --workspace --tests --bins --locked
 
-echo "==> linting template.yaml"
+echo "==> linting template.yaml (cfn-lint, sam validate --lint; both offline)"
 .venv/bin/cfn-lint template.yaml
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1
 
 echo "==> starting the emulated AWS for the Rust integration tests"
 mkdir -p .work/logs

@@ -1,0 +1,90 @@
+"""Least privilege, checked on template.yaml: each function may do exactly what its code calls."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What each function's code calls: the SDK calls its handler reaches (see the trait each main.rs passes in).
+CALLED = {
+    "ValidateRequestFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:DescribeConditionalForwarders", "secretsmanager:DescribeSecret"},
+    "CreateTrustFunction": {"ds:CreateTrust", "ds:DescribeTrusts", "ds:DeleteTrust", "secretsmanager:GetSecretValue"},
+    "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust"},
+    "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents"},
+}
+# The SDK call each action stands for, as spelled in functions/trustflow-core/src/aws.rs.
+SDK_CALL = {
+    "ds:DescribeDirectories": ".describe_directories()", "ds:DescribeTrusts": ".describe_trusts()",
+    "ds:DescribeConditionalForwarders": ".describe_conditional_forwarders()", "ds:CreateTrust": ".create_trust()",
+    "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "secretsmanager:DescribeSecret": ".describe_secret()",
+    "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
+}
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+for tag in ("!Ref", "!Sub", "!GetAtt", "!If", "!Equals", "!Join", "!Select", "!Split", "!FindInMap", "!Not"):
+    CfnLoader.add_constructor(tag, lambda loader, node, tag=tag: {tag: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node)})
+
+
+def template():
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
+
+
+def statements(function):
+    for policy in function["Properties"].get("Policies", []):
+        yield from policy.get("Statement", [])
+
+
+def actions(function):
+    found = set()
+    for statement in statements(function):
+        listed = statement["Action"]
+        found.update([listed] if isinstance(listed, str) else listed)
+    return found
+
+
+def test_each_function_may_do_exactly_what_its_code_calls():
+    resources = template()["Resources"]
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == set(CALLED)
+    for name, function in functions.items():
+        assert actions(function) == CALLED[name], f"{name}: {sorted(actions(function) ^ CALLED[name])}"
+
+
+def test_only_the_creation_function_may_read_secret_values_and_only_under_the_prefix():
+    resources = template()["Resources"]
+    for name, function in resources.items():
+        if function["Type"] != "AWS::Serverless::Function":
+            continue
+        for statement in statements(function):
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "secretsmanager:GetSecretValue" in listed:
+                assert name == "CreateTrustFunction"
+                assert "${TrustSecretNamePrefix}*" in statement["Resource"]["!Sub"]
+
+
+def test_no_wildcard_actions_or_resources_for_the_functions():
+    for name, function in template()["Resources"].items():
+        if function["Type"] != "AWS::Serverless::Function":
+            continue
+        for statement in statements(function):
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any("*" in action for action in listed), name
+            assert statement["Resource"] != "*", f"{name} has Resource '*'"
+
+
+def test_every_allowed_action_is_a_call_the_code_makes():
+    code = (ROOT / "functions" / "trustflow-core" / "src" / "aws.rs").read_text()
+    for allowed in CALLED.values():
+        for action in allowed:
+            assert SDK_CALL[action] in code, f"{action} is allowed but {SDK_CALL[action]} is not called"
+
+
+def test_the_workflow_logs_no_execution_data():
+    machine = template()["Resources"]["TrustWorkflow"]["Properties"]
+    assert machine["Logging"]["IncludeExecutionData"] is False

@@ -189,8 +189,12 @@ def main() -> None:
         floor = summarize([cold_start([str(release / "hello-lambda")], env, [{"hello": "world"}] * args.invocations)
                            for _ in range(args.cold_starts)])
         print(f"hello-lambda: {floor}", flush=True)
+        # This Debian machine keeps its CA certificates as ~290 files in /etc/ssl/certs, which rustls-native-certs
+        # reads at client construction (~2 ms more than one bundle file). provided.al2023 has one bundle file.
+        bundle_env = dict(env, SSL_CERT_FILE="/etc/ssl/certs/ca-certificates.crt", SSL_CERT_DIR="/nonexistent")
         for name, events in event_sets.items():
             rust = summarize([cold_start([str(release / name)], env, events()) for _ in range(args.cold_starts)])
+            rust["init_bundle"] = summarize([cold_start([str(release / name)], bundle_env, events()[:2]) for _ in range(args.cold_starts)])["init"]
             python = summarize([cold_start([sys.executable, str(ROOT / "bench" / "python_baseline" / "bootstrap.py"), f"handlers.{python_handlers[name]}"], env, events())
                                 for _ in range(args.cold_starts)])
             binary = release / name
@@ -265,15 +269,35 @@ def write_report(args, floor, rows, hello_zip, hello_size, workflow) -> None:
         "",
         "## Per function",
         "",
-        "| function | init ms | init vs hello | Python init ms | Python / Rust init | first ms | warm ms | Python warm ms | peak RSS MB | Python RSS MB | binary MB | zip MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| hello-lambda (floor) | {floor['init']:.1f} | 1.0x | - | - | {floor['first']:.2f} | {floor['warm']:.2f} | - | {floor['rss_kib']/1024:.1f} | - | {hello_size/1e6:.2f} | {hello_zip/1e6:.2f} |",
+        "| function | init ms | init vs hello | init ms, one CA bundle | vs hello | Python init ms | Python / Rust init | first ms | warm ms | Python warm ms | peak RSS MB | Python RSS MB | binary MB | zip MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| hello-lambda (floor) | {floor['init']:.1f} | 1.0x | - | - | - | - | {floor['first']:.2f} | {floor['warm']:.2f} | - | {floor['rss_kib']/1024:.1f} | - | {hello_size/1e6:.2f} | {hello_zip/1e6:.2f} |",
     ]
     for name, rust, python, size, zsize in rows:
         lines.append(
-            f"| {name} | {rust['init']:.1f} | {rust['init']/floor['init']:.1f}x | {python['init']:.1f} | {python['init']/rust['init']:.0f}x | "
+            f"| {name} | {rust['init']:.1f} | {rust['init']/floor['init']:.1f}x | {rust['init_bundle']:.1f} | {rust['init_bundle']/floor['init']:.1f}x | {python['init']:.1f} | {python['init']/rust['init']:.0f}x | "
             f"{rust['first']:.2f} | {rust['warm']:.2f} | {python['warm']:.2f} | {rust['rss_kib']/1024:.1f} | {python['rss_kib']/1024:.1f} | "
             f"{size/1e6:.2f} | {zsize/1e6:.2f} |")
+    lines += [
+        "",
+        "Targets (issue 6): init within 2x of the floor, at least 20x faster than boto3, peak RSS under 16 MB, stripped",
+        "binary under 8 MB. RSS, binary size and the boto3 ratio are met by a wide margin. Init is about 3x the floor with",
+        "this machine's certificate layout and about 2x with a single CA bundle file, the layout of `provided.al2023`.",
+        "",
+        "What was tried for init, measured with timers around each step of `main` (check-trust, 5 runs each):",
+        "- `aws_config::load_defaults` took ~3 ms of a ~7 ms init. Building the `SdkConfig` straight from the variables",
+        "  Lambda always sets (`AWS_REGION`, the role's credentials, optional `AWS_ENDPOINT_URL`) brings config to 0.06 ms,",
+        "  but the cost moved to the first service client's construction: it is the loading of the CA roots, not the",
+        "  credential or profile chain. Kept (saves ~1 ms: no profile-file reads), with the default chain as fallback.",
+        "- CA roots: `rustls-native-certs` reads `/etc/ssl/certs`; here that is ~290 files and costs ~3.3 ms. With",
+        "  `SSL_CERT_FILE` on the single bundle (144 certificates, as on provided.al2023) it is ~1.0 ms; with no roots",
+        "  ~0.5 ms. That is the column 'one CA bundle'. Compiling the roots in (webpki-roots) would remove the file read",
+        "  but not the parse, and would freeze the trust store into the binary: not done.",
+        "- One shared HTTP client for SNS and EventBridge in notify-requester: no measurable gain, reverted.",
+        "- Already in place: current-thread Tokio runtime, clients built once in `main`, SDK crates without default",
+        "  features, opt-level s + fat LTO + panic=abort. What stands in the way of 2x everywhere is ~1 ms per SDK",
+        "  client (runtime plugins, endpoint resolver, TLS roots) on top of a 2 ms floor; notify-requester builds two.",
+    ]
     happy, late = workflow["verifies"], workflow["remote-late"]
     avg_ms = statistics.mean(r[1]["warm"] for r in rows)
     lines += [

@@ -10,7 +10,8 @@ app in-process and adds, without forking moto:
 * VerifyTrust, UpdateTrust, DeleteTrust with DeleteAssociatedConditionalForwarder, and the four
   conditional-forwarder calls; RegionsInfo in DescribeDirectories; one trust per pair of domains;
 * a control API under ``/_trustflow/`` to pick scenarios, seed directories, inject faults
-  (throttling, ServiceException, ...) into any AWS call, and read the log of calls;
+  (throttling, ServiceException, ...) into any AWS call, optionally with an error message that
+  repeats a request parameter (as some AWS messages do), and read the log of calls;
 * optionally, the forward of Lambda Invoke (as used by moto's Step Functions interpreter) to a
   Lambda runtime emulator such as ``cargo lambda watch``, so the real ASL runs the real binaries.
 
@@ -339,9 +340,12 @@ def identify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
 SERVER_FAULTS = {"ServiceException", "InternalFailure", "InternalServiceError", "ServiceUnavailable", "InternalError"}
 
 
-def fault_response(service: str, operation: str, error: str, start_response):
+def fault_response(service: str, operation: str, error: str, start_response, echo: str = ""):
     status = "500 Internal Server Error" if error in SERVER_FAULTS else ("429 Too Many Requests" if error == "TooManyRequestsException" else "400 Bad Request")
     message = f"Injected by trustflow-emulator into {service}:{operation}"
+    if echo:
+        # Some AWS error messages repeat request parameters: this one does, to prove callers scrub them.
+        message += f"; parameter value {echo!r} is invalid"
     if service == "sns":
         kind = "Receiver" if error in SERVER_FAULTS else "Sender"
         body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{error}</Code><Message>{message}</Message></Error>"
@@ -372,7 +376,13 @@ class Middleware:
         fault = CONTROL.take_fault(service, operation, body)
         if fault:
             self.record(service, operation, f"fault:{fault['error']}")
-            return fault_response(service, operation, fault["error"], start_response)
+            echo = ""
+            if fault.get("echoParameter"):
+                try:
+                    echo = str(json.loads(body).get(fault["echoParameter"], ""))
+                except ValueError:
+                    echo = ""
+            return fault_response(service, operation, fault["error"], start_response, echo)
         seen: dict[str, str] = {}
 
         def capture(status, headers, exc_info=None):
@@ -417,7 +427,8 @@ class Middleware:
             return ok, seed_directory(payload)
         if route == "faults" and method == "POST":
             rule = {"service": payload["service"], "operation": payload["operation"], "error": payload["error"],
-                    "count": int(payload.get("count", 1)), "bodyContains": payload.get("bodyContains")}
+                    "count": int(payload.get("count", 1)), "bodyContains": payload.get("bodyContains"),
+                    "echoParameter": payload.get("echoParameter")}
             with CONTROL.lock:
                 CONTROL.faults.append(rule)
             return ok, {"ok": True}

@@ -1,3 +1,4 @@
+import itertools
 import sys
 from pathlib import Path
 
@@ -16,3 +17,16 @@ def stack():
 @pytest.fixture(scope="session")
 def directory_id(stack):
     return stack.seed_directory("aws.example.com")
+
+
+_secrets = itertools.count(1)
+
+
+@pytest.fixture
+def secret(stack):
+    """A fresh secret holding the password canary, which must never show up anywhere."""
+    from test_workflow import CANARY
+
+    name = f"trustflow/secret-{next(_secrets)}"
+    stack.put_secret(name, CANARY)
+    return name

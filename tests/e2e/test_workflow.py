@@ -31,13 +31,6 @@ def event(detail):
             "account": "123456789012", "time": "2026-11-24T00:00:00Z", "region": "us-east-1", "resources": [], "detail": detail}
 
 
-@pytest.fixture
-def secret(stack):
-    name = f"trustflow/secret-{next(_ids)}"
-    stack.put_secret(name, CANARY)
-    return name
-
-
 def assert_no_password_anywhere(stack, run):
     for where, text in [("history", json.dumps(run.history, default=str)), ("output", json.dumps(run.output)),
                         ("SNS messages", json.dumps(run.messages)), ("result events", json.dumps(run.events)),

@@ -224,8 +224,14 @@ fn label() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9]([a-zA-Z0-9]|-[a-zA-Z0-9]){0,20}"
 }
 
+/// Cases per property: 2000 in the normal run; `TRUSTFLOW_FUZZ_CASES` raises it for a long fuzzing run
+/// (docs/reliability.md records one).
+fn cases() -> u32 {
+    std::env::var("TRUSTFLOW_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn any_multi_label_hostname_is_accepted_and_normalised(labels in prop::collection::vec(label(), 2..6), tld in "[a-zA-Z]{2,10}", dot in any::<bool>()) {

@@ -91,3 +91,20 @@ def test_an_aws_error_that_echoes_the_password_is_scrubbed_everywhere(stack, dir
     body = run.messages[-1]["Message"]
     assert "[redacted]" in body, body
     assert_no_password_anywhere(stack, run)
+
+
+@pytest.mark.parametrize("error", ["TooManyRequestsException", "ServiceException"])
+def test_a_failed_lambda_invocation_is_retried_by_the_state_machine(stack, directory_id, secret, error):
+    domain = f"invoke-{next(_n)}.faults.example"
+    # The Invoke request's body is the Task payload, which names the domain: only this run's invokes fail.
+    stack.control("faults", {"service": "lambda", "operation": "Invoke", "error": error, "count": 2, "bodyContains": domain})
+    try:
+        run = stack.run(event(request(directory_id, domain, secret)), timeout=180)
+        left = stack.control("faults", method="GET")["faults"]
+    finally:
+        stack.control("faults", method="DELETE")
+    assert left == [], "the injected invoke faults were not all hit"
+    assert run.status == "SUCCEEDED", run.states_entered()
+    failures = [e["taskFailedEventDetails"]["error"] for e in run.history if e["type"] == "TaskFailed"]
+    assert failures.count(f"Lambda.{error}") == 2, failures
+    assert len(trusts_for(stack, directory_id, domain)) == 1

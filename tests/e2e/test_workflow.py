@@ -164,7 +164,7 @@ def test_invalid_request_is_rejected_with_every_reason_and_changes_nothing(stack
     bad = request(directory_id, "corp", secret, conditionalForwarderIpAddrs=["127.0.0.1"], notify={"topicArn": stack.request_topic_arn})
     run = stack.run(event(bad))
     assert run.status == "FAILED"
-    assert run.states_entered() == ["ValidateRequest", "NotifyOutcome", "Finish", "TrustRequestRejected"]
+    assert run.states_entered() == ["ValidateRequest", "NotifyRejection", "Finish", "TrustRequestRejected"]
     assert detail_types(run) == ["Trust Request Rejected"]
     body = sns_bodies(run)[0]
     assert "remoteDomainName: must be a multi-label fully qualified domain name" in body and '(got "corp")' in body

@@ -136,8 +136,15 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
 
     let Some(plan) = plan else {
         // Rejected before a plan existed: reply to what the raw request says, if it says it validly.
-        let (request_id, topic) = peek_reply_to(state);
-        let (error, message) = failure.unwrap_or_else(|| ("Unknown".to_owned(), "the workflow ended without a result".to_owned()));
+        // The state machine sends the raw request as a string (see NotifyRejection); it may not even parse.
+        let raw = state.get("rawRequest").and_then(Value::as_str).map(|text| serde_json::from_str::<Value>(text).unwrap_or(Value::Null));
+        let (request_id, topic) = peek_reply_to(raw.as_ref().unwrap_or(state));
+        let (mut error, mut message) = failure.unwrap_or_else(|| ("Unknown".to_owned(), "the workflow ended without a result".to_owned()));
+        if error.ends_with("DeserializeError") {
+            // The Lambda runtime could not read the request (serde_json stops at 128 levels of nesting).
+            error = "ValidationFailed".to_owned();
+            message = "(request): must be a JSON object of at most 128 levels of nesting that the validation step can read".to_owned();
+        }
         let announcement = if REJECTIONS.contains(&error.as_str()) { Announcement::Rejected } else { Announcement::Failed };
         let id = request_id.clone().unwrap_or_else(|| "(no valid requestId)".to_owned());
         let verb = if announcement == Announcement::Rejected { "rejected" } else { "failed" };

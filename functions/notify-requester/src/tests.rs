@@ -155,3 +155,22 @@ fn subjects_fit_sns_limits() {
     let long = subject(&"é".repeat(200));
     assert!(long.len() <= 100 && long.is_ascii());
 }
+
+#[tokio::test]
+async fn answers_a_request_the_runtime_could_not_parse() {
+    let nested = format!("{}{}", "{\"a\":".repeat(200), "1".to_owned() + &"}".repeat(200));
+    let state = json!({"rawRequest": nested, "failure": {"Error": "lambda_runtime::deserializer::DeserializeError", "Cause": "recursion limit exceeded"}});
+    let (aws, result) = send(state).await;
+    assert_eq!(result.announcement, Announcement::Rejected);
+    assert!(aws.published.borrow()[0].message.contains("at most 128 levels of nesting"));
+}
+
+#[tokio::test]
+async fn replies_to_the_request_topic_named_in_a_raw_request_string() {
+    let mut raw = request();
+    raw["directoryId"] = json!("bad");
+    let state = json!({"rawRequest": json!({"detail-type": "Trust Requested", "detail": raw}).to_string(), "failure": {"Error": "ValidationFailed", "Cause": "x"}});
+    let (aws, _) = send(state).await;
+    assert_eq!(aws.published.borrow().len(), 2);
+    assert!(aws.published.borrow()[0].subject.contains("REQ-7"));
+}

@@ -187,6 +187,10 @@ class LocalStack:
         self.request_topic_arn = sns.create_topic(Name="identity-team")["TopicArn"]
         events.put_rule(Name="results", EventBusName=BUS_NAME, EventPattern=json.dumps({"source": ["trustflow"]}))
         events.put_targets(Rule="results", EventBusName=BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn(self.events_queue)}])
+        # What portals (and `trustctl request --via events`) put on the bus; the deployed rule starts the state machine.
+        self.requests_queue = sqs.create_queue(QueueName="trust-requests")["QueueUrl"]
+        events.put_rule(Name="requests", EventBusName=BUS_NAME, EventPattern=json.dumps({"detail-type": ["Trust Requested"]}))
+        events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn(self.requests_queue)}])
         trust_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}
         role = self.client("iam").create_role(RoleName="trustflow", AssumeRolePolicyDocument=json.dumps(trust_policy))["Role"]["Arn"]
         archive = io.BytesIO()

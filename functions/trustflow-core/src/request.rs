@@ -325,12 +325,19 @@ fn parse_enum<T>(
     parsed
 }
 
+/// The Step Functions execution name of a request: a retried request (the same id) maps to the
+/// same execution, so Step Functions itself refuses to start it twice. Every character a request
+/// id may hold is allowed in an execution name, so the API's mapping template can build it too.
+pub fn execution_name(request_id: &str) -> String {
+    format!("trust-{request_id}")
+}
+
 /// `None` when the id is acceptable, else the rule it breaks.
 pub fn check_request_id(id: &str) -> Option<&'static str> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-    (!ok).then_some("must be 1 to 64 characters of letters, digits, '-', '_', '.' or ':'")
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    (!ok).then_some("must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
 }
 
 /// Whether `id` matches `^d-[0-9a-f]{10}$`.

@@ -106,6 +106,7 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
         // (case, input, field blamed, words of the rule)
         ("missing request id", without("requestId"), "requestId", "is required"),
         ("request id with spaces", with("requestId", json!("REQ 1")), "requestId", "letters, digits"),
+        ("request id with a colon", with("requestId", json!("REQ:1")), "requestId", "letters, digits"),
         ("request id too long", with("requestId", json!("r".repeat(65))), "requestId", "1 to 64"),
         ("request id not a string", with("requestId", json!(42)), "requestId", "must be a string"),
         ("missing directory id", without("directoryId"), "directoryId", "is required"),

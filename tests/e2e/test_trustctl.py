@@ -1,0 +1,85 @@
+"""trustctl against the local stack: request, duplicate request, status, watch, bad input, unknown id."""
+
+import itertools
+import json
+import os
+import subprocess
+
+from local_stack import ROOT
+
+TRUSTCTL = ROOT / "target" / "debug" / "trustctl"
+_n = itertools.count(1)
+
+
+def trustctl(stack, *args, timeout=180):
+    env = dict(os.environ, AWS_ENDPOINT_URL=stack.endpoint, AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test",
+               AWS_SECRET_ACCESS_KEY="test", TRUSTFLOW_STATE_MACHINE_ARN=stack.state_machine_arn, TRUSTFLOW_EVENT_BUS="trustflow")
+    return subprocess.run([str(TRUSTCTL), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def executions_named(stack, name):
+    sfn = stack.client("stepfunctions")
+    return [e for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"] if e["name"] == name]
+
+
+def flags(directory_id, domain, secret, request_id):
+    return ["--request-id", request_id, "--directory-id", directory_id, "--remote-domain", domain, "--direction", "two-way",
+            "--secret-id", secret, "--forwarder", "172.16.10.153"]
+
+
+def test_request_then_watch_follows_the_trust_to_verified(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    started = trustctl(stack, "request", *flags(directory_id, f"cli{next(_n)}.ctl.example", secret, request_id))
+    assert started.returncode == 0, started.stderr
+    assert f"trust-{request_id}" in started.stdout
+    watched = trustctl(stack, "watch", request_id)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert "-> PollTrust" in watched.stdout and "status:      verified" in watched.stdout
+    status = trustctl(stack, "status", request_id)
+    assert status.returncode == 0 and "trust:       t-" in status.stdout and "(Verified)" in status.stdout
+
+
+def test_a_repeated_request_starts_nothing_new(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    args = flags(directory_id, f"dup{next(_n)}.ctl.example", secret, request_id)
+    assert trustctl(stack, "request", *args).returncode == 0
+    again = trustctl(stack, "request", *args)
+    assert again.returncode == 0, again.stderr
+    assert len(executions_named(stack, f"trust-{request_id}")) == 1
+    trustctl(stack, "watch", request_id)
+
+
+def test_an_invalid_request_is_refused_locally_and_nothing_starts(stack, directory_id, secret, tmp_path):
+    request_id = f"CLI-{next(_n)}"
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"requestId": request_id, "directoryId": directory_id, "remoteDomainName": "corp",
+                                "trustDirection": "sideways", "trustPassword": {"secretId": secret}}))
+    refused = trustctl(stack, "request", "--file", str(path))
+    assert refused.returncode == 2
+    assert "remoteDomainName: must be a multi-label" in refused.stderr and "trustDirection: must be" in refused.stderr
+    assert executions_named(stack, f"trust-{request_id}") == []
+
+
+def test_status_of_an_unknown_request_says_so(stack):
+    result = trustctl(stack, "status", "NO-SUCH-REQUEST")
+    assert result.returncode == 4
+    assert "no trust request \"NO-SUCH-REQUEST\"" in result.stderr
+
+
+def test_watch_exits_non_zero_when_the_trust_fails(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    domain = f"fail{next(_n)}.ctl.example"
+    stack.set_scenario(domain, "unreachable")
+    assert trustctl(stack, "request", *flags(directory_id, domain, secret, request_id)).returncode == 0
+    watched = trustctl(stack, "watch", request_id)
+    assert watched.returncode == 1
+    assert "status:      failed" in watched.stdout
+
+
+def test_request_via_events_puts_a_trust_requested_event(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    sent = trustctl(stack, "request", "--via", "events", *flags(directory_id, f"ev{next(_n)}.ctl.example", secret, request_id))
+    assert sent.returncode == 0, sent.stderr
+    delivered = stack.drain(stack.requests_queue)
+    assert [e["detail"]["requestId"] for e in delivered] == [request_id]
+    assert delivered[0]["detail-type"] == "Trust Requested"

@@ -1,0 +1,29 @@
+//! `trustctl`: request a trust relationship from trustflow, follow it, read its status.
+//!
+//! ```text
+//! trustctl request --file request.json [--via sfn|events] [--state-machine-arn ARN] [--bus NAME]
+//! trustctl request --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way \
+//!                  --secret-id trustflow/corp --forwarder 172.16.10.153 [--json-key K] [--request-id ID] ...
+//! trustctl status REQUEST_ID [--state-machine-arn ARN]
+//! trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]
+//! ```
+//! It uses the standard AWS configuration (environment, profiles, `AWS_ENDPOINT_URL` for the local
+//! stack). The state machine and bus can also come from `TRUSTFLOW_STATE_MACHINE_ARN` and
+//! `TRUSTFLOW_EVENT_BUS`. Exit codes: 0 done (or started), 1 the trust was not established,
+//! 2 bad request or usage, 3 AWS error, 4 no such request.
+
+mod cli;
+
+use std::process::ExitCode;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::run(&args).await {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("trustctl: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

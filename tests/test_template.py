@@ -88,3 +88,43 @@ def test_every_allowed_action_is_a_call_the_code_makes():
 def test_the_workflow_logs_no_execution_data():
     machine = template()["Resources"]["TrustWorkflow"]["Properties"]
     assert machine["Logging"]["IncludeExecutionData"] is False
+
+
+def api_model():
+    return template()["Resources"]["TrustApi"]["Properties"]["DefinitionBody"]["components"]["schemas"]["TrustRequest"]
+
+
+def test_the_api_request_model_is_the_published_schema_in_draft_4():
+    import json
+
+    published = json.loads((ROOT / "api" / "trust-request.model.json").read_text())
+    assert api_model() == published
+    source = json.loads((ROOT / "schemas" / "trust-request.schema.json").read_text())
+    assert set(published["properties"]) == set(source["properties"])
+    assert published["required"] == source["required"]
+    assert published["additionalProperties"] is False
+
+
+def test_the_api_model_accepts_the_readme_example_and_refuses_bad_bodies():
+    import jsonschema
+
+    validator = jsonschema.Draft4Validator(api_model())
+    good = {"requestId": "REQ-2026-0042", "directoryId": "d-1234567890", "remoteDomainName": "corp.example.com",
+            "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"],
+            "trustPassword": {"secretId": "trustflow/corp.example.com", "jsonKey": "password"}}
+    assert list(validator.iter_errors(good)) == []
+    for bad in [dict(good, remoteDomainName="corp"), dict(good, extra=1), dict(good, trustPassword="hunter2"),
+                {k: v for k, v in good.items() if k != "directoryId"}, dict(good, requestId="has space")]:
+        assert list(validator.iter_errors(bad)), bad
+
+
+def test_the_api_may_only_start_and_describe_this_workflow():
+    role = template()["Resources"]["TrustApiRole"]["Properties"]
+    granted = {s["Action"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    assert granted == {"states:StartExecution", "states:DescribeExecution"}
+    definition = template()["Resources"]["TrustApi"]["Properties"]
+    assert definition["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+    paths = definition["DefinitionBody"]["paths"]
+    assert set(paths) == {"/trust-requests", "/trust-requests/{id}"}
+    published = yaml.safe_load((ROOT / "api" / "openapi.yaml").read_text())["paths"]
+    assert {(p, m) for p, ms in paths.items() for m in ms} == {(p, m) for p, ms in published.items() for m in ms}

@@ -128,3 +128,16 @@ def test_the_api_may_only_start_and_describe_this_workflow():
     assert set(paths) == {"/trust-requests", "/trust-requests/{id}"}
     published = yaml.safe_load((ROOT / "api" / "openapi.yaml").read_text())["paths"]
     assert {(p, m) for p, ms in paths.items() for m in ms} == {(p, m) for p, ms in published.items() for m in ms}
+
+
+def test_every_result_event_the_notifier_puts_matches_the_published_schema():
+    """The e2e runs capture real result events; here the schema is checked against the notifier's spellings."""
+    import json
+
+    schema = json.loads((ROOT / "schemas" / "trust-result.schema.json").read_text())
+    notifier = (ROOT / "functions" / "notify-requester" / "src" / "lib.rs").read_text()
+    for detail_type in re.findall(r'=> "(Trust [A-Za-z ]+)"', notifier):
+        assert detail_type in schema["description"], detail_type
+    rule = yaml.safe_load((ROOT / "docs" / "portal-rule.yaml").read_text())
+    routed = rule["Resources"]["TrustResultsToPortal"]["Properties"]["EventPattern"]["detail-type"]
+    assert sorted(routed) == sorted(re.findall(r'=> "(Trust [A-Za-z ]+)"', notifier))

@@ -234,3 +234,15 @@ def test_every_substitution_in_the_asl_is_in_the_template_and_every_function_is_
     for key in FUNCTIONS:
         assert "${%s}" % key in asl
     json.loads(render_definition({name: "1" for name in placeholders}))
+
+
+def test_result_events_match_the_published_schema(stack, directory_id, secret):
+    import jsonschema
+
+    schema = json.loads((ROOT / "schemas" / "trust-result.schema.json").read_text())
+    stack.set_scenario("schema.example.com", "wrong-password")
+    run = stack.run(event(request(directory_id, "schema.example.com", secret)), timeout=120)
+    rejected = stack.run(event(request(directory_id, "corp", secret)))
+    assert len(run.events) == 2 and len(rejected.events) == 1
+    for result in run.events + rejected.events:
+        jsonschema.validate(result["detail"], schema)

@@ -220,6 +220,12 @@ class LocalStack:
     def run(self, execution_input: dict[str, Any], name: str | None = None, timeout: float = 180,
             on_event: Callable[[dict[str, Any]], None] | None = None) -> Run:
         sfn = self.client("stepfunctions")
+        # What earlier runs left in the capture queues (executions started elsewhere, e.g. by trustctl) is not this run's.
+        sqs = self.client("sqs")
+        for queue_url in (self.messages_queue, self.events_queue):
+            while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+                for message in messages:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         kwargs = {"name": name or f"run-{uuid.uuid4()}"}
         arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(execution_input), **kwargs)["executionArn"]
         seen = 0

@@ -141,3 +141,8 @@ def test_every_result_event_the_notifier_puts_matches_the_published_schema():
     rule = yaml.safe_load((ROOT / "docs" / "portal-rule.yaml").read_text())
     routed = rule["Resources"]["TrustResultsToPortal"]["Properties"]["EventPattern"]["detail-type"]
     assert sorted(routed) == sorted(re.findall(r'=> "(Trust [A-Za-z ]+)"', notifier))
+
+
+def test_a_body_rejected_by_the_model_is_answered_with_what_broke_it():
+    responses = template()["Resources"]["TrustApi"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert "$context.error.validationErrorString" in responses["BAD_REQUEST_BODY"]["responseTemplates"]["application/json"]

@@ -18,3 +18,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
   echo "$want" > "$stamp"
 fi
+# checkov has a venv of its own: its pinned dependencies clash with cfn-lint's and sam's.
+if [ ! -x .venv-checkov/bin/checkov ]; then
+  echo "==> installing checkov into .venv-checkov"
+  python3 -m venv .venv-checkov
+  .venv-checkov/bin/pip install -q --disable-pip-version-check checkov
+fi

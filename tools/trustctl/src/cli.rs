@@ -214,7 +214,8 @@ struct Report {
     trust_state: Option<String>,
 }
 
-async fn report(client: &aws_sdk_sfn::Client, arn: &str, id: &str) -> Result<Report, Failure> {
+/// Describes the execution and reads its history once; returns both.
+async fn report(client: &aws_sdk_sfn::Client, arn: &str, id: &str) -> Result<(Report, Vec<aws_sdk_sfn::types::HistoryEvent>), Failure> {
     let described = match client.describe_execution().execution_arn(arn).send().await {
         Ok(described) => described,
         Err(error) if error.as_service_error().is_some_and(|e| e.is_execution_does_not_exist()) => {
@@ -224,7 +225,8 @@ async fn report(client: &aws_sdk_sfn::Client, arn: &str, id: &str) -> Result<Rep
     };
     let mut report = Report { status: described.status().as_str().to_owned(), announcement: None, trust_id: None, trust_state: None };
     // The notifier's result is the last word: find it (and the latest trust status) in the history.
-    for event in history(client, arn).await? {
+    let events = history(client, arn).await?;
+    for event in &events {
         if let Some(output) = event.task_succeeded_event_details().and_then(|d| d.output()) {
             let payload = serde_json::from_str::<Value>(output).ok().and_then(|o| o.get("Payload").cloned()).unwrap_or(Value::Null);
             if let Some(announcement) = payload.get("announcement").and_then(Value::as_str) {
@@ -236,7 +238,7 @@ async fn report(client: &aws_sdk_sfn::Client, arn: &str, id: &str) -> Result<Rep
             }
         }
     }
-    Ok(report)
+    Ok((report, events))
 }
 
 async fn history(client: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<aws_sdk_sfn::types::HistoryEvent>, Failure> {
@@ -289,7 +291,7 @@ async fn status(options: &Options) -> Result<ExitCode, Failure> {
     let id = request_id(options)?;
     let arn = execution_arn(&state_machine(options)?, id);
     let client = aws_sdk_sfn::Client::new(&config().await);
-    let report = report(&client, &arn, id).await?;
+    let (report, _) = report(&client, &arn, id).await?;
     print_report(id, &report);
     Ok(exit_for(&report))
 }
@@ -328,8 +330,7 @@ async fn watch(options: &Options) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let mut shown = 0;
     loop {
-        let report = report(&client, &arn, id).await?;
-        let events = history(&client, &arn).await?;
+        let (report, events) = report(&client, &arn, id).await?;
         for event in events.iter().skip(shown) {
             if let Some(line) = progress(event) {
                 println!("{:>7.1}s {line}", started.elapsed().as_secs_f32());

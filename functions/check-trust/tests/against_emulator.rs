@@ -1,5 +1,7 @@
 //! The status handler with the real SDK adapter, against the emulated AWS and its trust scenarios.
 
+#![allow(clippy::expect_used)] // test helpers: a failed set-up should stop the test loudly
+
 use std::time::Duration as StdDuration;
 
 use check_trust::{check_trust, CheckInput, Mode, Outcome, Settings, TrustStatus};

@@ -1,5 +1,7 @@
 //! The creation handler with the real SDK adapters, against the emulated AWS over HTTP.
 
+#![allow(clippy::expect_used)] // test helpers: a failed set-up should stop the test loudly
+
 use create_trust::create_trust;
 use serde_json::json;
 use trustflow_core::aws::{DirectoryReader, SdkDirectory, SdkSecrets};

@@ -1,5 +1,7 @@
 //! The notification handler with the real SNS and EventBridge adapters, against the emulated AWS.
 
+#![allow(clippy::expect_used)] // test helpers: a failed set-up should stop the test loudly
+
 use notify_requester::{notify, Announcement, Settings};
 use serde_json::json;
 use trustflow_core::aws::SdkNotifier;

@@ -445,27 +445,6 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_a_key_of_a_json_secret() {
-        assert_eq!(extract_json_key(r#"{"password":"p@ss"}"#, "s", "password").ok().as_deref(), Some("p@ss"));
-    }
-
-    #[test]
-    fn json_secret_errors_never_show_the_secret() {
-        for (text, words) in [(r#"{"other":"Canary-1"}"#, "has no key"), (r#"{"password":42}"#, "not a string"), ("Canary-1", "not a JSON object")] {
-            let error = extract_json_key(text, "s", "password").expect_err("must fail");
-            let message = error.to_string();
-            assert_eq!(error.name(), "SecretUnavailable");
-            assert!(message.contains(words), "{message}");
-            assert!(!message.contains("Canary-1") && !message.contains("42"), "{message}");
-        }
-    }
-}
-
 impl SdkDirectory {
     /// A Directory Service client from the shared configuration.
     pub fn new(config: &aws_config::SdkConfig) -> Self {
@@ -484,5 +463,26 @@ impl SdkNotifier {
     /// SNS and EventBridge clients from the shared configuration.
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self { sns: aws_sdk_sns::Client::new(config), events: aws_sdk_eventbridge::Client::new(config) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_key_of_a_json_secret() {
+        assert_eq!(extract_json_key(r#"{"password":"p@ss"}"#, "s", "password").ok().as_deref(), Some("p@ss"));
+    }
+
+    #[test]
+    fn json_secret_errors_never_show_the_secret() {
+        for (text, words) in [(r#"{"other":"Canary-1"}"#, "has no key"), (r#"{"password":42}"#, "not a string"), ("Canary-1", "not a JSON object")] {
+            let error = extract_json_key(text, "s", "password").expect_err("must fail");
+            let message = error.to_string();
+            assert_eq!(error.name(), "SecretUnavailable");
+            assert!(message.contains(words), "{message}");
+            assert!(!message.contains("Canary-1") && !message.contains("42"), "{message}");
+        }
     }
 }

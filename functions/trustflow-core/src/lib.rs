@@ -20,11 +20,11 @@ pub mod telemetry;
 
 pub use error::WorkflowError;
 
-#[cfg(any(test, feature = "fakes"))]
-pub mod fakes;
-
 // Re-exported so the function crates use the exact versions the adapters are built on.
 pub use {aws_sdk_directory, aws_sdk_eventbridge, aws_sdk_secretsmanager, aws_sdk_sns, time};
+
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod testing;

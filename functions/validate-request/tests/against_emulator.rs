@@ -1,5 +1,7 @@
 //! The validation handler with the real SDK adapters, against the emulated AWS over HTTP.
 
+#![allow(clippy::expect_used)] // test helpers: a failed set-up should stop the test loudly
+
 use serde_json::{json, Value};
 use trustflow_core::aws::{SdkDirectory, SdkSecrets};
 use trustflow_core::plan::PlanAction;

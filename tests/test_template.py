@@ -13,13 +13,15 @@ CALLED = {
     "CreateTrustFunction": {"ds:CreateTrust", "ds:DescribeTrusts", "ds:DeleteTrust", "secretsmanager:GetSecretValue"},
     "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust"},
     "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents"},
+    "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
 }
-# The SDK call each action stands for, as spelled in functions/trustflow-core/src/aws.rs.
+# The SDK call each action stands for, as spelled in the adapters (functions/*/src/).
 SDK_CALL = {
     "ds:DescribeDirectories": ".describe_directories()", "ds:DescribeTrusts": ".describe_trusts()",
     "ds:DescribeConditionalForwarders": ".describe_conditional_forwarders()", "ds:CreateTrust": ".create_trust()",
     "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "secretsmanager:DescribeSecret": ".describe_secret()",
     "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
+    "states:DescribeExecution": ".describe_execution()", "states:GetExecutionHistory": ".get_execution_history()",
 }
 
 
@@ -79,7 +81,7 @@ def test_no_wildcard_actions_or_resources_for_the_functions():
 
 
 def test_every_allowed_action_is_a_call_the_code_makes():
-    code = (ROOT / "functions" / "trustflow-core" / "src" / "aws.rs").read_text()
+    code = "".join(path.read_text() for path in (ROOT / "functions").glob("*/src/**/*.rs") if path.name != "tests.rs")
     for allowed in CALLED.values():
         for action in allowed:
             assert SDK_CALL[action] in code, f"{action} is allowed but {SDK_CALL[action]} is not called"
@@ -118,10 +120,14 @@ def test_the_api_model_accepts_the_readme_example_and_refuses_bad_bodies():
         assert list(validator.iter_errors(bad)), bad
 
 
-def test_the_api_may_only_start_and_describe_this_workflow():
-    role = template()["Resources"]["TrustApiRole"]["Properties"]
+def test_the_api_may_only_start_this_workflow_and_read_it_through_the_status_function():
+    resources = template()["Resources"]
+    role = resources["TrustApiRole"]["Properties"]
     granted = {s["Action"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
-    assert granted == {"states:StartExecution", "states:DescribeExecution"}
+    assert granted == {"states:StartExecution"}
+    permission = resources["RequestStatusApiPermission"]["Properties"]
+    assert permission["FunctionName"] == {"!Ref": "RequestStatusFunction"}
+    assert permission["SourceArn"]["!Sub"].endswith("${TrustApi}/*/GET/trust-requests/*")
     definition = template()["Resources"]["TrustApi"]["Properties"]
     assert definition["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     paths = definition["DefinitionBody"]["paths"]

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sfn::types::HistoryEventType;
+use crate::api::{Answer, TrustApi};
+use request_status::{execution_arn, read_status, HistoryRecord, RequestState, RequestStatus, SdkExecutions, StatusError};
 use serde_json::{json, Map, Value};
 use trustflow_core::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_core::WorkflowError;
@@ -29,9 +30,9 @@ fn aws(operation: &str, error: impl std::fmt::Display) -> Failure {
 const USAGE: &str = "usage:
   trustctl request (--file PATH | --directory-id ID --remote-domain FQDN --direction DIR --secret-id SECRET
                    [--json-key KEY] [--forwarder IP]... [--trust-type Forest|External] [--selective-auth]
-                   [--request-id ID] [--notify-topic ARN] [--replace]) [--via sfn|events]
-                   [--state-machine-arn ARN] [--bus NAME]
-  trustctl status REQUEST_ID [--state-machine-arn ARN]
+                   [--request-id ID] [--notify-topic ARN] [--replace]) [--via sfn|events|api]
+                   [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
+  trustctl status REQUEST_ID [--via sfn|api] [--state-machine-arn ARN] [--api-url URL]
   trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]";
 
 /// Parsed options: repeated flags keep every value, in order.
@@ -44,7 +45,7 @@ pub struct Options {
 const SWITCHES: &[&str] = &["--selective-auth", "--replace"];
 const VALUED: &[&str] = &[
     "--file", "--directory-id", "--remote-domain", "--direction", "--secret-id", "--json-key", "--forwarder", "--trust-type",
-    "--request-id", "--notify-topic", "--via", "--state-machine-arn", "--bus", "--timeout",
+    "--request-id", "--notify-topic", "--via", "--state-machine-arn", "--bus", "--timeout", "--api-url",
 ];
 
 /// Splits arguments into positionals and known flags; unknown flags are an error, not ignored.
@@ -116,11 +117,6 @@ pub fn request_from(options: &Options) -> Result<Value, Failure> {
     Ok(Value::Object(request))
 }
 
-/// The execution ARN of a request, from the state machine's ARN.
-pub fn execution_arn(state_machine_arn: &str, request_id: &str) -> String {
-    format!("{}:{}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1), execution_name(request_id))
-}
-
 /// Runs the command line; `Ok` carries the exit code.
 pub async fn run(args: &[String]) -> Result<ExitCode, Failure> {
     let Some((command, rest)) = args.split_first() else { return Err(usage("no command given")) };
@@ -145,6 +141,27 @@ fn state_machine(options: &Options) -> Result<String, Failure> {
     options
         .setting("--state-machine-arn", "TRUSTFLOW_STATE_MACHINE_ARN")
         .ok_or_else(|| usage("--state-machine-arn (or TRUSTFLOW_STATE_MACHINE_ARN) is required"))
+}
+
+fn api(options: &Options, config: aws_config::SdkConfig) -> Result<TrustApi, Failure> {
+    let url = options
+        .setting("--api-url", "TRUSTFLOW_API_URL")
+        .ok_or_else(|| usage("--api-url (or TRUSTFLOW_API_URL: the stack's TrustApiUrl output) is required with --via api"))?;
+    TrustApi::new(&url, config).map_err(|e| Failure { code: 2, message: e.to_string() })
+}
+
+/// The `message` (and `errors`) of an API error body, or the body itself.
+fn api_message(answer: &Answer) -> String {
+    match serde_json::from_str::<Value>(&answer.body) {
+        Ok(body) => {
+            let message = body.get("message").and_then(Value::as_str).unwrap_or(&answer.body).to_owned();
+            match body.get("errors").and_then(Value::as_str) {
+                Some(errors) => format!("{message}: {errors}"),
+                None => message,
+            }
+        }
+        Err(_) => answer.body.clone(),
+    }
 }
 
 fn request_id(options: &Options) -> Result<&str, Failure> {
@@ -201,86 +218,45 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
             }
             println!("sent request {} to event bus {bus}", parsed.request_id);
         }
-        other => return Err(usage(format!("--via must be sfn or events, not {other:?}"))),
+        "api" => {
+            let answer = api(options, config)?.start(&raw.to_string()).await.map_err(|e| aws("POST /trust-requests", e))?;
+            let body = serde_json::from_str::<Value>(&answer.body).unwrap_or(Value::Null);
+            let arn = body.get("executionArn").and_then(Value::as_str).unwrap_or("?");
+            match answer.status {
+                202 if body.get("message").is_some() => println!("request {} was already started: {arn}", parsed.request_id),
+                202 => println!("started {arn} for request {}", parsed.request_id),
+                400 => return Err(Failure { code: 2, message: format!("the API refused the request: {}", api_message(&answer)) }),
+                status => return Err(aws("POST /trust-requests", format!("HTTP {status}: {}", api_message(&answer)))),
+            }
+        }
+        other => return Err(usage(format!("--via must be sfn, events or api, not {other:?}"))),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a finished or running execution says about the request.
-struct Report {
-    status: String,
-    announcement: Option<String>,
-    trust_id: Option<String>,
-    trust_state: Option<String>,
-}
-
-/// Describes the execution and reads its history once; returns both.
-async fn report(client: &aws_sdk_sfn::Client, arn: &str, id: &str) -> Result<(Report, Vec<aws_sdk_sfn::types::HistoryEvent>), Failure> {
-    let described = match client.describe_execution().execution_arn(arn).send().await {
-        Ok(described) => described,
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_execution_does_not_exist()) => {
-            return Err(Failure { code: 4, message: format!("no trust request {id:?} was started on this state machine") });
-        }
-        Err(error) => return Err(aws("DescribeExecution", aws_sdk_sfn::error::DisplayErrorContext(error))),
-    };
-    let mut report = Report { status: described.status().as_str().to_owned(), announcement: None, trust_id: None, trust_state: None };
-    // The notifier's result is the last word: find it (and the latest trust status) in the history.
-    let events = history(client, arn).await?;
-    for event in &events {
-        if let Some(output) = event.task_succeeded_event_details().and_then(|d| d.output()) {
-            let payload = serde_json::from_str::<Value>(output).ok().and_then(|o| o.get("Payload").cloned()).unwrap_or(Value::Null);
-            if let Some(announcement) = payload.get("announcement").and_then(Value::as_str) {
-                report.announcement = Some(announcement.to_owned());
-            }
-            if let Some(status) = payload.get("status") {
-                report.trust_id = status.get("trustId").and_then(Value::as_str).map(str::to_owned);
-                report.trust_state = status.get("trustState").and_then(Value::as_str).map(str::to_owned);
-            }
-        }
-    }
-    Ok((report, events))
-}
-
-async fn history(client: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<aws_sdk_sfn::types::HistoryEvent>, Failure> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .get_execution_history()
-            .execution_arn(arn)
-            .set_next_token(token.take())
-            .max_results(1000)
-            .send()
-            .await
-            .map_err(|e| aws("GetExecutionHistory", aws_sdk_sfn::error::DisplayErrorContext(e)))?;
-        events.extend(page.events().iter().cloned());
-        match page.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-            _ => return Ok(events),
-        }
+fn status_failure(id: &str, error: StatusError) -> Failure {
+    match error {
+        StatusError::NotFound => Failure { code: 4, message: format!("no trust request {id:?} was started on this state machine") },
+        StatusError::Aws(error) => aws("reading the execution", error),
     }
 }
 
-fn print_report(id: &str, report: &Report) {
-    let requester_view = match (report.status.as_str(), report.announcement.as_deref()) {
-        ("RUNNING", Some("awaitingRemoteSide")) => "awaiting remote side",
-        ("RUNNING", _) => "running",
-        (_, Some("verified")) | (_, Some("alreadyInPlace")) => "verified",
-        (_, Some("rejected")) => "rejected",
-        _ => "failed",
-    };
-    println!("request:     {id}");
-    println!("status:      {requester_view} (execution {})", report.status);
-    if let Some(announcement) = &report.announcement {
+fn print_status(status: &RequestStatus) {
+    println!("request:     {}", status.request_id);
+    println!("status:      {} (execution {})", status.status.label(), status.execution_status);
+    if let Some(announcement) = &status.announcement {
         println!("announced:   {announcement}");
     }
-    if let Some(trust) = &report.trust_id {
-        println!("trust:       {trust} ({})", report.trust_state.as_deref().unwrap_or("unknown state"));
+    if let Some(trust) = &status.trust_id {
+        println!("trust:       {trust} ({})", status.trust_state.as_deref().unwrap_or("unknown state"));
+    }
+    if let Some(reason) = &status.trust_state_reason {
+        println!("reason:      {reason}");
     }
 }
 
-fn exit_for(report: &Report) -> ExitCode {
-    if report.status == "SUCCEEDED" || report.status == "RUNNING" {
+fn exit_for(status: &RequestStatus) -> ExitCode {
+    if status.status.is_open() || status.status == RequestState::Verified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -289,57 +265,77 @@ fn exit_for(report: &Report) -> ExitCode {
 
 async fn status(options: &Options) -> Result<ExitCode, Failure> {
     let id = request_id(options)?;
-    let arn = execution_arn(&state_machine(options)?, id);
-    let client = aws_sdk_sfn::Client::new(&config().await);
-    let (report, _) = report(&client, &arn, id).await?;
-    print_report(id, &report);
-    Ok(exit_for(&report))
+    match options.one("--via").unwrap_or("sfn") {
+        "sfn" => {}
+        "api" => return status_via_api(options, id).await,
+        other => return Err(usage(format!("--via must be sfn or api for status, not {other:?}"))),
+    }
+    let machine = state_machine(options)?;
+    let executions = SdkExecutions::new(&config().await);
+    let (status, _) = read_status(&executions, &machine, id).await.map_err(|e| status_failure(id, e))?;
+    print_status(&status);
+    Ok(exit_for(&status))
+}
+
+/// The status as the API's `GET /trust-requests/{id}` answers it (what a portal sees).
+async fn status_via_api(options: &Options, id: &str) -> Result<ExitCode, Failure> {
+    let answer = api(options, config().await)?.status(id).await.map_err(|e| aws("GET /trust-requests", e))?;
+    match answer.status {
+        200 => {
+            let status: RequestStatus = serde_json::from_str(&answer.body)
+                .map_err(|e| aws("GET /trust-requests", format!("unexpected answer ({e}): {}", answer.body)))?;
+            print_status(&status);
+            Ok(exit_for(&status))
+        }
+        404 => Err(Failure { code: 4, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
+        400 => Err(Failure { code: 2, message: api_message(&answer) }),
+        status => Err(aws("GET /trust-requests", format!("HTTP {status}: {}", api_message(&answer)))),
+    }
 }
 
 /// A line of progress for one history event, if it says something a person follows.
-fn progress(event: &aws_sdk_sfn::types::HistoryEvent) -> Option<String> {
-    if let Some(entered) = event.state_entered_event_details() {
-        return Some(format!("-> {}", entered.name()));
+fn progress(record: &HistoryRecord) -> Option<String> {
+    if let Some(state) = &record.entered_state {
+        return Some(format!("-> {state}"));
     }
-    match event.r#type() {
-        HistoryEventType::TaskFailed => {
-            let details = event.task_failed_event_details()?;
-            let cause = details.cause().unwrap_or_default();
-            let message = serde_json::from_str::<Value>(cause)
-                .ok()
-                .and_then(|c| c.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| cause.to_owned());
-            Some(format!("   {}: {message}", details.error().unwrap_or("error")))
-        }
-        HistoryEventType::ExecutionSucceeded => Some("== succeeded".to_owned()),
-        HistoryEventType::ExecutionFailed => Some("== failed".to_owned()),
-        HistoryEventType::ExecutionTimedOut => Some("== timed out".to_owned()),
-        HistoryEventType::ExecutionAborted => Some("== aborted".to_owned()),
+    if let Some((error, cause)) = &record.task_failure {
+        let message = serde_json::from_str::<Value>(cause)
+            .ok()
+            .and_then(|c| c.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| cause.clone());
+        let name = if error.is_empty() { "error" } else { error };
+        return Some(format!("   {name}: {message}"));
+    }
+    match record.event_type.as_str() {
+        "ExecutionSucceeded" => Some("== succeeded".to_owned()),
+        "ExecutionFailed" => Some("== failed".to_owned()),
+        "ExecutionTimedOut" => Some("== timed out".to_owned()),
+        "ExecutionAborted" => Some("== aborted".to_owned()),
         _ => None,
     }
 }
 
 async fn watch(options: &Options) -> Result<ExitCode, Failure> {
     let id = request_id(options)?;
-    let arn = execution_arn(&state_machine(options)?, id);
+    let machine = state_machine(options)?;
     let limit = match options.one("--timeout") {
         None => Duration::from_secs(48 * 3600),
         Some(text) => Duration::from_secs(text.parse().map_err(|_| usage(format!("--timeout must be whole seconds, not {text:?}")))?),
     };
-    let client = aws_sdk_sfn::Client::new(&config().await);
+    let executions = SdkExecutions::new(&config().await);
     let started = Instant::now();
     let mut shown = 0;
     loop {
-        let (report, events) = report(&client, &arn, id).await?;
-        for event in events.iter().skip(shown) {
-            if let Some(line) = progress(event) {
+        let (status, history) = read_status(&executions, &machine, id).await.map_err(|e| status_failure(id, e))?;
+        for record in history.iter().skip(shown) {
+            if let Some(line) = progress(record) {
                 println!("{:>7.1}s {line}", started.elapsed().as_secs_f32());
             }
         }
-        shown = events.len();
-        if report.status != "RUNNING" {
-            print_report(id, &report);
-            return Ok(exit_for(&report));
+        shown = history.len();
+        if status.execution_status != "RUNNING" {
+            print_status(&status);
+            return Ok(exit_for(&status));
         }
         if started.elapsed() > limit {
             return Err(Failure { code: 1, message: format!("request {id} still running after {}s", limit.as_secs()) });
@@ -374,10 +370,14 @@ mod tests {
     }
 
     #[test]
-    fn derives_the_execution_arn_from_the_request_id() {
-        assert_eq!(
-            execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:trust-workflow", "REQ-1"),
-            "arn:aws:states:us-east-1:123456789012:execution:trust-workflow:trust-REQ-1"
-        );
+    fn shows_task_failures_with_the_lambda_error_message() {
+        let record = HistoryRecord {
+            event_type: "TaskFailed".to_owned(),
+            task_failure: Some(("TrustPending".to_owned(), r#"{"errorType":"TrustPending","errorMessage":"t-1 is Creating"}"#.to_owned())),
+            ..Default::default()
+        };
+        assert_eq!(progress(&record).as_deref(), Some("   TrustPending: t-1 is Creating"));
+        let entered = HistoryRecord { event_type: "TaskStateEntered".to_owned(), entered_state: Some("PollTrust".to_owned()), ..Default::default() };
+        assert_eq!(progress(&entered).as_deref(), Some("-> PollTrust"));
     }
 }

@@ -1,17 +1,19 @@
 //! `trustctl`: request a trust relationship from trustflow, follow it, read its status.
 //!
 //! ```text
-//! trustctl request --file request.json [--via sfn|events] [--state-machine-arn ARN] [--bus NAME]
+//! trustctl request --file request.json [--via sfn|events|api] [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
 //! trustctl request --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way \
 //!                  --secret-id trustflow/corp --forwarder 172.16.10.153 [--json-key K] [--request-id ID] ...
-//! trustctl status REQUEST_ID [--state-machine-arn ARN]
+//! trustctl status REQUEST_ID [--via sfn|api] [--state-machine-arn ARN] [--api-url URL]
 //! trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]
 //! ```
 //! It uses the standard AWS configuration (environment, profiles, `AWS_ENDPOINT_URL` for the local
-//! stack). The state machine and bus can also come from `TRUSTFLOW_STATE_MACHINE_ARN` and
-//! `TRUSTFLOW_EVENT_BUS`. Exit codes: 0 done (or started), 1 the trust was not established,
+//! stack). The state machine, bus and API can also come from `TRUSTFLOW_STATE_MACHINE_ARN`,
+//! `TRUSTFLOW_EVENT_BUS` and `TRUSTFLOW_API_URL` (the stack's `TrustApiUrl` output); requests
+//! to the API are signed with SigV4 like any IAM-authorised API Gateway call. Exit codes: 0 done (or started), 1 the trust was not established,
 //! 2 bad request or usage, 3 AWS error, 4 no such request.
 
+mod api;
 mod cli;
 
 use std::process::ExitCode;

@@ -119,6 +119,9 @@ def cold_start(command: list[str], env: dict[str, str], events: list[dict]) -> d
                 raise RuntimeError(f"{command}: no answer; stderr: {proc.stderr.read()[-2000:]!r}") from None
             if outcome != "response":
                 raise RuntimeError(f"{command[-1]}: {outcome}: {body[:300]!r}")
+            answer = json.loads(body or b"null")
+            if isinstance(answer, dict) and answer.get("statusCode", 200) != 200:  # an API answer must be a success too
+                raise RuntimeError(f"{command[-1]}: HTTP {answer['statusCode']}: {body[:300]!r}")
             latencies.append(seconds * 1000)
         init_ms = (api.first_next - started) * 1000
         rss = peak_rss_kib(proc.pid)
@@ -171,6 +174,17 @@ def main() -> None:
                 body["trustId"] = trust_id
             return body
 
+        # An execution for request-status to read: one real run through the workflow.
+        status_run = stack.run(dict(request("status.bench.example"), requestId="BENCH-STATUS"), name="trust-BENCH-STATUS", timeout=300)
+        assert status_run.status == "SUCCEEDED", status_run.status
+        get_status = {"resource": "/trust-requests/{id}", "path": "/trust-requests/BENCH-STATUS", "httpMethod": "GET",
+                      "headers": {"Accept": "application/json"}, "multiValueHeaders": {"Accept": ["application/json"]},
+                      "queryStringParameters": None, "pathParameters": {"id": "BENCH-STATUS"}, "stageVariables": None,
+                      "requestContext": {"accountId": "123456789012", "resourcePath": "/trust-requests/{id}", "stage": "v1",
+                                         "requestId": "bench", "httpMethod": "GET", "apiId": "bench",
+                                         "identity": {"sourceIp": "127.0.0.1"}},
+                      "body": None, "isBase64Encoded": False}
+
         counter = iter(range(10**9))
         event_sets = {
             "validate-request": lambda: [request("new.bench.example")] * args.invocations,
@@ -179,11 +193,13 @@ def main() -> None:
             "notify-requester": lambda: [{"plan": plan("verified.bench.example", verified),
                                           "status": {"outcome": "verified", "trustId": verified, "trustState": "Verified",
                                                      "trustStateReason": ""}}] * args.invocations,
+            "request-status": lambda: [get_status] * args.invocations,
         }
-        python_handlers = {"validate-request": "validate", "create-trust": "create", "check-trust": "check", "notify-requester": "notify"}
+        python_handlers = {"validate-request": "handlers.validate", "create-trust": "handlers.create", "check-trust": "handlers.check",
+                           "notify-requester": "handlers.notify", "request-status": "status_handler.status"}
         env = {"AWS_ENDPOINT_URL": stack.endpoint, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "NOTIFICATION_TOPIC_ARN": stack.topic_arn,
-               "RESULT_EVENT_BUS": "trustflow", "RUST_LOG": "warn", "AWS_LAMBDA_LOG_LEVEL": "WARN",
+               "RESULT_EVENT_BUS": "trustflow", "STATE_MACHINE_ARN": stack.state_machine_arn, "RUST_LOG": "warn", "AWS_LAMBDA_LOG_LEVEL": "WARN",
                "PYTHONPATH": str(ROOT / "bench" / "python_baseline")}
         rows = []
         floor = summarize([cold_start([str(release / "hello-lambda")], env, [{"hello": "world"}] * args.invocations)
@@ -195,7 +211,7 @@ def main() -> None:
         for name, events in event_sets.items():
             rust = summarize([cold_start([str(release / name)], env, events()) for _ in range(args.cold_starts)])
             rust["init_bundle"] = summarize([cold_start([str(release / name)], bundle_env, events()[:2]) for _ in range(args.cold_starts)])["init"]
-            python = summarize([cold_start([sys.executable, str(ROOT / "bench" / "python_baseline" / "bootstrap.py"), f"handlers.{python_handlers[name]}"], env, events())
+            python = summarize([cold_start([sys.executable, str(ROOT / "bench" / "python_baseline" / "bootstrap.py"), python_handlers[name]], env, events())
                                 for _ in range(args.cold_starts)])
             binary = release / name
             rows.append((name, rust, python, binary.stat().st_size, zip_size(binary)))

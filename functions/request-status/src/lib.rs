@@ -14,6 +14,7 @@ use std::future::Future;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use trustflow_core::aws::{classify_sdk_error, error_code};
@@ -228,13 +229,9 @@ pub async fn handle_get(event: &ApiGatewayProxyRequest, reader: &impl ExecutionR
 fn respond(status_code: i64, body: &Value) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = status_code;
-    response.headers.insert(http_content_type(), aws_lambda_events::http::HeaderValue::from_static("application/json"));
+    response.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.body = Some(Body::Text(body.to_string()));
     response
-}
-
-fn http_content_type() -> aws_lambda_events::http::header::HeaderName {
-    aws_lambda_events::http::header::CONTENT_TYPE
 }
 
 /// Step Functions over the AWS SDK.

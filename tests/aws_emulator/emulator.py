@@ -13,7 +13,10 @@ app in-process and adds, without forking moto:
   (throttling, ServiceException, ...) into any AWS call, optionally with an error message that
   repeats a request parameter (as some AWS messages do), and read the log of calls;
 * optionally, the forward of Lambda Invoke (as used by moto's Step Functions interpreter) to a
-  Lambda runtime emulator such as ``cargo lambda watch``, so the real ASL runs the real binaries.
+  Lambda runtime emulator such as ``cargo lambda watch``, so the real ASL runs the real binaries;
+* an executor of the template's REST API (``api_gateway.py``: its VTL mapping templates, request
+  model, SigV4 auth and integrations, which moto does not run), loaded with ``POST /_trustflow/api``
+  and invoked under ``/restapis/<apiId>/<stage>/_user_request_/<path>`` as on LocalStack.
 
 Usage: ``python tests/aws_emulator/emulator.py --port 4566 [--lambda-invoke-url URL] [--state-seconds 1]``
 It prints ``trustflow-emulator ready on http://127.0.0.1:PORT`` once it serves.
@@ -340,9 +343,17 @@ def identify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
 SERVER_FAULTS = {"ServiceException", "InternalFailure", "InternalServiceError", "ServiceUnavailable", "InternalError"}
 
 
-def fault_response(service: str, operation: str, error: str, start_response, echo: str = ""):
+def is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+        return True
+    except ValueError:
+        return False
+
+
+def fault_response(service: str, operation: str, error: str, start_response, echo: str = "", message: str = ""):
     status = "500 Internal Server Error" if error in SERVER_FAULTS else ("429 Too Many Requests" if error == "TooManyRequestsException" else "400 Bad Request")
-    message = f"Injected by trustflow-emulator into {service}:{operation}"
+    message = message or f"Injected by trustflow-emulator into {service}:{operation}"
     if echo:
         # Some AWS error messages repeat request parameters: this one does, to prove callers scrub them.
         message += f"; parameter value {echo!r} is invalid"
@@ -370,9 +381,25 @@ class Middleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_trustflow/"):
             return self.control(environ, start_response, path, body)
+        if path.startswith("/restapis/") and "/_user_request_" in path:
+            import api_gateway  # here: only the API needs airspeed
+
+            status: dict[str, str] = {}
+
+            def answered(line, headers, exc_info=None):
+                status["code"] = line.split(" ")[0]
+                return start_response(line, headers, exc_info)
+
+            result, label = api_gateway.serve(environ, answered, body)
+            self.record("execute-api", label, status.get("code", "?"))
+            return result
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
         service, operation = identify(environ, body)
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-amz-json") and body and not is_json(body):
+            # AWS answers a malformed JSON-protocol body with 400 SerializationException; moto fails with a 500.
+            self.record(service, operation, "400")
+            return fault_response(service, operation, "SerializationException", start_response, message="the request body is not valid JSON")
         fault = CONTROL.take_fault(service, operation, body)
         if fault:
             self.record(service, operation, f"fault:{fault['error']}")
@@ -403,7 +430,7 @@ class Middleware:
         try:
             payload = json.loads(body) if body else {}
             status, result = self.dispatch(method, path[len("/_trustflow/"):], payload)
-        except (KeyError, ValueError, TypeError) as error:
+        except (KeyError, ValueError, TypeError, OSError) as error:
             status, result = "400 Bad Request", {"error": f"{type(error).__name__}: {error}"}
         data = json.dumps(result, default=str).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
@@ -446,6 +473,12 @@ class Middleware:
             with CONTROL.lock:
                 CONTROL.calls.clear()
             return ok, {"ok": True}
+        if route == "api" and method == "POST":
+            import api_gateway
+
+            port = os.environ["MOTO_PORT"]
+            return ok, api_gateway.load(payload["template"], payload.get("resource", "TrustApi"), payload["values"],
+                                        backend=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}")
         if route == "reset" and method == "POST":
             CONTROL.reset()
             return ok, {"ok": True}

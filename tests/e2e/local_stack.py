@@ -5,6 +5,8 @@
 - Step Functions: the real ``statemachine/trust_workflow.asl.json``, with the template's
   DefinitionSubstitutions applied, executed by moto's Step Functions interpreter, whose Lambda
   invokes the emulator forwards to cargo lambda.
+- API Gateway: the template's ``TrustApi`` as written (VTL templates, request model, SigV4 auth),
+  run by the emulator's API executor (``tests/aws_emulator/api_gateway.py``) at ``api_url``.
 
 Used by the demo (``scripts/demo.py``) and the end-to-end tests (``tests/e2e/test_workflow.py``).
 """
@@ -19,8 +21,9 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
+import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +35,19 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+# The state machine's functions: the keys are its DefinitionSubstitutions.
 FUNCTIONS = {
     "ValidateRequestFunctionArn": "validate-request",
     "CreateTrustFunctionArn": "create-trust",
     "CheckTrustFunctionArn": "check-trust",
     "NotifyRequesterFunctionArn": "notify-requester",
 }
+# The API's functions (not in the ASL).
+API_FUNCTIONS = {
+    "RequestStatusFunctionArn": "request-status",
+}
+STATE_MACHINE_NAME = "trustflow-trust-workflow"
+STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
 TOPIC_NAME = "trustflow-notifications"
 BUS_NAME = "trustflow"
 
@@ -131,6 +141,8 @@ class LocalStack:
             "TRUST_DEADLINE_SECONDS": str(self.settings.trust_deadline_seconds),
             "REMOTE_SIDE_WINDOW_SECONDS": str(self.settings.remote_side_window_seconds),
             "DELETE_FAILED_TRUSTS": "true" if self.settings.delete_failed_trusts else "false",
+            # request-status: known before provisioning, as the state machine's ARN is deterministic.
+            "STATE_MACHINE_ARN": STATE_MACHINE_ARN,
             "RUST_LOG": "info",
         }
         env_file = self.log_dir / "functions.env"
@@ -171,8 +183,11 @@ class LocalStack:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.endpoint}/_trustflow/{route}", data=data, method=method,
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"control {method} {route}: {error.code} {error.read().decode(errors='replace')}") from None
 
     def provision(self) -> None:
         """The resources template.yaml creates, made in the emulator."""
@@ -197,15 +212,25 @@ class LocalStack:
         with zipfile.ZipFile(archive, "w") as z:
             z.writestr("bootstrap", "served by cargo lambda watch")
         arns = {}
-        for key, name in FUNCTIONS.items():
+        for key, name in {**FUNCTIONS, **API_FUNCTIONS}.items():
             arns[key] = lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
                                             Code={"ZipFile": archive.getvalue()})["FunctionArn"]
         s = self.settings
-        self.definition = render_definition(substitutions(arns, {
+        self.definition = render_definition(substitutions({k: arns[k] for k in FUNCTIONS}, {
             "PollIntervalSeconds": s.poll_interval_seconds, "MaxPollIntervalSeconds": s.max_poll_interval_seconds,
             "ReverifyIntervalSeconds": s.reverify_interval_seconds, "ExecutionTimeoutSeconds": s.execution_timeout_seconds}))
-        self.state_machine_arn = sfn.create_state_machine(name="trustflow-trust-workflow", definition=self.definition,
+        self.state_machine_arn = sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=self.definition,
                                                           roleArn=role)["stateMachineArn"]
+        assert self.state_machine_arn == STATE_MACHINE_ARN, f"request-status was given {STATE_MACHINE_ARN}, not {self.state_machine_arn}"
+        # The template's API, with what CloudFormation would substitute into its definition.
+        values = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com",
+                  "AWS::StackName": "trustflow", "TrustWorkflow": self.state_machine_arn, "TrustWorkflow.Arn": self.state_machine_arn,
+                  "TrustWorkflow.Name": STATE_MACHINE_NAME, "TrustApiRole.Arn": role, "TrustApiRole": "trustflow"}
+        for key, name in {**FUNCTIONS, **API_FUNCTIONS}.items():
+            resource = key.removesuffix("Arn")
+            values.update({resource: name, f"{resource}.Arn": arns[key]})
+        api = self.control("api", {"template": str(ROOT / "template.yaml"), "resource": "TrustApi", "values": values})
+        self.api_url = api["url"]
 
     def seed_directory(self, name: str = "aws.example.com", **spec: Any) -> str:
         return self.control("directory", {"name": name, "shortName": name.split(".")[0].upper()[:15], **spec})["directoryId"]

@@ -83,3 +83,46 @@ def test_request_via_events_puts_a_trust_requested_event(stack, directory_id, se
     delivered = stack.drain(stack.requests_queue)
     assert [e["detail"]["requestId"] for e in delivered] == [request_id]
     assert delivered[0]["detail-type"] == "Trust Requested"
+
+
+def api_url(stack):
+    return f"{stack.api_url}/trust-requests"
+
+
+def test_request_and_status_via_the_api_sign_with_sigv4(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    args = flags(directory_id, f"api{next(_n)}.ctl.example", secret, request_id)
+    started = trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack), *args)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert f"started arn:aws:states:us-east-1:123456789012:execution:trustflow-trust-workflow:trust-{request_id}" in started.stdout
+    # While it runs, the same POST is answered with the same execution (StartExecution is idempotent then).
+    again = trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack), *args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f":trust-{request_id}" in again.stdout
+    assert trustctl(stack, "watch", request_id).returncode == 0
+    # Once it has ended, the API says it was started before.
+    after = trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack), *args)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert f"request {request_id} was already started" in after.stdout
+    assert len(executions_named(stack, f"trust-{request_id}")) == 1
+    status = trustctl(stack, "status", request_id, "--via", "api", "--api-url", api_url(stack))
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "status:      verified (execution SUCCEEDED)" in status.stdout and "(Verified)" in status.stdout
+
+
+def test_status_via_the_api_of_an_unknown_request_exits_4(stack):
+    result = trustctl(stack, "status", "NO-SUCH-API-REQUEST", "--via", "api", "--api-url", api_url(stack))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "NO-SUCH-API-REQUEST" in result.stderr
+
+
+def test_a_request_signed_with_the_wrong_key_is_refused_by_the_api(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    env_override = {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}
+    env = dict(os.environ, AWS_ENDPOINT_URL=stack.endpoint, AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test", **env_override)
+    refused = subprocess.run([str(TRUSTCTL), "request", "--via", "api", "--api-url", api_url(stack),
+                              *flags(directory_id, f"key{next(_n)}.ctl.example", secret, request_id)],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "HTTP 403" in refused.stderr and "signature" in refused.stderr
+    assert executions_named(stack, f"trust-{request_id}") == []

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from local_stack import ROOT, FUNCTIONS, render_definition
+from local_stack import API_FUNCTIONS, ROOT, FUNCTIONS, render_definition
 
 CANARY = "Canary-Trust-Pw-9f31!"
 _ids = itertools.count(1)
@@ -230,7 +230,7 @@ def test_every_substitution_in_the_asl_is_in_the_template_and_every_function_is_
     defined = set(re.findall(r"^\s+(\w+):", block, re.M))
     assert placeholders == defined
     functions = set(re.findall(r"^  (\w+Function):\n    Type: AWS::Serverless::Function", template, re.M))
-    assert functions == {key.removesuffix("Arn") for key in FUNCTIONS}
+    assert functions == {key.removesuffix("Arn") for key in {**FUNCTIONS, **API_FUNCTIONS}}
     for key in FUNCTIONS:
         assert "${%s}" % key in asl
     json.loads(render_definition({name: "1" for name in placeholders}))

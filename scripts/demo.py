@@ -24,6 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="verifies", help="what the remote domain does")
     parser.add_argument("--direction", default="Two-Way", help="Two-Way, One-Way: Outgoing, One-Way: Incoming")
+    parser.add_argument("--via", choices=("events", "api"), default="events",
+                        help="events: a 'Trust Requested' event starts the workflow; api: a signed POST /trust-requests, then GET")
     args = parser.parse_args()
 
     print(f"trustflow demo: scenario '{args.scenario}' - {SCENARIOS[args.scenario]}")
@@ -50,10 +52,17 @@ def main() -> None:
         event = {"version": "0", "id": "demo", "detail-type": "Trust Requested", "source": "portal.identity",
                  "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                  "region": "us-east-1", "resources": [], "detail": detail}
-        print("\n--- the 'Trust Requested' event (the password is only named, never sent) ---")
+        if args.via == "api":
+            print("\n--- POST /trust-requests, SigV4-signed (the password is only named, never sent) ---")
+        else:
+            print("\n--- the 'Trust Requested' event (the password is only named, never sent) ---")
         print(json.dumps(detail, indent=2))
-        print("\n--- the state machine, as it runs ---", flush=True)
         started = time.time()
+        if args.via == "api":
+            code, answer = stack.api_call("POST", "/trust-requests", detail)
+            print(f"\n--- the API's answer: HTTP {code} ---\n{answer}")
+            if code != 202:
+                return
 
         def show(history_event):
             t = f"{time.time() - started:6.1f}s"
@@ -71,7 +80,11 @@ def main() -> None:
             elif kind in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut"):
                 print(f"{t}  == {kind}", flush=True)
 
-        run = stack.run(event, on_event=show, timeout=300)
+        print("\n--- the state machine, as it runs ---", flush=True)
+        if args.via == "api":
+            run = stack.follow(json.loads(answer)["executionArn"], on_event=show, timeout=300)
+        else:
+            run = stack.run(event, on_event=show, timeout=300)
         transitions = sum(1 for e in run.history if e["type"].endswith("StateEntered"))
         invocations = sum(1 for e in run.history if e["type"] == "TaskScheduled")
         print(f"\n{run.status}: {transitions} state transitions, {invocations} Lambda invocations, {time.time() - started:.1f}s")
@@ -80,6 +93,9 @@ def main() -> None:
         for result in run.events:
             print(f"\n--- EventBridge result event: {result['detail-type']} ---")
             print(json.dumps(result["detail"], indent=2))
+        if args.via == "api":
+            code, status = stack.api_call("GET", f"/trust-requests/{detail['requestId']}")
+            print(f"\n--- GET /trust-requests/{detail['requestId']}: HTTP {code} ---\n{json.dumps(json.loads(status), indent=2)}")
         print(f"\nLogs: {stack.log_dir}")
 
 

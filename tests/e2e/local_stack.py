@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -253,6 +256,11 @@ class LocalStack:
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         kwargs = {"name": name or f"run-{uuid.uuid4()}"}
         arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(execution_input), **kwargs)["executionArn"]
+        return self.follow(arn, timeout, on_event)
+
+    def follow(self, arn: str, timeout: float = 180, on_event: Callable[[dict[str, Any]], None] | None = None) -> Run:
+        """Waits for an execution to end, passing each history event to ``on_event`` as it appears."""
+        sfn = self.client("stepfunctions")
         seen = 0
         deadline = time.time() + timeout
         while True:
@@ -272,6 +280,19 @@ class LocalStack:
             if time.time() > deadline:
                 raise TimeoutError(f"execution {arn} still RUNNING after {timeout}s")
             time.sleep(0.3)
+
+    def api_call(self, method: str, path: str, body: Any = None) -> tuple[int, str]:
+        """One SigV4-signed request to the trust-request API, as a portal sends it: (status, body)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = AWSRequest(method=method, url=self.api_url + path, data=data, headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials("test", "test"), "execute-api", REGION).add_auth(request)
+        prepared = request.prepare()
+        outgoing = urllib.request.Request(prepared.url, data=prepared.body, headers=dict(prepared.headers), method=method)
+        try:
+            with urllib.request.urlopen(outgoing, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
     def drain(self, queue_url: str) -> list[dict[str, Any]]:
         """Every message in a capture queue (SNS envelopes and EventBridge events, decoded)."""

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+pub use trustflow_core::announcement::Announcement;
 use trustflow_core::aws::Notifier;
 use trustflow_core::domain::TrustType;
 use trustflow_core::error::WorkflowError;
@@ -23,46 +24,6 @@ pub struct Settings {
     pub event_bus: String,
     /// The `source` of result events.
     pub event_source: String,
-}
-
-/// The outcome announced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Announcement {
-    /// The trust works.
-    Verified,
-    /// The requested trust already existed and works.
-    AlreadyInPlace,
-    /// The AWS side is done; the on-premises admin must configure theirs.
-    AwaitingRemoteSide,
-    /// The trust failed.
-    Failed,
-    /// Creation did not finish in time.
-    TimedOut,
-    /// The remote side was not configured within the window.
-    RemoteSideTimedOut,
-    /// The request was refused: the requester must change something.
-    Rejected,
-}
-
-impl Announcement {
-    /// The result event's `detail-type`.
-    pub fn detail_type(self) -> &'static str {
-        match self {
-            Self::Verified => "Trust Verified",
-            Self::AlreadyInPlace => "Trust Already In Place",
-            Self::AwaitingRemoteSide => "Trust Awaiting Remote Side",
-            Self::Failed => "Trust Failed",
-            Self::TimedOut => "Trust Timed Out",
-            Self::RemoteSideTimedOut => "Trust Remote Side Timed Out",
-            Self::Rejected => "Trust Request Rejected",
-        }
-    }
-
-    /// Whether the workflow ends in success.
-    pub fn is_success(self) -> bool {
-        matches!(self, Self::Verified | Self::AlreadyInPlace)
-    }
 }
 
 /// What the step returns to the state machine.

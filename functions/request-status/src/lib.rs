@@ -17,6 +17,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use trustflow_core::announcement::Announcement;
 use trustflow_core::aws::{classify_sdk_error, error_code};
 use trustflow_core::request::{check_request_id, execution_name};
 use trustflow_core::WorkflowError;
@@ -107,7 +108,7 @@ pub struct RequestStatus {
     pub execution_status: String,
     /// The last outcome the workflow announced to the requester (`awaitingRemoteSide`, `verified`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub announcement: Option<String>,
+    pub announcement: Option<Announcement>,
     /// `t-...`, once the trust exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_id: Option<String>,
@@ -140,8 +141,8 @@ pub fn summarise(request_id: &str, execution: &ExecutionSummary, history: &[Hist
     // Later outputs win: the last announcement and the last trust status are the current ones.
     for output in history.iter().filter_map(|record| record.task_output.as_deref()) {
         let Some(payload) = serde_json::from_str::<Value>(output).ok().and_then(|o| o.get("Payload").cloned()) else { continue };
-        if let Some(said) = payload.get("announcement").and_then(Value::as_str) {
-            announcement = Some(said.to_owned());
+        if let Some(said) = payload.get("announcement").and_then(|a| Announcement::deserialize(a).ok()) {
+            announcement = Some(said);
         }
         if let Some(status) = payload.get("status").filter(|s| s.get("trustId").is_some()) {
             trust = Some(status.clone());
@@ -150,7 +151,7 @@ pub fn summarise(request_id: &str, execution: &ExecutionSummary, history: &[Hist
     let text = |field: &str| trust.as_ref().and_then(|t| t.get(field)).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     RequestStatus {
         request_id: request_id.to_owned(),
-        status: requester_state(execution, announcement.as_deref()),
+        status: requester_state(execution, announcement),
         execution_status: execution.status.clone(),
         trust_id: text("trustId"),
         trust_state: text("trustState"),
@@ -162,15 +163,15 @@ pub fn summarise(request_id: &str, execution: &ExecutionSummary, history: &[Hist
     }
 }
 
-fn requester_state(execution: &ExecutionSummary, announcement: Option<&str>) -> RequestState {
+fn requester_state(execution: &ExecutionSummary, announcement: Option<Announcement>) -> RequestState {
     match (execution.status.as_str(), announcement) {
-        ("RUNNING" | "PENDING_REDRIVE", Some("awaitingRemoteSide")) => RequestState::AwaitingRemoteSide,
+        ("RUNNING" | "PENDING_REDRIVE", Some(Announcement::AwaitingRemoteSide)) => RequestState::AwaitingRemoteSide,
         ("RUNNING" | "PENDING_REDRIVE", _) => RequestState::Running,
         // What the requester was told decides, once the workflow has told them.
-        (_, Some("verified" | "alreadyInPlace")) => RequestState::Verified,
-        (_, Some("rejected")) => RequestState::Rejected,
-        (_, Some("timedOut" | "remoteSideTimedOut")) => RequestState::TimedOut,
-        (_, Some("failed")) => RequestState::Failed,
+        (_, Some(Announcement::Verified | Announcement::AlreadyInPlace)) => RequestState::Verified,
+        (_, Some(Announcement::Rejected)) => RequestState::Rejected,
+        (_, Some(Announcement::TimedOut | Announcement::RemoteSideTimedOut)) => RequestState::TimedOut,
+        (_, Some(Announcement::Failed)) => RequestState::Failed,
         ("FAILED", _) if execution.error.as_deref() == Some("TrustRequestRejected") => RequestState::Rejected,
         ("TIMED_OUT", _) => RequestState::TimedOut,
         ("ABORTED", _) => RequestState::Aborted,

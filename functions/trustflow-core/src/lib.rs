@@ -1,6 +1,7 @@
 //! Shared core of the trustflow Lambdas.
 //!
 //! - [`request`]: the trust request contract and its static rules.
+//! - [`announcement`]: the outcomes the workflow announces to a requester.
 //! - [`domain`]: trust types, directions and states as the Directory Service defines them.
 //! - [`plan`]: what the validation step decided the workflow does next.
 //! - [`remedy`]: status reasons turned into something a requester can act on.
@@ -8,6 +9,7 @@
 //! - [`aws`]: narrow traits over the AWS calls the Lambdas make, and their SDK adapters.
 //! - [`error`]: the error names the state machine matches on.
 
+pub mod announcement;
 pub mod aws;
 pub mod domain;
 pub mod error;

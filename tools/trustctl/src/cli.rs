@@ -244,8 +244,8 @@ fn status_failure(id: &str, error: StatusError) -> Failure {
 fn print_status(status: &RequestStatus) {
     println!("request:     {}", status.request_id);
     println!("status:      {} (execution {})", status.status.label(), status.execution_status);
-    if let Some(announcement) = &status.announcement {
-        println!("announced:   {announcement}");
+    if let Some(announcement) = status.announcement {
+        println!("announced:   {}", announcement.detail_type());
     }
     if let Some(trust) = &status.trust_id {
         println!("trust:       {trust} ({})", status.trust_state.as_deref().unwrap_or("unknown state"));

@@ -1,0 +1,45 @@
+//! What the workflow tells a requester: the notifier announces it, the status reader reads it back
+//! from the execution history. The spellings are a contract: the state machine's `Finish` Choice
+//! matches `rejected`, and result events and `GET /trust-requests/{id}` carry them.
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Announcement {
+    /// The trust works.
+    Verified,
+    /// The requested trust already existed and works.
+    AlreadyInPlace,
+    /// The AWS side is done; the on-premises admin must configure theirs.
+    AwaitingRemoteSide,
+    /// The trust failed.
+    Failed,
+    /// Creation did not finish in time.
+    TimedOut,
+    /// The remote side was not configured within the window.
+    RemoteSideTimedOut,
+    /// The request was refused: the requester must change something.
+    Rejected,
+}
+
+impl Announcement {
+    /// The result event's `detail-type`.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Verified => "Trust Verified",
+            Self::AlreadyInPlace => "Trust Already In Place",
+            Self::AwaitingRemoteSide => "Trust Awaiting Remote Side",
+            Self::Failed => "Trust Failed",
+            Self::TimedOut => "Trust Timed Out",
+            Self::RemoteSideTimedOut => "Trust Remote Side Timed Out",
+            Self::Rejected => "Trust Request Rejected",
+        }
+    }
+
+    /// Whether the workflow ends in success.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Verified | Self::AlreadyInPlace)
+    }
+}

@@ -12,6 +12,7 @@ app in-process and adds, without forking moto:
 * a control API under ``/_trustflow/`` to pick scenarios, seed directories, inject faults
   (throttling, ServiceException, ...) into any AWS call, optionally with an error message that
   repeats a request parameter (as some AWS messages do), and read the log of calls;
+* EventBridge rules that target a state machine start it (moto only delivers to queues, logs, buses);
 * optionally, the forward of Lambda Invoke (as used by moto's Step Functions interpreter) to a
   Lambda runtime emulator such as ``cargo lambda watch``, so the real ASL runs the real binaries;
 * an executor of the template's REST API (``api_gateway.py``: its VTL mapping templates, request
@@ -25,6 +26,7 @@ It prints ``trustflow-emulator ready on http://127.0.0.1:PORT`` once it serves.
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import os
@@ -316,6 +318,44 @@ def install_lambda_forward(invoke_url: str) -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
+def install_events_to_stepfunctions(port: int) -> None:
+    """EventBridge rules whose target is a state machine start an execution, as on AWS.
+
+    moto delivers events to SQS, log groups and other buses only. Here a matching event starts the
+    target state machine with the whole event as input (no InputPath/InputTransformer: trustflow's
+    rule has none) and a name of EventBridge's choosing, asynchronously, through the emulator's own
+    Step Functions API: what the template's EventBridgeRule does when deployed."""
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+
+    def start(state_machine_arn: str, event: dict[str, Any]) -> None:
+        body = json.dumps({"stateMachineArn": state_machine_arn, "name": str(uuid.uuid4()), "input": json.dumps(event)}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/", data=body, method="POST",
+            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AWSStepFunctions.StartExecution",
+                     "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request"})
+        try:
+            urllib.request.urlopen(request, timeout=30).read()
+        except urllib.error.URLError as error:  # EventBridge would retry, then drop: say so in the log
+            print(f"events -> {state_machine_arn}: StartExecution failed: {error}", file=sys.stderr, flush=True)
+
+    def is_workflow(target: dict[str, Any]) -> bool:
+        return ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]
+
+    def send_to_targets(self, original_event, transform_input=True):
+        # moto raises on a target kind it does not know: it gets a copy of the rule without ours.
+        others = copy.copy(self)
+        others.targets = [t for t in self.targets if not is_workflow(t)]
+        original(others, original_event, transform_input)
+        if not self.event_pattern.matches_event(original_event):
+            return
+        for target in filter(is_workflow, self.targets):
+            threading.Thread(target=start, args=(target["Arn"], dict(original_event)), daemon=True).start()
+
+    Rule.send_to_targets = send_to_targets
+
+
 # --- the middleware: control API, fault injection, call log --------------------------------------
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -535,6 +575,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server, WSGIRequestHandler
 
     install_ds_extensions()
+    install_events_to_stepfunctions(args.port)
     if args.lambda_invoke_url:
         install_lambda_forward(args.lambda_invoke_url.rstrip("/"))
 

@@ -205,7 +205,7 @@ class LocalStack:
         self.request_topic_arn = sns.create_topic(Name="identity-team")["TopicArn"]
         events.put_rule(Name="results", EventBusName=BUS_NAME, EventPattern=json.dumps({"source": ["trustflow"]}))
         events.put_targets(Rule="results", EventBusName=BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn(self.events_queue)}])
-        # What portals (and `trustctl request --via events`) put on the bus; the deployed rule starts the state machine.
+        # What portals (and `trustctl request --via events`) put on the bus is also captured here.
         self.requests_queue = sqs.create_queue(QueueName="trust-requests")["QueueUrl"]
         events.put_rule(Name="requests", EventBusName=BUS_NAME, EventPattern=json.dumps({"detail-type": ["Trust Requested"]}))
         events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn(self.requests_queue)}])
@@ -225,6 +225,8 @@ class LocalStack:
         self.state_machine_arn = sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=self.definition,
                                                           roleArn=role)["stateMachineArn"]
         assert self.state_machine_arn == STATE_MACHINE_ARN, f"request-status was given {STATE_MACHINE_ARN}, not {self.state_machine_arn}"
+        # The template's EventBridgeRule: a "Trust Requested" event starts the workflow with the whole event as input.
+        events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "workflow", "Arn": self.state_machine_arn, "RoleArn": role}])
         # The template's API, with what CloudFormation would substitute into its definition.
         values = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com",
                   "AWS::StackName": "trustflow", "TrustWorkflow": self.state_machine_arn, "TrustWorkflow.Arn": self.state_machine_arn,

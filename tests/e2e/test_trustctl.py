@@ -4,6 +4,7 @@ import itertools
 import json
 import os
 import subprocess
+import time
 
 from local_stack import ROOT
 
@@ -76,13 +77,26 @@ def test_watch_exits_non_zero_when_the_trust_fails(stack, directory_id, secret):
     assert "status:      failed" in watched.stdout
 
 
-def test_request_via_events_puts_a_trust_requested_event(stack, directory_id, secret):
+def test_request_via_events_puts_an_event_that_starts_the_workflow(stack, directory_id, secret):
     request_id = f"CLI-{next(_n)}"
     sent = trustctl(stack, "request", "--via", "events", *flags(directory_id, f"ev{next(_n)}.ctl.example", secret, request_id))
     assert sent.returncode == 0, sent.stderr
     delivered = stack.drain(stack.requests_queue)
     assert [e["detail"]["requestId"] for e in delivered] == [request_id]
     assert delivered[0]["detail-type"] == "Trust Requested"
+    # The rule started the workflow (EventBridge names the execution), and it ran to a verified trust.
+    sfn = stack.client("stepfunctions")
+    deadline = time.time() + 120
+    while True:
+        described = [sfn.describe_execution(executionArn=e["executionArn"])
+                     for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]]
+        started = [d for d in described if json.loads(d["input"]).get("detail", {}).get("requestId") == request_id]
+        if started and started[0]["status"] != "RUNNING":
+            break
+        assert time.time() < deadline, f"no finished execution for {request_id}: {started}"
+        time.sleep(0.5)
+    assert len(started) == 1 and not started[0]["name"].startswith("trust-")
+    assert started[0]["status"] == "SUCCEEDED"
 
 
 def api_url(stack):

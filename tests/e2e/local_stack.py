@@ -283,13 +283,23 @@ class LocalStack:
                 raise TimeoutError(f"execution {arn} still RUNNING after {timeout}s")
             time.sleep(0.3)
 
-    def api_call(self, method: str, path: str, body: Any = None) -> tuple[int, str]:
-        """One SigV4-signed request to the trust-request API, as a portal sends it: (status, body)."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = AWSRequest(method=method, url=self.api_url + path, data=data, headers={"Content-Type": "application/json"})
-        SigV4Auth(Credentials("test", "test"), "execute-api", REGION).add_auth(request)
+    def executions_named(self, name: str) -> list[dict[str, Any]]:
+        """The state machine's executions with this name (one at most, unless something is wrong)."""
+        pages = self.client("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn)
+        return [e for page in pages for e in page["executions"] if e["name"] == name]
+
+    def api_call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None, sign: bool = True,
+                 access_key: str = "test", secret: str = "test", content_type: str = "application/json",
+                 tamper: Callable[[bytes], bytes] | None = None) -> tuple[int, str]:
+        """One request to the trust-request API, SigV4-signed for execute-api as a portal signs it
+        (unless ``sign`` is false); ``tamper`` changes the body after signing. Returns (status, body)."""
+        data = raw if raw is not None else json.dumps(body).encode() if body is not None else None
+        request = AWSRequest(method=method, url=self.api_url + path, data=data, headers={"Content-Type": content_type})
+        if sign:
+            SigV4Auth(Credentials(access_key, secret), "execute-api", REGION).add_auth(request)
         prepared = request.prepare()
-        outgoing = urllib.request.Request(prepared.url, data=prepared.body, headers=dict(prepared.headers), method=method)
+        sent = tamper(prepared.body) if tamper else prepared.body
+        outgoing = urllib.request.Request(prepared.url, data=sent, headers=dict(prepared.headers), method=method)
         try:
             with urllib.request.urlopen(outgoing, timeout=60) as response:
                 return response.status, response.read().decode()

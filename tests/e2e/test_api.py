@@ -5,15 +5,10 @@ GET answered by the real request-status Lambda through cargo lambda."""
 import itertools
 import json
 import time
-import urllib.error
-import urllib.request
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from local_stack import REGION, STATE_MACHINE_ARN
+from local_stack import STATE_MACHINE_ARN
 from test_workflow import CANARY, request
 
 _n = itertools.count(1)
@@ -22,21 +17,9 @@ OPEN = ("running", "awaitingRemoteSide")
 RESPONSES: list[str] = []  # every answer of the API in this module
 
 
-def call(stack, method, path, body=None, *, raw=None, sign=True, access_key="test", secret="test",
-         content_type="application/json", tamper=None):
-    """One request to the API, SigV4-signed (service execute-api) unless told otherwise; (status, JSON or None, text)."""
-    data = raw if raw is not None else json.dumps(body).encode() if body is not None else None
-    signed = AWSRequest(method=method, url=stack.api_url + path, data=data, headers={"Content-Type": content_type})
-    if sign:
-        SigV4Auth(Credentials(access_key, secret), "execute-api", REGION).add_auth(signed)
-    prepared = signed.prepare()
-    sent = tamper(prepared.body) if tamper else prepared.body
-    outgoing = urllib.request.Request(prepared.url, data=sent, headers=dict(prepared.headers), method=method)
-    try:
-        with urllib.request.urlopen(outgoing, timeout=60) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
+def call(stack, method, path, body=None, **options):
+    """One request to the API (see LocalStack.api_call for the options); (status, JSON or None, text)."""
+    status, text = stack.api_call(method, path, body, **options)
     RESPONSES.append(text)
     try:
         parsed = json.loads(text)
@@ -44,10 +27,6 @@ def call(stack, method, path, body=None, *, raw=None, sign=True, access_key="tes
         parsed = None
     return status, parsed, text
 
-
-def executions_named(stack, name):
-    sfn = stack.client("stepfunctions")
-    return [e for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"] if e["name"] == name]
 
 
 def start_executions(stack):
@@ -117,7 +96,7 @@ def test_a_valid_post_starts_one_execution_named_after_the_request_id(stack, dir
     assert status == 202, text
     assert answer["requestId"] == body["requestId"]
     assert answer["executionArn"] == f"{EXECUTIONS}:trust-{body['requestId']}"
-    assert [e["executionArn"] for e in executions_named(stack, f"trust-{body['requestId']}")] == [answer["executionArn"]]
+    assert [e["executionArn"] for e in stack.executions_named(f"trust-{body['requestId']}")] == [answer["executionArn"]]
     execution_input = stack.client("stepfunctions").describe_execution(executionArn=answer["executionArn"])["input"]
     assert json.loads(execution_input) == body
 
@@ -137,7 +116,7 @@ def test_a_duplicate_post_while_running_answers_with_the_same_execution(stack, d
     assert other["executionArn"] == first[1]["executionArn"] and "nothing new was started" in other["message"]
     assert start_executions(stack) == ["200", "200", "400"]
     assert stack.client("stepfunctions").describe_execution(executionArn=first[1]["executionArn"])["status"] == "RUNNING"
-    assert len(executions_named(stack, f"trust-{body['requestId']}")) == 1
+    assert len(stack.executions_named(f"trust-{body['requestId']}")) == 1
 
 
 def test_a_duplicate_post_after_the_end_answers_with_the_same_execution(stack, directory_id, secret):
@@ -152,7 +131,7 @@ def test_a_duplicate_post_after_the_end_answers_with_the_same_execution(stack, d
         assert repeated["executionArn"] == answer["executionArn"] and repeated["requestId"] == body["requestId"]
         assert "nothing new was started" in repeated["message"]
     assert start_executions(stack) == ["200", "400", "400"]
-    assert len(executions_named(stack, f"trust-{body['requestId']}")) == 1
+    assert len(stack.executions_named(f"trust-{body['requestId']}")) == 1
 
 
 def test_a_body_that_breaks_the_model_is_refused_with_every_field_named_and_nothing_starts(stack, directory_id, secret):
@@ -168,7 +147,7 @@ def test_a_body_that_breaks_the_model_is_refused_with_every_field_named_and_noth
     status, answer, _ = call(stack, "POST", "/trust-requests", missing)
     assert status == 400 and 'missing required properties (["directoryId", "trustPassword"])' in answer["errors"]
     assert start_executions(stack) == []
-    assert executions_named(stack, f"trust-{body['requestId']}") == []
+    assert stack.executions_named(f"trust-{body['requestId']}") == []
 
 
 def test_a_body_that_is_not_json_is_refused(stack):
@@ -202,7 +181,7 @@ def test_unsigned_and_wrongly_signed_requests_are_refused(stack, directory_id, s
     assert call(stack, "DELETE", f"/trust-requests/{body['requestId']}")[:2] == (403, {"message": "Missing Authentication Token"})
     assert call(stack, "POST", "/trust-requests/extra/segments", body)[0] == 403
     assert start_executions(stack) == []
-    assert executions_named(stack, f"trust-{body['requestId']}") == []
+    assert stack.executions_named(f"trust-{body['requestId']}") == []
 
 
 def test_step_functions_errors_go_through_the_templates(stack, directory_id, secret):

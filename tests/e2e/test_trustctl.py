@@ -18,10 +18,6 @@ def trustctl(stack, *args, timeout=180):
     return subprocess.run([str(TRUSTCTL), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def executions_named(stack, name):
-    sfn = stack.client("stepfunctions")
-    return [e for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"] if e["name"] == name]
-
 
 def flags(directory_id, domain, secret, request_id):
     return ["--request-id", request_id, "--directory-id", directory_id, "--remote-domain", domain, "--direction", "two-way",
@@ -46,7 +42,7 @@ def test_a_repeated_request_starts_nothing_new(stack, directory_id, secret):
     assert trustctl(stack, "request", *args).returncode == 0
     again = trustctl(stack, "request", *args)
     assert again.returncode == 0, again.stderr
-    assert len(executions_named(stack, f"trust-{request_id}")) == 1
+    assert len(stack.executions_named(f"trust-{request_id}")) == 1
     trustctl(stack, "watch", request_id)
 
 
@@ -58,7 +54,7 @@ def test_an_invalid_request_is_refused_locally_and_nothing_starts(stack, directo
     refused = trustctl(stack, "request", "--file", str(path))
     assert refused.returncode == 2
     assert "remoteDomainName: must be a multi-label" in refused.stderr and "trustDirection: must be" in refused.stderr
-    assert executions_named(stack, f"trust-{request_id}") == []
+    assert stack.executions_named(f"trust-{request_id}") == []
 
 
 def test_status_of_an_unknown_request_says_so(stack):
@@ -88,8 +84,9 @@ def test_request_via_events_puts_an_event_that_starts_the_workflow(stack, direct
     sfn = stack.client("stepfunctions")
     deadline = time.time() + 120
     while True:
+        # ListExecutions lists the newest first: the event's execution is on the first page.
         described = [sfn.describe_execution(executionArn=e["executionArn"])
-                     for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]]
+                     for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=20)["executions"]]
         started = [d for d in described if json.loads(d["input"]).get("detail", {}).get("requestId") == request_id]
         if started and started[0]["status"] != "RUNNING":
             break
@@ -118,7 +115,7 @@ def test_request_and_status_via_the_api_sign_with_sigv4(stack, directory_id, sec
     after = trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack), *args)
     assert after.returncode == 0, after.stdout + after.stderr
     assert f"request {request_id} was already started" in after.stdout
-    assert len(executions_named(stack, f"trust-{request_id}")) == 1
+    assert len(stack.executions_named(f"trust-{request_id}")) == 1
     status = trustctl(stack, "status", request_id, "--via", "api", "--api-url", api_url(stack))
     assert status.returncode == 0, status.stdout + status.stderr
     assert "status:      verified (execution SUCCEEDED)" in status.stdout and "(Verified)" in status.stdout
@@ -139,4 +136,4 @@ def test_a_request_signed_with_the_wrong_key_is_refused_by_the_api(stack, direct
                              env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "HTTP 403" in refused.stderr and "signature" in refused.stderr
-    assert executions_named(stack, f"trust-{request_id}") == []
+    assert stack.executions_named(f"trust-{request_id}") == []

@@ -141,12 +141,15 @@ def test_every_result_event_the_notifier_puts_matches_the_published_schema():
     import json
 
     schema = json.loads((ROOT / "schemas" / "trust-result.schema.json").read_text())
-    notifier = (ROOT / "functions" / "notify-requester" / "src" / "lib.rs").read_text()
-    for detail_type in re.findall(r'=> "(Trust [A-Za-z ]+)"', notifier):
+    # The detail-types are spelled once, on the Announcement the notifier puts.
+    announcements = (ROOT / "functions" / "trustflow-core" / "src" / "announcement.rs").read_text()
+    detail_types = re.findall(r'=> "(Trust [A-Za-z ]+)"', announcements)
+    assert len(detail_types) == 7, detail_types
+    for detail_type in detail_types:
         assert detail_type in schema["description"], detail_type
     rule = yaml.safe_load((ROOT / "docs" / "portal-rule.yaml").read_text())
     routed = rule["Resources"]["TrustResultsToPortal"]["Properties"]["EventPattern"]["detail-type"]
-    assert sorted(routed) == sorted(re.findall(r'=> "(Trust [A-Za-z ]+)"', notifier))
+    assert sorted(routed) == sorted(detail_types)
 
 
 def test_a_body_rejected_by_the_model_is_answered_with_what_broke_it():

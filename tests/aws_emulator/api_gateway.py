@@ -54,6 +54,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from pathlib import Path
@@ -201,16 +202,18 @@ class Input:
         self.body = body
         self._params = params or {"path": {}, "querystring": {}, "header": {}}
 
+    @cached_property
     def _document(self) -> Any:
+        """The payload parsed once, on first use (a template that never reads it never parses it)."""
         if not self.body.strip():
             return {}
         return json.loads(self.body)
 
     def path(self, expression: str) -> Any:
-        return select(self._document(), expression)
+        return select(self._document, expression)
 
     def json(self, expression: str) -> str:
-        return json.dumps(select(self._document(), expression), separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(select(self._document, expression), separators=(",", ":"), ensure_ascii=False)
 
     def params(self, name: str | None = None) -> Any:
         if name is None:
@@ -294,6 +297,8 @@ def resolve(node: Any, values: dict[str, Any]) -> Any:
 # --- SigV4 --------------------------------------------------------------------------------------
 
 AUTHORIZATION = re.compile(r"^AWS4-HMAC-SHA256\s+(.*)$", re.S)
+SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
+                      "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 
 
 @dataclass
@@ -355,9 +360,7 @@ def verify_sigv4(method: str, raw_uri: str, headers: dict[str, str], body: bytes
                      f"{(now + SIGNATURE_WINDOW).strftime(fmt)} ({now.strftime(fmt)} + 5 min.)", "InvalidSignatureException")
     signed_names = parts["SignedHeaders"].lower().split(";")
     if "host" not in signed_names or day != stamp[:8]:
-        raise Denied("INVALID_SIGNATURE", "The request signature we calculated does not match the signature you provided. "
-                     "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-                     "InvalidSignatureException")
+        raise Denied("INVALID_SIGNATURE", SIGNATURE_MISMATCH, "InvalidSignatureException")
 
     # The canonical request over exactly what was signed: the path as sent (URI-encoded once more, as
     # SigV4 does for every service but S3), the query, the SignedHeaders, the body's hash. botocore's
@@ -384,9 +387,7 @@ def verify_sigv4(method: str, raw_uri: str, headers: dict[str, str], body: bytes
     expected = signer.signature(string_to_sign, request)
     if headers.get("x-amz-content-sha256", body_hash) != body_hash or not hmac.compare_digest(expected, parts["Signature"]):
         raise Denied("INVALID_SIGNATURE",
-                     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
-                     "Access Key and signing method. Consult the service documentation for details.\n\n"
-                     f"The Canonical String for this request should have been\n'{canonical}'\n\n"
+                     f"{SIGNATURE_MISMATCH}\n\nThe Canonical String for this request should have been\n'{canonical}'\n\n"
                      f"The String-to-Sign should have been\n'{string_to_sign}'\n", "InvalidSignatureException")
     known = keys[access_key]
     return {"accessKey": access_key, "accountId": known["accountId"], "caller": access_key, "user": access_key,

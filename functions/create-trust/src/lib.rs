@@ -10,7 +10,8 @@ use trustflow_core::domain::normalize_domain;
 use trustflow_core::error::WorkflowError;
 use trustflow_core::plan::{is_requested_shape, Plan, PlanAction};
 
-/// Creates the planned trust (deleting the one it replaces first) and returns the plan with `trustId` set.
+/// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
+/// only once the password has been read and checked, and says plainly when the new one then failed.
 pub async fn create_trust<D, S>(mut plan: Plan, directory_api: &D, secrets: &S) -> Result<Plan, WorkflowError>
 where
     D: DirectoryReader + TrustCreator + TrustMaintainer,
@@ -24,17 +25,6 @@ where
             return Ok(plan);
         }
     }
-    if let Some(old) = plan.replaces_trust_id.as_deref() {
-        if let Some(trust) = directory_api.describe_trust(&request.directory_id, old).await? {
-            if trust.state != "Deleting" && trust.state != "Deleted" {
-                // Keep the domain's forwarder when the request relies on it (gave no addresses).
-                let delete_forwarder = !request.conditional_forwarder_ip_addrs.is_empty();
-                directory_api.delete_trust(old, delete_forwarder).await?;
-                tracing::info!(trust_id = old, "deleted the trust this request replaces");
-            }
-        }
-    }
-
     let new_trust = NewTrust {
         directory_id: request.directory_id.clone(),
         remote_domain_name: request.remote_domain_name.clone(),
@@ -43,10 +33,22 @@ where
         conditional_forwarder_ip_addrs: request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect(),
         selective_auth: request.selective_auth.as_api_str(),
     };
-    let outcome = {
-        let password = secrets.read_password(&request.trust_password).await?;
-        directory_api.create_trust(&new_trust, &password).await?
-        // `password` is dropped and zeroed here.
+    // Everything that can stop the new trust is checked before the old one is touched: the
+    // password is read and checked against CreateTrust's rules first (the request's own rules
+    // were checked by the validation step). A replacement never destroys a trust for nothing.
+    let password = secrets.read_password(&request.trust_password).await?;
+    let replaced = match plan.replaces_trust_id.as_deref() {
+        Some(old) => Some(delete_replaced_trust(&plan, old, directory_api).await?),
+        None => None,
+    };
+    let outcome = directory_api.create_trust(&new_trust, &password).await;
+    drop(password); // zeroed here: nothing after this line can reach it.
+    let outcome = match (outcome, replaced) {
+        (Ok(outcome), _) => outcome,
+        // Retried by the state machine: the next attempt sees the old trust gone and creates again.
+        (Err(error @ (WorkflowError::Transient(_) | WorkflowError::TrustPending(_))), _) => return Err(error),
+        (Err(error), Some(old)) => return Err(replacement_not_created(&plan, &old, &error)),
+        (Err(error), None) => return Err(error),
     };
 
     match outcome {
@@ -55,13 +57,53 @@ where
             plan.trust_id = Some(trust_id);
         }
         CreateOutcome::AlreadyExists => {
-            let trust_id = find_existing(&plan, directory_api).await?;
+            let trust_id = match (find_existing(&plan, directory_api).await, plan.replaces_trust_id.as_deref()) {
+                (Ok(trust_id), _) => trust_id,
+                (Err(error @ (WorkflowError::Transient(_) | WorkflowError::TrustPending(_))), _) | (Err(error), None) => return Err(error),
+                (Err(error), Some(old)) => return Err(replacement_not_created(&plan, old, &error)),
+            };
             tracing::info!(trust_id = %trust_id, request_id = %request.request_id, "trust already existed; following it");
             plan.trust_id = Some(trust_id);
             plan.action = PlanAction::Adopt;
         }
     }
     Ok(plan)
+}
+
+/// Deletes the trust a Replace plan replaces, unless it is already going; returns its id.
+async fn delete_replaced_trust<D>(plan: &Plan, old: &str, directory_api: &D) -> Result<String, WorkflowError>
+where
+    D: DirectoryReader + TrustMaintainer,
+{
+    let request = &plan.request;
+    if let Some(trust) = directory_api.describe_trust(&request.directory_id, old).await? {
+        if trust.state != "Deleting" && trust.state != "Deleted" {
+            // Keep the domain's forwarder when the request relies on it (gave no addresses).
+            let delete_forwarder = !request.conditional_forwarder_ip_addrs.is_empty();
+            directory_api.delete_trust(old, delete_forwarder).await?;
+            tracing::info!(trust_id = old, request_id = %request.request_id, "deleted the trust this request replaces");
+        }
+    }
+    Ok(old.to_owned())
+}
+
+/// The error for "the old trust is gone and the new one was not made": it says so plainly.
+fn replacement_not_created(plan: &Plan, old: &str, cause: &WorkflowError) -> WorkflowError {
+    let request = &plan.request;
+    let shape = plan
+        .existing_trust
+        .as_ref()
+        .filter(|t| t.trust_id == old)
+        .map(|t| format!(" ({} {})", t.trust_direction, t.trust_type))
+        .unwrap_or_default();
+    WorkflowError::ReplacementNotCreated(format!(
+        "the existing trust {old}{shape} with {remote} was deleted to make way for the requested {direction} {kind} trust, but the new trust was not created ({name}: {cause}). No trust with {remote} exists on {dir} now.",
+        remote = request.remote_domain_name,
+        direction = request.trust_direction.as_api_str(),
+        kind = request.trust_type.as_api_str(),
+        name = cause.name(),
+        dir = request.directory_id,
+    ))
 }
 
 /// After CreateTrust said "already exists": the trust for the domain, if it is the requested one.

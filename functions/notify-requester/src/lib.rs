@@ -36,6 +36,13 @@ pub struct NotifyResult {
     pub succeeded: bool,
     /// Topics the message went to.
     pub topics: Vec<String>,
+    /// Why a rejected or failed request ended as it did (error name and message), for
+    /// `GET /trust-requests/{id}`, which reads it back from the execution history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+    /// What the trust's state reason means and what to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Value>,
 }
 
 /// A composed notification.
@@ -53,6 +60,9 @@ pub struct Notification {
     pub request_topic: Option<String>,
 }
 
+/// The creation step's error when a replacement deleted the old trust and the new one was not created.
+const REPLACEMENT_NOT_CREATED: &str = "ReplacementNotCreated";
+
 /// Error names that mean the requester must change something (rather than a fault of the workflow).
 const REJECTIONS: &[&str] = &["ValidationFailed", "TrustConflict", "SecretUnavailable", "TrustRejected"];
 
@@ -69,7 +79,9 @@ pub async fn notify<N: Notifier>(state: &Value, settings: &Settings, notifier: &
     notifier
         .put_event(&settings.event_bus, &settings.event_source, notification.announcement.detail_type(), &notification.detail.to_string())
         .await?;
-    Ok(NotifyResult { announcement: notification.announcement, succeeded: notification.announcement.is_success(), topics })
+    let error = notification.detail.get("error").filter(|e| e.is_object()).cloned();
+    let remedy = notification.detail.get("remedy").filter(|r| r.is_object()).cloned();
+    Ok(NotifyResult { announcement: notification.announcement, succeeded: notification.announcement.is_success(), topics, error, remedy })
 }
 
 /// The failure a Catch put in the state: the error name and its message.
@@ -110,8 +122,7 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
         let id = request_id.clone().unwrap_or_else(|| "(no valid requestId)".to_owned());
         let verb = if announcement == Announcement::Rejected { "rejected" } else { "failed" };
         let body = format!(
-            "Your trust request {id} was {verb} before anything was changed.\n\nWhy ({error}):\n{}\n\nFix the request and send it again.\n",
-            message.replace("; ", "\n")
+            "Your trust request {id} was {verb} before anything was changed.\n\nWhy ({error}):\n{message}\n\nFix the request and send it again.\n"
         );
         return Notification {
             announcement,
@@ -123,27 +134,55 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
     };
 
     let request = &plan.request;
+    // AWS never verifies a one-way incoming trust: "Created" is as far as it goes, and saying
+    // "verified" would be false.
+    let verifiable = request.trust_direction.is_verifiable();
     let announcement = match (&failure, status.get("outcome").and_then(Value::as_str)) {
         (Some((error, _)), _) if REJECTIONS.contains(&error.as_str()) => Announcement::Rejected,
         (Some(_), _) => Announcement::Failed,
+        (None, Some("verified")) if !verifiable => Announcement::Created,
         (None, Some("verified")) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
         (None, Some("verified")) => Announcement::Verified,
         (None, Some("awaitingRemoteSide")) => Announcement::AwaitingRemoteSide,
         (None, Some("timedOut")) => Announcement::TimedOut,
         (None, Some("remoteSideTimedOut")) => Announcement::RemoteSideTimedOut,
         (None, Some(_)) => Announcement::Failed,
+        (None, None) if plan.action == PlanAction::AlreadyInPlace && !verifiable => Announcement::Created,
         (None, None) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
         (None, None) => Announcement::Failed,
     };
     let trust_id = plan.trust_id.clone().or_else(|| status.get("trustId").and_then(Value::as_str).map(str::to_owned));
+    // The existing trust's state describes the followed trust only when they are the same trust
+    // (adopted or already in place): a trust being replaced is reported on a line of its own.
+    let followed_existing = plan.existing_trust.as_ref().filter(|t| Some(&t.trust_id) == trust_id.as_ref());
     let state_name = str_at(&status, "/trustState");
-    let state_name = if state_name.is_empty() { plan.existing_trust.as_ref().map(|t| t.state.as_str()).unwrap_or_default() } else { state_name };
+    let state_name = if state_name.is_empty() { followed_existing.map(|t| t.state.as_str()).unwrap_or_default() } else { state_name };
+    let replaced = plan.existing_trust.as_ref().filter(|_| plan.action == PlanAction::Replace);
+    let replaced_deleted = failure.as_ref().is_some_and(|(error, _)| error == REPLACEMENT_NOT_CREATED);
+    // Whether the trust being replaced is gone: the creation step checks everything it can before
+    // deleting, so a rejection means it was never touched, and a new trust means it was deleted.
+    // Only a fault in the middle of the step (retries exhausted) leaves it unknown.
+    let replaced_gone: Option<bool> = if replaced_deleted || trust_id.is_some() {
+        Some(true)
+    } else {
+        match &failure {
+            Some((error, _)) if REJECTIONS.contains(&error.as_str()) => Some(false),
+            Some(_) => None,
+            None => Some(false),
+        }
+    };
     let reason = str_at(&status, "/trustStateReason");
     let remedy = status.get("remedy").cloned().unwrap_or(Value::Null);
-    let trust_deleted = status.get("trustDeleted").and_then(Value::as_bool).unwrap_or(false);
+    let trust_deleted = status.get("trustDeleted").and_then(Value::as_bool).unwrap_or(false) || replaced_deleted;
 
     let headline = match announcement {
         Announcement::Verified => "is verified and ready to use".to_owned(),
+        Announcement::Created if plan.action == PlanAction::AlreadyInPlace => {
+            "already exists on the AWS side: nothing was changed. AWS does not verify one-way incoming trusts".to_owned()
+        }
+        Announcement::Created => {
+            "is created on the AWS side. AWS does not verify one-way incoming trusts: it is usable once the on-premises side exists".to_owned()
+        }
         Announcement::AlreadyInPlace => "already exists and works: nothing was changed".to_owned(),
         Announcement::AwaitingRemoteSide => "is created on the AWS side and waits for the on-premises side".to_owned(),
         Announcement::Failed => "failed".to_owned(),
@@ -166,18 +205,38 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
     if !reason.is_empty() {
         body.push_str(&format!("Reason: {reason}\n"));
     }
+    if let Some(old) = replaced {
+        body.push_str(&format!(
+            "Trust it replaces: {} ({} {}, {} when the request was checked): {}\n",
+            old.trust_id,
+            old.trust_direction,
+            old.trust_type,
+            old.state,
+            match replaced_gone {
+                Some(true) => "deleted",
+                Some(false) => "not deleted, still in place",
+                None => "it may have been deleted before the workflow stopped: check the directory's trusts",
+            },
+        ));
+    }
     if let Some((error, message)) = &failure {
-        body.push_str(&format!("\nWhy ({error}):\n{}\n", message.replace("; ", "\n")));
+        body.push_str(&format!("\nWhy ({error}):\n{message}\n"));
     }
     if remedy.is_object() && announcement != Announcement::AwaitingRemoteSide {
         body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", str_at(&remedy, "/meaning"), str_at(&remedy, "/action")));
     }
-    if trust_deleted {
+    if replaced_deleted {
+        body.push_str(&format!(
+            "\nNo trust with {remote} exists on {dir} now: the old trust was deleted and the new one was not created. Fix the cause above, then send the request again with a new requestId; with no trust in place, it creates the trust without \"onExistingTrust\": \"replace\".\n",
+            remote = request.remote_domain_name,
+            dir = request.directory_id,
+        ));
+    } else if trust_deleted {
         body.push_str("\nThe failed trust (and its conditional forwarder) was deleted, so a corrected request can be sent.\n");
     } else if matches!(announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut) && trust_id.is_some() {
         body.push_str("\nThe trust was left in place for inspection; delete it before sending a corrected request, or send it with \"onExistingTrust\": \"replace\".\n");
     }
-    if matches!(announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut) {
+    if matches!(announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created) {
         body.push_str(&on_premises_instructions(&plan, str_at(&status, "/remoteSideDeadline")));
     }
 
@@ -194,6 +253,12 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
         "trustStateReason": (!reason.is_empty()).then_some(reason),
         "remedy": remedy,
         "trustDeleted": trust_deleted,
+        "replacedTrust": replaced.map(|old| json!({
+            "trustId": old.trust_id,
+            "trustType": old.trust_type,
+            "trustDirection": old.trust_direction,
+            "deleted": replaced_gone,
+        })),
         "remoteSideDeadline": status.get("remoteSideDeadline"),
         "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
         "occurredAt": rfc3339(now),
@@ -206,6 +271,7 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
             request.remote_domain_name,
             match announcement {
                 Announcement::Verified => "verified",
+                Announcement::Created => "created on the AWS side",
                 Announcement::AlreadyInPlace => "already in place",
                 Announcement::AwaitingRemoteSide => "awaits the on-premises side",
                 Announcement::Failed => "failed",
@@ -245,6 +311,13 @@ pub fn on_premises_instructions(plan: &Plan, deadline: &str) -> String {
         plan.directory.dns_ip_addrs.join(",")
     };
     let until = if deadline.is_empty() { String::new() } else { format!(" until {deadline}") };
+    let last_step = if request.trust_direction.is_verifiable() {
+        format!("3. Nothing else: trustflow asks AWS to verify the trust again on a schedule{until} and reports the result.\n")
+    } else {
+        // AWS verifies outgoing trusts only: the incoming side is checked from the on-premises end.
+        format!("3. Validate it from your side: Active Directory Domains and Trusts > {remote} > Properties > Trusts > {aws} > Properties > Validate (AWS does not verify a one-way incoming trust).\n",
+            remote = request.remote_domain_name)
+    };
     format!(
         "\nWhat the on-premises administrator of {remote} must do now:\n\
 1. DNS: forward {aws} to the AWS directory's DNS servers ({dns}). In PowerShell on a DNS server of {remote}:\n   \
@@ -254,7 +327,7 @@ Add-DnsServerConditionalForwarderZone -Name \"{aws}\" -MasterServers {dns} -Repl
 then \"No, do not confirm\" the outgoing and the incoming trust.\n   Or in PowerShell on a domain controller of {remote}:\n   \
 $local = [System.DirectoryServices.ActiveDirectory.{scope_class}]::{getter}()\n   \
 $local.CreateLocalSideOfTrustRelationship(\"{aws}\", \"{dotnet_direction}\", \"<the agreed trust password>\")\n\
-3. Nothing else: trustflow asks AWS to verify the trust again on a schedule{until} and reports the result.\n\
+{last_step}\
 Network: TCP/UDP 53, 88, 389 and TCP 445 must be open between the directory's security group and your domain controllers.\n",
         remote = request.remote_domain_name,
         scope_wizard = scope.0,

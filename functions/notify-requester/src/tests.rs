@@ -108,12 +108,13 @@ async fn reports_an_existing_trust_as_already_in_place() {
 async fn a_rejected_raw_request_is_answered_with_every_reason() {
     let mut raw = request();
     raw["directoryId"] = json!("bad");
-    raw["failure"] = json!({"Error": "ValidationFailed", "Cause": json!({"errorType": "ValidationFailed", "errorMessage": "the trust request was rejected: directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\"); remoteDomainName: x"}).to_string()});
+    raw["failure"] = json!({"Error": "ValidationFailed", "Cause": json!({"errorType": "ValidationFailed", "errorMessage": "the trust request was rejected:\n- directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\n- requestedBy: must be a string (got \"a; b\")"}).to_string()});
     let (aws, result) = send(raw).await;
     assert_eq!(result.announcement, Announcement::Rejected);
     let published = aws.published.borrow();
     assert_eq!(published.len(), 2, "the request's own topic is valid, so it hears too");
-    assert!(published[0].message.contains("directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\nremoteDomainName: x"), "{}", published[0].message);
+    // Each rule stays whole on its line, even where a value holds "; ".
+    assert!(published[0].message.contains("- directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\n- requestedBy: must be a string (got \"a; b\")\n"), "{}", published[0].message);
     assert_eq!(aws.events.borrow()[0].detail_type, "Trust Request Rejected");
 }
 
@@ -173,4 +174,60 @@ async fn replies_to_the_request_topic_named_in_a_raw_request_string() {
     let (aws, _) = send(state).await;
     assert_eq!(aws.published.borrow().len(), 2);
     assert!(aws.published.borrow()[0].subject.contains("REQ-7"));
+}
+
+fn replace_plan() -> Value {
+    let mut replace = plan("Replace");
+    replace.as_object_mut().map(|p| p.remove("trustId"));
+    replace["replacesTrustId"] = json!("t-0000000009");
+    replace["existingTrust"] = json!({"trustId": "t-0000000009", "remoteDomainName": "corp.example.com", "trustType": "Forest",
+        "trustDirection": "One-Way: Outgoing", "state": "Verified", "stateReason": ""});
+    replace
+}
+
+#[tokio::test]
+async fn a_replacement_refused_before_deleting_says_the_old_trust_is_untouched_and_claims_no_state_for_a_new_one() {
+    let state = json!({"plan": replace_plan(), "failure": {"Error": "SecretUnavailable", "Cause": "{\"errorMessage\":\"trustPassword.secretId: the secret \\\"s\\\" holds binary data\"}"}});
+    let (aws, result) = send(state).await;
+    assert_eq!(result.announcement, Announcement::Rejected);
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("Trust: (none)\nState: (unknown)\n"), "{message}");
+    assert!(message.contains("Trust it replaces: t-0000000009 (One-Way: Outgoing Forest, Verified when the request was checked): not deleted, still in place"), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["trustDeleted"], false);
+    assert_eq!(detail["trustState"], Value::Null);
+    assert_eq!(detail["replacedTrust"], json!({"trustId": "t-0000000009", "trustType": "Forest", "trustDirection": "One-Way: Outgoing", "deleted": false}));
+}
+
+#[tokio::test]
+async fn a_replacement_not_created_after_the_deletion_says_plainly_that_the_old_trust_is_gone() {
+    let cause = json!({"errorMessage": "the existing trust t-0000000009 (One-Way: Outgoing Forest) with corp.example.com was deleted to make way for the requested Two-Way Forest trust, but the new trust was not created (TrustRejected: x). No trust with corp.example.com exists on d-1234567890 now."});
+    let state = json!({"plan": replace_plan(), "failure": {"Error": "ReplacementNotCreated", "Cause": cause.to_string()}});
+    let (aws, result) = send(state).await;
+    assert_eq!(result.announcement, Announcement::Failed);
+    assert_eq!(result.error.as_ref().map(|e| e["name"].clone()), Some(json!("ReplacementNotCreated")));
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("Trust it replaces: t-0000000009 (One-Way: Outgoing Forest, Verified when the request was checked): deleted"), "{message}");
+    assert!(message.contains("No trust with corp.example.com exists on d-1234567890 now: the old trust was deleted and the new one was not created."), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["trustDeleted"], true);
+    assert_eq!(detail["replacedTrust"]["deleted"], true);
+    assert_eq!(aws.events.borrow()[0].detail_type, "Trust Failed");
+}
+
+#[tokio::test]
+async fn a_one_way_incoming_trust_is_announced_created_not_verified_with_the_on_premises_steps() {
+    let mut incoming = plan("Create");
+    incoming["request"]["trustDirection"] = json!("One-Way: Incoming");
+    let (aws, result) = send(json!({"plan": incoming, "status": status("verified", "Created", "")})).await;
+    assert_eq!(result.announcement, Announcement::Created);
+    assert!(result.succeeded);
+    assert_eq!(aws.events.borrow()[0].detail_type, "Trust Created");
+    let message = &aws.published.borrow()[0].message;
+    assert!(!message.to_lowercase().contains("verified and ready"), "{message}");
+    assert!(message.contains("is created on the AWS side. AWS does not verify one-way incoming trusts"), "{message}");
+    assert!(message.contains("One-way: outgoing") && message.contains("\"Outbound\""), "{message}");
+    assert!(message.contains("> Validate"), "{message}");
+    assert!(!message.contains("asks AWS to verify the trust again"), "{message}");
+    assert!(aws.published.borrow()[0].subject.ends_with("created on the AWS side"));
 }

@@ -18,6 +18,7 @@ use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use trustflow_core::announcement::Announcement;
+use trustflow_core::remedy::Remedy;
 use trustflow_core::aws::{classify_sdk_error, error_code};
 use trustflow_core::request::{check_request_id, execution_name};
 use trustflow_core::WorkflowError;
@@ -66,6 +67,8 @@ pub enum RequestState {
     AwaitingRemoteSide,
     /// The trust works (created now, or already in place).
     Verified,
+    /// A one-way incoming trust exists on the AWS side; AWS does not verify that direction.
+    Created,
     /// The trust was not established.
     Failed,
     /// The request broke a rule; nothing was created.
@@ -83,11 +86,17 @@ impl RequestState {
             Self::Running => "running",
             Self::AwaitingRemoteSide => "awaiting remote side",
             Self::Verified => "verified",
+            Self::Created => "created on the AWS side (one-way incoming: not verified by AWS)",
             Self::Failed => "failed",
             Self::Rejected => "rejected",
             Self::TimedOut => "timed out",
             Self::Aborted => "aborted",
         }
+    }
+
+    /// Whether the request ended with what was asked for.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Verified | Self::Created)
     }
 
     /// Whether the request is still being worked on.
@@ -121,12 +130,28 @@ pub struct RequestStatus {
     /// The error a failed execution ended with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why a rejected or failed request ended so: the step's error name and message, as the
+    /// requester was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// What the trust's state reason means and what to do, as the requester was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Remedy>,
     /// When the request started (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
     /// When it ended (RFC 3339); absent while open.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_date: Option<String>,
+}
+
+/// The error a request ended with, as announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    /// The stable error name (`ValidationFailed`, `SecretUnavailable`, `ReplacementNotCreated`, ...).
+    pub name: String,
+    /// What broke: field, rule and value for a rejection.
+    pub message: String,
 }
 
 /// The execution ARN of a request, from the state machine's ARN.
@@ -138,11 +163,16 @@ pub fn execution_arn(state_machine_arn: &str, request_id: &str) -> String {
 pub fn summarise(request_id: &str, execution: &ExecutionSummary, history: &[HistoryRecord]) -> RequestStatus {
     let mut announcement = None;
     let mut trust: Option<Value> = None;
+    let mut cause = None;
+    let mut remedy = None;
     // Later outputs win: the last announcement and the last trust status are the current ones.
     for output in history.iter().filter_map(|record| record.task_output.as_deref()) {
         let Some(payload) = serde_json::from_str::<Value>(output).ok().and_then(|o| o.get("Payload").cloned()) else { continue };
         if let Some(said) = payload.get("announcement").and_then(|a| Announcement::deserialize(a).ok()) {
             announcement = Some(said);
+            // The notifier's own result: what it told the requester about why.
+            cause = payload.get("error").and_then(|e| Cause::deserialize(e).ok());
+            remedy = payload.get("remedy").and_then(|r| Remedy::deserialize(r).ok());
         }
         if let Some(status) = payload.get("status").filter(|s| s.get("trustId").is_some()) {
             trust = Some(status.clone());
@@ -158,6 +188,8 @@ pub fn summarise(request_id: &str, execution: &ExecutionSummary, history: &[Hist
         trust_state_reason: text("trustStateReason"),
         announcement,
         error: execution.error.clone(),
+        cause,
+        remedy,
         start_date: execution.start_date.clone(),
         stop_date: execution.stop_date.clone(),
     }
@@ -169,6 +201,7 @@ fn requester_state(execution: &ExecutionSummary, announcement: Option<Announceme
         ("RUNNING" | "PENDING_REDRIVE", _) => RequestState::Running,
         // What the requester was told decides, once the workflow has told them.
         (_, Some(Announcement::Verified | Announcement::AlreadyInPlace)) => RequestState::Verified,
+        (_, Some(Announcement::Created)) => RequestState::Created,
         (_, Some(Announcement::Rejected)) => RequestState::Rejected,
         (_, Some(Announcement::TimedOut | Announcement::RemoteSideTimedOut)) => RequestState::TimedOut,
         (_, Some(Announcement::Failed)) => RequestState::Failed,

@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Announcement {
-    /// The trust works.
+    /// The trust works: AWS verified it.
     Verified,
+    /// A one-way incoming trust exists on the AWS side. AWS never verifies that direction, so this
+    /// claims no verification: the on-premises administrator must create the outgoing side.
+    Created,
     /// The requested trust already existed and works.
     AlreadyInPlace,
     /// The AWS side is done; the on-premises admin must configure theirs.
@@ -29,6 +32,7 @@ impl Announcement {
     pub fn detail_type(self) -> &'static str {
         match self {
             Self::Verified => "Trust Verified",
+            Self::Created => "Trust Created",
             Self::AlreadyInPlace => "Trust Already In Place",
             Self::AwaitingRemoteSide => "Trust Awaiting Remote Side",
             Self::Failed => "Trust Failed",
@@ -40,6 +44,6 @@ impl Announcement {
 
     /// Whether the workflow ends in success.
     pub fn is_success(self) -> bool {
-        matches!(self, Self::Verified | Self::AlreadyInPlace)
+        matches!(self, Self::Verified | Self::Created | Self::AlreadyInPlace)
     }
 }

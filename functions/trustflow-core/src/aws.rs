@@ -350,14 +350,34 @@ impl SecretStore for SdkSecrets {
             )));
         };
         let text = zeroize::Zeroizing::new(text.to_owned());
-        let value = match &location.json_key {
-            None => text.to_string(),
-            Some(key) => extract_json_key(&text, secret_id, key)?,
-        };
-        TrustPassword::new(value).map_err(|rule| {
-            WorkflowError::SecretUnavailable(format!("trustPassword: the secret {secret_id:?} does not hold a usable trust password: {rule}"))
-        })
+        password_from_secret_string(&text, location)
     }
+}
+
+/// The trust password in a secret's string, as the request's `trustPassword` locates it.
+///
+/// A secret that is a JSON object needs `jsonKey`: without it the whole JSON text would reach
+/// CreateTrust as the password, and AWS would answer "Access is denied" long after, blaming the
+/// on-premises side. The error names the keys the object has (never a value) and the field to add.
+pub fn password_from_secret_string(text: &str, location: &SecretLocation) -> Result<TrustPassword, WorkflowError> {
+    let secret_id = &location.secret_id;
+    let value = match &location.json_key {
+        Some(key) => zeroize::Zeroizing::new(extract_json_key(text, secret_id, key)?),
+        None => {
+            if let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(text) {
+                let keys: Vec<String> = object.keys().map(|key| crate::error::excerpt(key)).collect();
+                return Err(WorkflowError::SecretUnavailable(format!(
+                    "trustPassword.jsonKey: is required because the secret {secret_id:?} holds a JSON object (keys: {}); name the key that holds the password, e.g. \"trustPassword\": {{\"secretId\": {secret_id:?}, \"jsonKey\": {}}}",
+                    if keys.is_empty() { "none".to_owned() } else { keys.join(", ") },
+                    keys.first().map(String::as_str).unwrap_or("\"password\""),
+                )));
+            }
+            zeroize::Zeroizing::new(text.to_owned())
+        }
+    };
+    TrustPassword::new(value.to_string()).map_err(|rule| {
+        WorkflowError::SecretUnavailable(format!("trustPassword: the secret {secret_id:?} does not hold a usable trust password: {rule}"))
+    })
 }
 
 /// Reads `key` out of a JSON secret. Errors never include the secret's content.
@@ -484,5 +504,29 @@ mod tests {
             assert!(message.contains(words), "{message}");
             assert!(!message.contains("Canary-1") && !message.contains("42"), "{message}");
         }
+    }
+
+    fn location(json_key: Option<&str>) -> SecretLocation {
+        SecretLocation { secret_id: "trustflow/corp".to_owned(), json_key: json_key.map(str::to_owned) }
+    }
+
+    #[test]
+    fn a_json_secret_without_json_key_is_refused_naming_its_keys_but_no_value() {
+        let error = password_from_secret_string(r#"{"username":"admin","password":"Canary-1"}"#, &location(None)).expect_err("must refuse");
+        let message = error.to_string();
+        assert_eq!(error.name(), "SecretUnavailable");
+        assert!(message.starts_with("trustPassword.jsonKey: is required"), "{message}");
+        assert!(message.contains(r#"keys: "password", "username""#) && message.contains("trustflow/corp"), "{message}");
+        assert!(!message.contains("Canary-1") && !message.contains("admin"), "{message}");
+    }
+
+    #[test]
+    fn a_plain_string_secret_is_the_password_and_a_json_key_picks_one_out_of_an_object() {
+        let plain = password_from_secret_string("Plain P@ss 1", &location(None)).expect("plain");
+        assert_eq!(plain.expose(), "Plain P@ss 1");
+        let keyed = password_from_secret_string(r#"{"password":"K3yed!"}"#, &location(Some("password"))).expect("keyed");
+        assert_eq!(keyed.expose(), "K3yed!");
+        // JSON that is not an object (a quoted string, a number) is a password like any other.
+        assert_eq!(password_from_secret_string("12345678", &location(None)).expect("digits").expose(), "12345678");
     }
 }

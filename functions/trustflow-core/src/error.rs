@@ -58,7 +58,7 @@ impl fmt::Display for Violation {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
     /// The request breaks one or more rules. Never retried: the requester must fix it.
-    #[error("the trust request was rejected: {}", join(.0))]
+    #[error("the trust request was rejected:{}", join(.0))]
     ValidationFailed(Vec<Violation>),
 
     /// A trust for the remote domain already exists and the request does not allow replacing it.
@@ -72,6 +72,11 @@ pub enum WorkflowError {
     /// The Directory Service refused CreateTrust for a reason the requester must fix.
     #[error("the Directory Service rejected the trust: {0}")]
     TrustRejected(String),
+
+    /// A replacement deleted the existing trust, then AWS did not create the requested one: no trust
+    /// for the domain is left. The message names the deleted trust and why creation failed.
+    #[error("{0}")]
+    ReplacementNotCreated(String),
 
     /// The trust the workflow follows no longer exists.
     #[error("{0}")]
@@ -94,8 +99,13 @@ pub enum WorkflowError {
     Internal(String),
 }
 
+/// One rule per line, so that no rule is ever split and none runs into the next; a single one
+/// stays on the line it introduces.
 fn join(violations: &[Violation]) -> String {
-    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    match violations {
+        [one] => format!(" {one}"),
+        many => many.iter().map(|v| format!("\n- {v}")).collect(),
+    }
 }
 
 impl WorkflowError {
@@ -106,6 +116,7 @@ impl WorkflowError {
             Self::TrustConflict(_) => "TrustConflict",
             Self::SecretUnavailable(_) => "SecretUnavailable",
             Self::TrustRejected(_) => "TrustRejected",
+            Self::ReplacementNotCreated(_) => "ReplacementNotCreated",
             Self::TrustNotFound(_) => "TrustNotFound",
             Self::TrustPending(_) => "TrustPending",
             Self::TrustAwaitingRemoteSide(_) => "TrustAwaitingRemoteSide",

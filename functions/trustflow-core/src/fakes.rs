@@ -54,6 +54,8 @@ pub struct FakeAws {
     pub failing: RefCell<HashMap<String, u32>>,
     /// What CreateTrust received as the password, to check it was the secret's.
     pub passwords_seen: RefCell<Vec<String>>,
+    /// When set, CreateTrust refuses every trust with this message (a `TrustRejected`).
+    pub refuse_create: RefCell<Option<String>>,
     /// SNS messages.
     pub published: RefCell<Vec<Published>>,
     /// EventBridge events.
@@ -139,6 +141,9 @@ impl TrustCreator for FakeAws {
     async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
         self.call("CreateTrust", &trust.remote_domain_name)?;
         self.passwords_seen.borrow_mut().push(password.expose().to_owned());
+        if let Some(message) = self.refuse_create.borrow().clone() {
+            return Err(WorkflowError::TrustRejected(format!("InvalidParameterException: {message}")));
+        }
         let domain = normalize_domain(&trust.remote_domain_name);
         let exists = self
             .trusts
@@ -195,11 +200,7 @@ impl SecretStore for FakeAws {
         let text = self.secrets.borrow().get(&location.secret_id).cloned().flatten().ok_or_else(|| {
             WorkflowError::SecretUnavailable(format!("trustPassword.secretId: the secret {:?} cannot be read", location.secret_id))
         })?;
-        let value = match &location.json_key {
-            None => text,
-            Some(key) => crate::aws::extract_json_key(&text, &location.secret_id, key)?,
-        };
-        TrustPassword::new(value).map_err(|rule| WorkflowError::SecretUnavailable(format!("trustPassword: {rule}")))
+        crate::aws::password_from_secret_string(&text, location)
     }
 }
 

@@ -142,7 +142,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     if size > MAX_REQUEST_BYTES {
         return Err(WorkflowError::invalid(Violation::without_value(
             "(request)",
-            format!("must be at most {MAX_REQUEST_BYTES} bytes of JSON, got {size} bytes"),
+            format!("must be at most {MAX_REQUEST_BYTES} bytes of JSON, not {size} bytes"),
         )));
     }
 
@@ -410,7 +410,7 @@ fn parse_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> O
     if items.is_empty() || items.len() > MAX_FORWARDER_ADDRS {
         violations.push(Violation::new(
             FIELD,
-            format!("must list 1 to {MAX_FORWARDER_ADDRS} DNS server addresses, or be omitted where a conditional forwarder for the domain exists; got {}", items.len()),
+            format!("must list 1 to {MAX_FORWARDER_ADDRS} DNS server addresses (or be omitted where a conditional forwarder for the domain exists), not {}", items.len()),
             display_json(&Value::Array(items.clone())),
         ));
         return None;
@@ -482,7 +482,7 @@ fn parse_secret_location(value: Option<&Value>, violations: &mut Vec<Violation>)
             // Never echo: this is exactly where someone pastes the password itself.
             violations.push(Violation::without_value(
                 FIELD,
-                format!("must be an object naming the Secrets Manager secret that holds the password, {{\"secretId\": ..., \"jsonKey\": ...}}; got {} (value withheld: never send the password itself)", json_kind(other)),
+                format!("must be an object naming the Secrets Manager secret that holds the password, {{\"secretId\": ..., \"jsonKey\": ...}}, not {} (value withheld: never send the password itself)", json_kind(other)),
             ));
             return None;
         }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::api::{Answer, TrustApi};
-use request_status::{execution_arn, read_status, HistoryRecord, RequestState, RequestStatus, SdkExecutions, StatusError};
+use request_status::{execution_arn, read_status, HistoryRecord, RequestStatus, SdkExecutions, StatusError};
 use serde_json::{json, Map, Value};
 use trustflow_core::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_core::WorkflowError;
@@ -253,10 +253,16 @@ fn print_status(status: &RequestStatus) {
     if let Some(reason) = &status.trust_state_reason {
         println!("reason:      {reason}");
     }
+    if let Some(cause) = &status.cause {
+        println!("why:         {}: {}", cause.name, cause.message);
+    }
+    if let Some(remedy) = &status.remedy {
+        println!("what to do:  {}", remedy.action);
+    }
 }
 
 fn exit_for(status: &RequestStatus) -> ExitCode {
-    if status.status.is_open() || status.status == RequestState::Verified {
+    if status.status.is_open() || status.status.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -277,3 +277,39 @@ proptest! {
         let _ = parse_request(&with("conditionalForwarderIpAddrs", json!([value])));
     }
 }
+
+#[test]
+fn each_message_states_its_rule_once_and_the_offending_value_once() {
+    let bad = [
+        with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"])),
+        with("conditionalForwarderIpAddrs", json!([])),
+        with("conditionalForwarderIpAddrs", json!("10.0.0.1")),
+        with("trustPassword", json!("Pasted-P@ss")),
+        with("requestId", json!("has space")),
+        with("trustDirection", json!("sideways")),
+        with("remoteDomainName", json!("corp")),
+        with("requestedBy", json!(42)),
+        with("x".repeat(9000).as_str(), json!(1)),
+    ];
+    for input in bad {
+        let error = parse_request(&input).expect_err("must be rejected");
+        for line in error.to_string().lines() {
+            assert!(line.matches("got").count() <= 1, "{line}");
+        }
+    }
+    let five = violations(&with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"])));
+    assert_eq!(five.len(), 1);
+    assert!(five[0].to_string().starts_with("conditionalForwarderIpAddrs: must list 1 to 4 DNS server addresses"), "{}", five[0]);
+}
+
+#[test]
+fn several_broken_rules_are_listed_one_per_line_and_none_is_split() {
+    let mut input = with("requestId", json!("a; b"));
+    input["directoryId"] = json!("d-1; 2");
+    let message = parse_request(&input).expect_err("rejected").to_string();
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines[0], "the trust request was rejected:");
+    assert!(lines[1].starts_with("- requestId: ") && lines[1].ends_with("(got \"a; b\")"), "{message}");
+    assert!(lines[2].starts_with("- directoryId: ") && lines[2].ends_with("(got \"d-1; 2\")"), "{message}");
+    assert_eq!(lines.len(), 3, "{message}");
+}

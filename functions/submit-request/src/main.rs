@@ -1,0 +1,19 @@
+//! Lambda entry point: set-up only. The logic is in the library.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use submit_request::{submit, SdkStarter};
+use trustflow_core::aws::load_sdk_config;
+use trustflow_core::settings;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    trustflow_core::telemetry::init_json_logs();
+    let state_machine_arn = settings::required("STATE_MACHINE_ARN")?;
+    let config = load_sdk_config().await;
+    let starter = SdkStarter(aws_sdk_sfn::Client::new(&config));
+    let (state_machine_arn, starter) = (&state_machine_arn, &starter);
+
+    run(service_fn(move |event: LambdaEvent<Value>| async move { submit(&event.payload, starter, state_machine_arn).await }))
+        .await
+}

@@ -84,7 +84,10 @@ def main() -> None:
         if args.via == "api":
             run = stack.follow(json.loads(answer)["executionArn"], on_event=show, timeout=300)
         else:
-            run = stack.run(event, on_event=show, timeout=300)
+            # What a portal does: put the event on the bus. The rule invokes the entrance, which starts
+            # the execution named after the request id.
+            stack.put_request_event(detail)
+            run = stack.follow(stack.wait_for_execution(f"trust-{detail['requestId']}"), on_event=show, timeout=300)
         transitions = sum(1 for e in run.history if e["type"].endswith("StateEntered"))
         invocations = sum(1 for e in run.history if e["type"] == "TaskScheduled")
         print(f"\n{run.status}: {transitions} state transitions, {invocations} Lambda invocations, {time.time() - started:.1f}s")

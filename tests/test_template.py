@@ -14,6 +14,7 @@ CALLED = {
     "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust"},
     "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents"},
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
+    "SubmitRequestFunction": {"states:StartExecution", "states:DescribeExecution"},
 }
 # The SDK call each action stands for, as spelled in the adapters (functions/*/src/).
 SDK_CALL = {
@@ -21,7 +22,7 @@ SDK_CALL = {
     "ds:DescribeConditionalForwarders": ".describe_conditional_forwarders()", "ds:CreateTrust": ".create_trust()",
     "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "secretsmanager:DescribeSecret": ".describe_secret()",
     "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
-    "states:DescribeExecution": ".describe_execution()", "states:GetExecutionHistory": ".get_execution_history()",
+    "states:DescribeExecution": ".describe_execution()", "states:StartExecution": ".start_execution()", "states:GetExecutionHistory": ".get_execution_history()",
 }
 
 
@@ -92,46 +93,24 @@ def test_the_workflow_logs_no_execution_data():
     assert machine["Logging"]["IncludeExecutionData"] is False
 
 
-def api_model():
-    return template()["Resources"]["TrustApi"]["Properties"]["DefinitionBody"]["components"]["schemas"]["TrustRequest"]
-
-
-def test_the_api_request_model_is_the_published_schema_in_draft_4():
-    import json
-
-    published = json.loads((ROOT / "api" / "trust-request.model.json").read_text())
-    assert api_model() == published
-    source = json.loads((ROOT / "schemas" / "trust-request.schema.json").read_text())
-    assert set(published["properties"]) == set(source["properties"])
-    assert published["required"] == source["required"]
-    assert published["additionalProperties"] is False
-
-
-def test_the_api_model_accepts_the_readme_example_and_refuses_bad_bodies():
-    import jsonschema
-
-    validator = jsonschema.Draft4Validator(api_model())
-    good = {"requestId": "REQ-2026-0042", "directoryId": "d-1234567890", "remoteDomainName": "corp.example.com",
-            "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"],
-            "trustPassword": {"secretId": "trustflow/corp.example.com", "jsonKey": "password"}}
-    assert list(validator.iter_errors(good)) == []
-    for bad in [dict(good, remoteDomainName="corp"), dict(good, extra=1), dict(good, trustPassword="hunter2"),
-                {k: v for k, v in good.items() if k != "directoryId"}, dict(good, requestId="has space")]:
-        assert list(validator.iter_errors(bad)), bad
-
-
-def test_the_api_may_only_start_this_workflow_and_read_it_through_the_status_function():
+def test_both_ways_in_go_through_the_one_entrance_and_the_api_holds_no_role_of_its_own():
     resources = template()["Resources"]
-    role = resources["TrustApiRole"]["Properties"]
-    granted = {s["Action"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
-    assert granted == {"states:StartExecution"}
-    permission = resources["RequestStatusApiPermission"]["Properties"]
-    assert permission["FunctionName"] == {"!Ref": "RequestStatusFunction"}
-    assert permission["SourceArn"]["!Sub"].endswith("${TrustApi}/*/GET/trust-requests/*")
-    definition = template()["Resources"]["TrustApi"]["Properties"]
+    assert "TrustApiRole" not in resources
+    # The rule invokes the entrance, never the state machine directly (EventBridge cannot name an execution).
+    assert "Events" not in resources["TrustWorkflow"]["Properties"]
+    rule = resources["SubmitRequestFunction"]["Properties"]["Events"]["TrustRequested"]
+    assert rule["Type"] == "EventBridgeRule" and rule["Properties"]["Pattern"]["detail-type"] == ["Trust Requested"]
+    permissions = {r["Properties"]["FunctionName"]["!Ref"]: r["Properties"]["SourceArn"]["!Sub"]
+                   for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"}
+    assert permissions == {
+        "SubmitRequestFunction": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TrustApi}/*/POST/trust-requests",
+        "RequestStatusFunction": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TrustApi}/*/GET/trust-requests/*",
+    }
+    definition = resources["TrustApi"]["Properties"]
     assert definition["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     paths = definition["DefinitionBody"]["paths"]
     assert set(paths) == {"/trust-requests", "/trust-requests/{id}"}
+    assert "SubmitRequestFunction.Arn" in paths["/trust-requests"]["post"]["x-amazon-apigateway-integration"]["uri"]["!Sub"]
     published = yaml.safe_load((ROOT / "api" / "openapi.yaml").read_text())["paths"]
     assert {(p, m) for p, ms in paths.items() for m in ms} == {(p, m) for p, ms in published.items() for m in ms}
 
@@ -144,14 +123,9 @@ def test_every_result_event_the_notifier_puts_matches_the_published_schema():
     # The detail-types are spelled once, on the Announcement the notifier puts.
     announcements = (ROOT / "functions" / "trustflow-core" / "src" / "announcement.rs").read_text()
     detail_types = re.findall(r'=> "(Trust [A-Za-z ]+)"', announcements)
-    assert len(detail_types) == 7, detail_types
+    assert len(detail_types) == 8, detail_types
     for detail_type in detail_types:
         assert detail_type in schema["description"], detail_type
     rule = yaml.safe_load((ROOT / "docs" / "portal-rule.yaml").read_text())
     routed = rule["Resources"]["TrustResultsToPortal"]["Properties"]["EventPattern"]["detail-type"]
     assert sorted(routed) == sorted(detail_types)
-
-
-def test_a_body_rejected_by_the_model_is_answered_with_what_broke_it():
-    responses = template()["Resources"]["TrustApi"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
-    assert "$context.error.validationErrorString" in responses["BAD_REQUEST_BODY"]["responseTemplates"]["application/json"]

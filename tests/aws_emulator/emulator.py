@@ -318,40 +318,44 @@ def install_lambda_forward(invoke_url: str) -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
-def install_events_to_stepfunctions(port: int) -> None:
-    """EventBridge rules whose target is a state machine start an execution, as on AWS.
+def install_events_to_lambda(invoke_url: str | None) -> None:
+    """EventBridge rules whose target is a Lambda function invoke it asynchronously, as on AWS.
 
-    moto delivers events to SQS, log groups and other buses only. Here a matching event starts the
-    target state machine with the whole event as input (no InputPath/InputTransformer: trustflow's
-    rule has none) and a name of EventBridge's choosing, asynchronously, through the emulator's own
-    Step Functions API: what the template's EventBridgeRule does when deployed."""
+    moto delivers events to SQS, log groups and other buses only. Here a matching event is sent
+    whole (no InputPath/InputTransformer: trustflow's rule has none) to the function through the
+    Lambda runtime emulator, on a thread of its own, as an asynchronous (``Event``) invocation: a
+    function error is retried twice, as Lambda retries asynchronous invocations, then dropped with
+    a line in the log (where AWS would use the function's on-failure destination)."""
     from moto.events.models import Rule
 
     original = Rule.send_to_targets
 
-    def start(state_machine_arn: str, event: dict[str, Any]) -> None:
-        body = json.dumps({"stateMachineArn": state_machine_arn, "name": str(uuid.uuid4()), "input": json.dumps(event)}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/", data=body, method="POST",
-            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AWSStepFunctions.StartExecution",
-                     "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request"})
-        try:
-            urllib.request.urlopen(request, timeout=30).read()
-        except urllib.error.URLError as error:  # EventBridge would retry, then drop: say so in the log
-            print(f"events -> {state_machine_arn}: StartExecution failed: {error}", file=sys.stderr, flush=True)
+    def invoke(function_arn: str, event: dict[str, Any]) -> None:
+        name = function_arn.split(":function:")[-1].split(":")[0]
+        for attempt in range(3):
+            request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{name}/invocations",
+                                             data=json.dumps(event).encode(), method="POST",
+                                             headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"})
+            try:
+                urllib.request.urlopen(request, timeout=120).read()
+                return
+            except (urllib.error.URLError, OSError) as error:
+                print(f"events -> {name}: attempt {attempt + 1} failed: {error}", file=sys.stderr, flush=True)
+                time.sleep(0.5 * (attempt + 1))
+        print(f"events -> {name}: dropped after 3 attempts", file=sys.stderr, flush=True)
 
-    def is_workflow(target: dict[str, Any]) -> bool:
-        return ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]
+    def is_function(target: dict[str, Any]) -> bool:
+        return ":lambda:" in target["Arn"] and ":function:" in target["Arn"]
 
     def send_to_targets(self, original_event, transform_input=True):
         # moto raises on a target kind it does not know: it gets a copy of the rule without ours.
         others = copy.copy(self)
-        others.targets = [t for t in self.targets if not is_workflow(t)]
+        others.targets = [t for t in self.targets if not is_function(t)]
         original(others, original_event, transform_input)
-        if not self.event_pattern.matches_event(original_event):
+        if invoke_url is None or not self.event_pattern.matches_event(original_event):
             return
-        for target in filter(is_workflow, self.targets):
-            threading.Thread(target=start, args=(target["Arn"], dict(original_event)), daemon=True).start()
+        for target in filter(is_function, self.targets):
+            threading.Thread(target=invoke, args=(target["Arn"], dict(original_event)), daemon=True).start()
 
     Rule.send_to_targets = send_to_targets
 
@@ -449,7 +453,7 @@ class Middleware:
                     echo = str(json.loads(body).get(fault["echoParameter"], ""))
                 except ValueError:
                     echo = ""
-            return fault_response(service, operation, fault["error"], start_response, echo)
+            return fault_response(service, operation, fault["error"], start_response, echo, fault.get("message", ""))
         seen: dict[str, str] = {}
 
         def capture(status, headers, exc_info=None):
@@ -495,7 +499,7 @@ class Middleware:
         if route == "faults" and method == "POST":
             rule = {"service": payload["service"], "operation": payload["operation"], "error": payload["error"],
                     "count": int(payload.get("count", 1)), "bodyContains": payload.get("bodyContains"),
-                    "echoParameter": payload.get("echoParameter")}
+                    "echoParameter": payload.get("echoParameter"), "message": payload.get("message", "")}
             with CONTROL.lock:
                 CONTROL.faults.append(rule)
             return ok, {"ok": True}
@@ -575,7 +579,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server, WSGIRequestHandler
 
     install_ds_extensions()
-    install_events_to_stepfunctions(args.port)
+    install_events_to_lambda(args.lambda_invoke_url.rstrip("/") if args.lambda_invoke_url else None)
     if args.lambda_invoke_url:
         install_lambda_forward(args.lambda_invoke_url.rstrip("/"))
 

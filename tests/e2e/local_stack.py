@@ -5,8 +5,10 @@
 - Step Functions: the real ``statemachine/trust_workflow.asl.json``, with the template's
   DefinitionSubstitutions applied, executed by moto's Step Functions interpreter, whose Lambda
   invokes the emulator forwards to cargo lambda.
-- API Gateway: the template's ``TrustApi`` as written (VTL templates, request model, SigV4 auth),
+- API Gateway: the template's ``TrustApi`` as written (SigV4 auth, Lambda proxy integrations),
   run by the emulator's API executor (``tests/aws_emulator/api_gateway.py``) at ``api_url``.
+- EventBridge: the template's rule invokes the submit-request Lambda (the one entrance, shared with
+  ``POST /trust-requests``), which the emulator forwards to cargo lambda as an async invocation.
 
 Used by the demo (``scripts/demo.py``) and the end-to-end tests (``tests/e2e/test_workflow.py``).
 """
@@ -45,8 +47,9 @@ FUNCTIONS = {
     "CheckTrustFunctionArn": "check-trust",
     "NotifyRequesterFunctionArn": "notify-requester",
 }
-# The API's functions (not in the ASL).
+# The entrance and the API's functions (not in the ASL).
 API_FUNCTIONS = {
+    "SubmitRequestFunctionArn": "submit-request",
     "RequestStatusFunctionArn": "request-status",
 }
 STATE_MACHINE_NAME = "trustflow-trust-workflow"
@@ -225,17 +228,34 @@ class LocalStack:
         self.state_machine_arn = sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=self.definition,
                                                           roleArn=role)["stateMachineArn"]
         assert self.state_machine_arn == STATE_MACHINE_ARN, f"request-status was given {STATE_MACHINE_ARN}, not {self.state_machine_arn}"
-        # The template's EventBridgeRule: a "Trust Requested" event starts the workflow with the whole event as input.
-        events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "workflow", "Arn": self.state_machine_arn, "RoleArn": role}])
+        # The template's EventBridgeRule: a "Trust Requested" event goes to the entrance, which starts
+        # the workflow named after the request id.
+        events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "entrance", "Arn": arns["SubmitRequestFunctionArn"]}])
         # The template's API, with what CloudFormation would substitute into its definition.
         values = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com",
                   "AWS::StackName": "trustflow", "TrustWorkflow": self.state_machine_arn, "TrustWorkflow.Arn": self.state_machine_arn,
-                  "TrustWorkflow.Name": STATE_MACHINE_NAME, "TrustApiRole.Arn": role, "TrustApiRole": "trustflow"}
+                  "TrustWorkflow.Name": STATE_MACHINE_NAME}
         for key, name in {**FUNCTIONS, **API_FUNCTIONS}.items():
             resource = key.removesuffix("Arn")
             values.update({resource: name, f"{resource}.Arn": arns[key]})
         api = self.control("api", {"template": str(ROOT / "template.yaml"), "resource": "TrustApi", "values": values})
         self.api_url = api["url"]
+
+    def put_request_event(self, detail: dict[str, Any], source: str = "portal.identity") -> None:
+        """What a portal does: a "Trust Requested" event on the bus."""
+        entries = self.client("events").put_events(Entries=[{"EventBusName": BUS_NAME, "Source": source,
+                                                             "DetailType": "Trust Requested", "Detail": json.dumps(detail)}])
+        assert entries["FailedEntryCount"] == 0, entries
+
+    def wait_for_execution(self, name: str, timeout: float = 60) -> str:
+        """The ARN of the execution ``name``, once the entrance has started it."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = self.executions_named(name)
+            if found:
+                return found[0]["executionArn"]
+            time.sleep(0.3)
+        raise TimeoutError(f"no execution {name} within {timeout:.0f}s")
 
     def seed_directory(self, name: str = "aws.example.com", **spec: Any) -> str:
         return self.control("directory", {"name": name, "shortName": name.split(".")[0].upper()[:15], **spec})["directoryId"]
@@ -250,15 +270,19 @@ class LocalStack:
     def run(self, execution_input: dict[str, Any], name: str | None = None, timeout: float = 180,
             on_event: Callable[[dict[str, Any]], None] | None = None) -> Run:
         sfn = self.client("stepfunctions")
-        # What earlier runs left in the capture queues (executions started elsewhere, e.g. by trustctl) is not this run's.
-        sqs = self.client("sqs")
-        for queue_url in (self.messages_queue, self.events_queue):
-            while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-                for message in messages:
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self.clear_captures()
         kwargs = {"name": name or f"run-{uuid.uuid4()}"}
         arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(execution_input), **kwargs)["executionArn"]
         return self.follow(arn, timeout, on_event)
+
+    def clear_captures(self) -> None:
+        """Empties the capture queues: what earlier runs left there (executions started elsewhere,
+        e.g. by trustctl) is not the next run's."""
+        sqs = self.client("sqs")
+        for queue_url in (self.messages_queue, self.events_queue, self.requests_queue):
+            while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+                for message in messages:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def follow(self, arn: str, timeout: float = 180, on_event: Callable[[dict[str, Any]], None] | None = None) -> Run:
         """Waits for an execution to end, passing each history event to ``on_event`` as it appears."""

@@ -1,6 +1,7 @@
-"""The template's REST API (TrustApi), end to end: its real VTL templates and request model, run by the
-emulator's API executor, SigV4-signed as a portal would sign, starting the real state machine, and
-GET answered by the real request-status Lambda through cargo lambda."""
+"""The template's REST API (TrustApi), end to end, run by the emulator's API executor and SigV4-signed
+as a portal would sign: POST answered by the real submit-request Lambda (the one entrance, shared with
+the EventBridge rule), which starts the real state machine, and GET answered by the real
+request-status Lambda, both through cargo lambda."""
 
 import itertools
 import json
@@ -107,13 +108,13 @@ def test_a_duplicate_post_while_running_answers_with_the_same_execution(stack, d
     second = call(stack, "POST", "/trust-requests", body)
     assert first[0] == second[0] == 202, second[2]
     assert second[1]["executionArn"] == first[1]["executionArn"] and second[1]["requestId"] == body["requestId"]
-    # Same name and input while RUNNING: StartExecution itself succeeds idempotently (the "200" template).
+    # Same name and input while RUNNING: StartExecution itself returns the open execution.
     assert start_executions(stack) == ["200", "200"]
-    assert "message" not in second[1]
-    # Another input under the same request id: ExecutionAlreadyExists, answered by the "400" template.
+    # Another request under the same id: refused, naming the id; the running request goes on.
     status, other, text = call(stack, "POST", "/trust-requests", {**body, "requestedBy": "someone.else@example.com"})
-    assert status == 202, text
-    assert other["executionArn"] == first[1]["executionArn"] and "nothing new was started" in other["message"]
+    assert status == 409, text
+    assert other["executionArn"] == first[1]["executionArn"]
+    assert f'request id "{body["requestId"]}" already names a different trust request: nothing was started' in other["message"]
     assert start_executions(stack) == ["200", "200", "400"]
     assert stack.client("stepfunctions").describe_execution(executionArn=first[1]["executionArn"])["status"] == "RUNNING"
     assert len(stack.executions_named(f"trust-{body['requestId']}")) == 1
@@ -124,38 +125,44 @@ def test_a_duplicate_post_after_the_end_answers_with_the_same_execution(stack, d
     status, answer, _ = call(stack, "POST", "/trust-requests", body)
     assert status == 202
     assert wait_for_end(stack, answer["executionArn"])["status"] == "SUCCEEDED"
-    # Once closed (or with another input), StartExecution refuses the name: the "400" template's first branch.
-    for again in (body, {**body, "requestedBy": "someone.else@example.com"}):
-        status, repeated, text = call(stack, "POST", "/trust-requests", again)
-        assert status == 202, text
-        assert repeated["executionArn"] == answer["executionArn"] and repeated["requestId"] == body["requestId"]
-        assert "nothing new was started" in repeated["message"]
+    # Once closed, StartExecution refuses the name; the entrance compares the inputs to tell why.
+    status, repeated, text = call(stack, "POST", "/trust-requests", body)
+    assert status == 202, text
+    assert repeated["executionArn"] == answer["executionArn"] and repeated["requestId"] == body["requestId"]
+    assert "nothing new was started" in repeated["message"]
+    status, other, text = call(stack, "POST", "/trust-requests", {**body, "requestedBy": "someone.else@example.com"})
+    assert status == 409, text
     assert start_executions(stack) == ["200", "400", "400"]
     assert len(stack.executions_named(f"trust-{body['requestId']}")) == 1
 
 
-def test_a_body_that_breaks_the_model_is_refused_with_every_field_named_and_nothing_starts(stack, directory_id, secret):
-    body = body_for(directory_id, secret, remoteDomainName="corp", trustDirection="sideways", bogus="x")
+def test_a_body_that_breaks_the_rules_is_refused_with_every_field_rule_and_value_and_nothing_starts(stack, directory_id, secret):
+    body = body_for(directory_id, secret, remoteDomainName="corp", trustDirection="sideways", bogus="x",
+                    conditionalForwarderIpAddrs=["127.0.0.1"])
     status, answer, text = call(stack, "POST", "/trust-requests", body)
     assert status == 400, text
-    assert answer["message"] == "The trust request breaks the request model"
-    errors = answer["errors"]
-    assert 'remoteDomainName: ECMA 262 regex' in errors and 'input string "corp"' in errors
-    assert 'trustDirection: instance value ("sideways") not found in enum' in errors
-    assert 'not allowed by the schema: ["bogus"]' in errors
+    errors = {e["field"]: e for e in answer["errors"]}
+    assert set(errors) == {'"bogus"', "remoteDomainName", "trustDirection", "conditionalForwarderIpAddrs[0]"}, errors
+    assert errors["remoteDomainName"]["rule"].startswith("must be a multi-label fully qualified domain name")
+    assert errors["remoteDomainName"]["value"] == '"corp"'
+    assert errors["conditionalForwarderIpAddrs[0]"] == {"field": "conditionalForwarderIpAddrs[0]",
+                                                        "rule": "must not be a loopback address (127.0.0.0/8)", "value": '"127.0.0.1"'}
+    assert errors['"bogus"']["value"] is None  # an unknown field's value is never echoed
+    # The message is the validation step's own, one rule per line.
+    assert answer["message"].splitlines()[0] == "the trust request was rejected:"
+    assert '- remoteDomainName: must be a multi-label fully qualified domain name; single-label domain names are not supported (got "corp")' in answer["message"].splitlines()
     missing = {k: v for k, v in body_for(directory_id, secret).items() if k not in ("directoryId", "trustPassword")}
     status, answer, _ = call(stack, "POST", "/trust-requests", missing)
-    assert status == 400 and 'missing required properties (["directoryId", "trustPassword"])' in answer["errors"]
+    assert status == 400 and {e["field"] for e in answer["errors"]} == {"directoryId", "trustPassword"}
     assert start_executions(stack) == []
     assert stack.executions_named(f"trust-{body['requestId']}") == []
 
 
 def test_a_body_that_is_not_json_is_refused(stack):
-    status, answer, text = call(stack, "POST", "/trust-requests", raw=b'{"requestId": "API-broken", ')
-    assert status == 400, text
-    assert "the body is not valid JSON" in answer["errors"]
-    status, answer, _ = call(stack, "POST", "/trust-requests", raw=b"requestId=API-form", content_type="text/plain")
-    assert (status, answer) == (415, {"message": "Unsupported Media Type"})  # passthroughBehavior: never
+    for raw, content_type in ((b'{"requestId": "API-broken", ', "application/json"), (b"requestId=API-form", "text/plain")):
+        status, answer, text = call(stack, "POST", "/trust-requests", raw=raw, content_type=content_type)
+        assert status == 400, text
+        assert answer["errors"] == [{"field": "(body)", "rule": "must be a JSON object: the trust request", "value": None}]
     assert start_executions(stack) == []
 
 
@@ -163,7 +170,7 @@ def test_a_pasted_password_is_refused_without_being_echoed(stack, directory_id, 
     for pasted in (CANARY, {"secretId": secret, "password": CANARY}):
         status, answer, text = call(stack, "POST", "/trust-requests", body_for(directory_id, secret, trustPassword=pasted))
         assert status == 400, text
-        assert "trustPassword" in answer["errors"]
+        assert any(e["field"].startswith("trustPassword") for e in answer["errors"]), answer
     assert start_executions(stack) == []  # and the fixture checks that no answer holds the password
 
 
@@ -184,20 +191,19 @@ def test_unsigned_and_wrongly_signed_requests_are_refused(stack, directory_id, s
     assert stack.executions_named(f"trust-{body['requestId']}") == []
 
 
-def test_step_functions_errors_go_through_the_templates(stack, directory_id, secret):
-    # A 400 other than ExecutionAlreadyExists: the "400" template's #else, with $context.responseOverride.status = 400.
-    stack.control("faults", {"service": "states", "operation": "StartExecution", "error": "InvalidExecutionInput"})
-    status, answer, text = call(stack, "POST", "/trust-requests", body_for(directory_id, secret))
-    assert (status, answer) == (400, {"message": "Injected by trustflow-emulator into states:StartExecution"}), text
-    # Throttling (a 400 too) tells the caller to come back later, not that the request is bad.
-    stack.control("faults", {"service": "states", "operation": "StartExecution", "error": "ThrottlingException"})
+def test_step_functions_errors_are_answered_by_kind_not_by_text(stack, directory_id, secret):
+    # The SDK retries throttling and server errors itself (3 attempts): the fault outlasts them.
+    stack.control("faults", {"service": "states", "operation": "StartExecution", "error": "ThrottlingException", "count": 3})
     status, answer, _ = call(stack, "POST", "/trust-requests", body_for(directory_id, secret))
     assert status == 429 and "retry the same request later" in answer["message"], answer
-    # A 5xx matches the "5\d{2}" selection pattern: 503, retry.
-    stack.control("faults", {"service": "states", "operation": "StartExecution", "error": "ServiceException"})
+    stack.control("faults", {"service": "states", "operation": "StartExecution", "error": "ServiceException", "count": 3})
     status, answer, _ = call(stack, "POST", "/trust-requests", body_for(directory_id, secret))
     assert status == 503 and "retry the same request" in answer["message"], answer
-    assert start_executions(stack) == ["fault:InvalidExecutionInput", "fault:ThrottlingException", "fault:ServiceException"]
+    # Anything else is the stack's fault, not the caller's: 500, with no internal detail.
+    stack.control("faults", {"service": "states", "operation": "StartExecution", "error": "InvalidExecutionInput"})
+    status, answer, text = call(stack, "POST", "/trust-requests", body_for(directory_id, secret))
+    assert (status, answer) == (500, {"message": "The trust workflow could not be started."}), text
+    assert start_executions(stack) == ["fault:ThrottlingException"] * 3 + ["fault:ServiceException"] * 3 + ["fault:InvalidExecutionInput"]
 
 
 def test_an_apostrophe_in_a_valid_body_is_accepted(stack, directory_id, secret):
@@ -255,13 +261,23 @@ def test_get_shows_awaiting_remote_side_then_verified(stack, directory_id, secre
     assert seen.index("awaitingRemoteSide") > 0 and set(seen[:seen.index("awaitingRemoteSide")]) == {"running"}
 
 
-def test_get_of_a_request_the_workflow_rejects(stack, directory_id, secret):
-    # The model lets it through (any string); the validation Lambda refuses a loopback forwarder.
-    body = body_for(directory_id, secret, conditionalForwarderIpAddrs=["127.0.0.1"])
+def test_get_of_a_request_the_workflow_rejects_says_why(stack, directory_id, secret):
+    # The static rules pass (the entrance starts it); the validation step finds no such secret.
+    body = body_for(directory_id, secret, trustPassword={"secretId": "trustflow/no-such-secret"})
     assert call(stack, "POST", "/trust-requests", body)[0] == 202
     final, _ = follow(stack, body["requestId"])
     assert final["status"] == "rejected" and final["error"] == "TrustRequestRejected"
+    assert final["cause"] == {"name": "ValidationFailed", "message": 'the trust request was rejected: trustPassword.secretId: must name an existing Secrets Manager secret that trustflow may read (got "trustflow/no-such-secret")'}
     assert "trustId" not in final
+
+
+def test_get_of_a_failed_trust_carries_the_remedy_the_requester_was_sent(stack, directory_id, secret):
+    body = body_for(directory_id, secret)
+    stack.set_scenario(body["remoteDomainName"], "unreachable")
+    assert call(stack, "POST", "/trust-requests", body)[0] == 202
+    final, _ = follow(stack, body["requestId"])
+    assert final["status"] == "failed"
+    assert final["remedy"]["code"] == "domain-unreachable" and final["remedy"]["action"]
 
 
 def test_a_failing_lambda_invoke_is_a_502(stack):

@@ -80,20 +80,14 @@ def test_request_via_events_puts_an_event_that_starts_the_workflow(stack, direct
     delivered = stack.drain(stack.requests_queue)
     assert [e["detail"]["requestId"] for e in delivered] == [request_id]
     assert delivered[0]["detail-type"] == "Trust Requested"
-    # The rule started the workflow (EventBridge names the execution), and it ran to a verified trust.
-    sfn = stack.client("stepfunctions")
-    deadline = time.time() + 120
-    while True:
-        # ListExecutions lists the newest first: the event's execution is on the first page.
-        described = [sfn.describe_execution(executionArn=e["executionArn"])
-                     for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=20)["executions"]]
-        started = [d for d in described if json.loads(d["input"]).get("detail", {}).get("requestId") == request_id]
-        if started and started[0]["status"] != "RUNNING":
-            break
-        assert time.time() < deadline, f"no finished execution for {request_id}: {started}"
-        time.sleep(0.5)
-    assert len(started) == 1 and not started[0]["name"].startswith("trust-")
-    assert started[0]["status"] == "SUCCEEDED"
+    # The rule invoked the entrance, which named the execution after the request id: watch follows it.
+    arn = stack.wait_for_execution(f"trust-{request_id}")
+    run = stack.follow(arn)
+    assert run.status == "SUCCEEDED"
+    assert json.loads(stack.client("stepfunctions").describe_execution(executionArn=arn)["input"]) == delivered[0]["detail"]
+    watched = trustctl(stack, "watch", request_id)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert "status:      verified" in watched.stdout
 
 
 def api_url(stack):

@@ -152,11 +152,18 @@ def test_netbios_clash_fails_with_its_remedy(stack, directory_id, secret):
     assert run.events[0]["detail"]["remedy"]["code"] == "netbios-overlap"
 
 
-def test_incoming_trust_is_done_when_created(stack, directory_id, secret):
+def test_an_incoming_trust_is_announced_created_not_verified_with_the_on_premises_steps(stack, directory_id, secret):
     run = stack.run(event(request(directory_id, "incoming.example.com", secret, trustDirection="incoming")))
     assert run.status == "SUCCEEDED"
     assert run.output["status"]["trustState"] == "Created"
-    assert detail_types(run) == ["Trust Verified"]
+    # AWS never verifies a one-way incoming trust: nothing may claim it did.
+    assert detail_types(run) == ["Trust Created"]
+    assert run.events[0]["detail"]["outcome"] == "created" and run.events[0]["detail"]["trustState"] == "Created"
+    body = sns_bodies(run)[0]
+    assert "verified" not in body.lower()
+    assert "is created on the AWS side. AWS does not verify one-way incoming trusts" in body
+    # The on-premises administrator is told to create the outgoing side.
+    assert "One-way: outgoing" in body and '"Outbound"' in body
 
 
 def test_invalid_request_is_rejected_with_every_reason_and_changes_nothing(stack, directory_id, secret):

@@ -210,7 +210,7 @@ pub async fn handle_post(event: &ApiGatewayProxyRequest, starter: &impl Executio
     let id = request.request_id;
     match admit(starter, state_machine_arn, &execution_name(&id), &canonical_input(&body)).await {
         Ok(Admission::Started { execution_arn }) => {
-            respond(202, &json!({"requestId": id, "executionArn": execution_arn, "message": "Started. GET /trust-requests/{id} for its status."}))
+respond(202, &json!({"requestId": id, "executionArn": execution_arn}))
         }
         Ok(Admission::AlreadyStarted { execution_arn }) => respond(
             202,

@@ -225,7 +225,7 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
             match answer.status {
                 202 if body.get("message").is_some() => println!("request {} was already started: {arn}", parsed.request_id),
                 202 => println!("started {arn} for request {}", parsed.request_id),
-                400 => return Err(Failure { code: 2, message: format!("the API refused the request: {}", api_message(&answer)) }),
+                400 | 409 => return Err(Failure { code: 2, message: format!("the API refused the request: {}", api_message(&answer)) }),
                 status => return Err(aws("POST /trust-requests", format!("HTTP {status}: {}", api_message(&answer)))),
             }
         }

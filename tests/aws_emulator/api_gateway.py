@@ -1,9 +1,10 @@
 """A small executor of an API Gateway REST API, as defined in a SAM template, for the local stack.
 
-moto stores REST APIs but does not run their integrations or their mapping templates, and without
-Docker there is no ``sam local``. This module runs one ``AWS::Serverless::Api`` DefinitionBody
-(OpenAPI 3 with the ``x-amazon-apigateway-*`` extensions) as written, so the template's own VTL
-templates and request model answer the requests. It emulates:
+moto stores REST APIs but does not run their integrations, and without Docker there is no
+``sam local``. This module runs one ``AWS::Serverless::Api`` DefinitionBody (OpenAPI 3 with the
+``x-amazon-apigateway-*`` extensions) as written. trustflow's API has only Lambda proxy integrations
+(the request rules live in the submit-request Lambda, not in a request model or mapping templates),
+so that is all it emulates:
 
 * routing on the ``paths`` (path templates ``{name}`` and ``{name+}``); an unknown route or method is
   answered 403 "Missing Authentication Token", as API Gateway does;
@@ -12,30 +13,15 @@ templates and request model answer the requests. It emulates:
   sent and its body, with the secret of the access key from a small table of known keys; the
   timestamp must be within 5 minutes. Whether that identity may invoke the API (IAM policies) is
   not evaluated;
-* request validators: required parameters, and the body against the request model (JSON Schema
-  draft 4, ``jsonschema.Draft4Validator``). The messages in ``$context.error.validationErrorString``
-  follow the wording of API Gateway's validator but also name each field's path: they approximate
-  AWS's, they are not identical;
-* gateway responses (``x-amazon-apigateway-gateway-responses`` or the default
-  ``{"message":$context.error.messageString}``), rendered with the VTL engine;
-* ``aws`` integrations calling an AWS service through the emulator itself, signed with dummy
-  credentials: ``SERVICE:action/ACTION`` for JSON-protocol services (Step Functions) and
-  ``SERVICE:path/PATH``; request templates chosen by Content-Type and ``passthroughBehavior``;
-  integration responses chosen by the first selection pattern that fully matches the backend's
-  status code (else ``default``; with none, 500); ``$context.responseOverride.status``;
+* the default gateway responses, ``{"message": ...}``;
 * ``aws_proxy`` Lambda integrations: a REST (v1) proxy event, Lambda Invoke through the emulator,
   and the function's ``statusCode``/``headers``/``body``; a function error or a malformed answer
-  is a 502 "Internal server error";
-* VTL with airspeed (the Velocity engine LocalStack uses too): ``$input``, ``$util``, ``$context``
-  as API Gateway documents them, and the Java String methods the templates call.
+  is a 502 "Internal server error".
 
-It does not emulate: throttling, usage plans and API keys, quotas, custom domains, stage variables,
-caching, authorizers other than IAM, IAM policy evaluation (resource policies, the integration's
-``credentials`` role), presigned (query-string) SigV4, session tokens, ``http``/``http_proxy``/
-``mock`` integrations, response parameter mappings other than static values, binary media types,
-or Java's rendering of numbers and booleans (airspeed prints Python's ``True``, ``1.5E9`` is
-printed ``1500000000.0``). JSONPath is evaluated by jsonpath-ng; a path that selects nothing is
-null for ``$input.path`` and ``null`` for ``$input.json``.
+It does not emulate: request validators and models, mapping templates (VTL), ``aws``/``http``/
+``mock`` integrations, configured gateway responses, throttling, usage plans and API keys, quotas,
+custom domains, stage variables, caching, authorizers other than IAM, IAM policy evaluation,
+presigned (query-string) SigV4, session tokens and binary media types.
 """
 
 from __future__ import annotations
@@ -54,20 +40,16 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import airspeed
-import jsonschema
 import yaml
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 from botocore.utils import normalize_url_path
-from jsonpath_ng import parse as parse_jsonpath
 
 # Access keys the API accepts, as IAM would know them: the local stack signs with test/test.
 KNOWN_KEYS = {
@@ -75,165 +57,6 @@ KNOWN_KEYS = {
 }
 SIGNATURE_WINDOW = timedelta(minutes=5)
 DEFAULT_TIMEOUT_MS = 29000
-# JSON-protocol services an `action/X` integration can call: target prefix and protocol version.
-JSON_ACTIONS = {"states": ("AWSStepFunctions", "1.0")}
-
-
-# --- Java String methods the templates call (API Gateway's VTL runs on Java) --------------------
-
-def _substring(s: str, begin: int, end: int | None = None) -> str:
-    end = len(s) if end is None else end
-    if begin < 0 or end > len(s) or begin > end:
-        raise IndexError(f"String index out of range: begin {begin}, end {end}, length {len(s)}")
-    return s[begin:end]
-
-
-def _index_of(s: str, sub: str, start: int = 0) -> int:
-    return s.find(sub, max(start, 0))
-
-
-def _last_index_of(s: str, sub: str, start: int | None = None) -> int:
-    if start is None:
-        return s.rfind(sub)
-    return -1 if start < 0 else s.rfind(sub, 0, start + len(sub))
-
-
-def _char_at(s: str, index: int) -> str:
-    if not 0 <= index < len(s):
-        raise IndexError(f"String index out of range: {index}")
-    return s[index]
-
-
-JAVA_STRING_METHODS = {
-    "indexOf": _index_of,
-    "lastIndexOf": _last_index_of,
-    "substring": _substring,
-    "charAt": _char_at,
-    "contains": lambda s, sub: str(sub) in s,
-    "length": len,
-    "isEmpty": lambda s: len(s) == 0,
-    "equals": lambda s, other: isinstance(other, str) and s == other,
-    "equalsIgnoreCase": lambda s, other: isinstance(other, str) and s.lower() == other.lower(),
-    "startsWith": lambda s, prefix: s.startswith(prefix),
-    "endsWith": lambda s, suffix: s.endswith(suffix),
-    "toLowerCase": lambda s: s.lower(),
-    "toUpperCase": lambda s: s.upper(),
-    "trim": lambda s: s.strip(" \t\n\r\x0b\x0c\x00"),
-    "concat": lambda s, other: s + other,
-    "matches": lambda s, pattern: re.fullmatch(pattern, s) is not None,
-    "toString": lambda s: s,
-}
-airspeed.__additional_methods__.setdefault(str, {}).update(JAVA_STRING_METHODS)
-
-# Velocity 1.7, which API Gateway runs, keeps backslashes in string literals as written: AWS's own fix
-# for escapeJavaScript's \' is .replaceAll("\\'", "'"), a regex of backslash, backslash, quote. airspeed
-# unescapes \\ to \ (the regex would then match a bare quote and change nothing): made to keep them.
-for _literal, _quote in ((airspeed.StringLiteral, "'"), (airspeed.InterpolatedStringLiteral, '"')):
-    _literal.STRING = re.compile(r"%s((?:\\.|[^%s\\])*)%s" % (_quote, _quote, _quote), re.S)
-    _literal.ESCAPED_CHAR = re.compile(r"(?!)")
-
-
-# --- $util, $input, rendering -------------------------------------------------------------------
-
-def escape_javascript(value: Any) -> str | None:
-    """commons-lang's StringEscapeUtils.escapeJavaScript, which API Gateway uses: note that it turns
-    ' into \\' (not valid in JSON, as AWS's documentation warns) and / into \\/."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\"'\\/":
-            out.append("\\" + ch)
-        elif ch in "\b\f\n\r\t":
-            out.append({"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
-        elif code < 32 or code > 0x7F:
-            if code > 0xFFFF:  # Java strings are UTF-16: a surrogate pair
-                code -= 0x10000
-                out.append("\\u%04X\\u%04X" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)))
-            else:
-                out.append("\\u%04X" % code)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-class Util:
-    """``$util``."""
-
-    @staticmethod
-    def escapeJavaScript(value: Any) -> str | None:  # noqa: N802 (VTL names)
-        return escape_javascript(value)
-
-    @staticmethod
-    def parseJson(text: str) -> Any:  # noqa: N802
-        return json.loads(text)
-
-    @staticmethod
-    def urlEncode(text: str) -> str:  # noqa: N802 (java.net.URLEncoder: also encodes ~)
-        return urllib.parse.quote_plus(text, safe="*").replace("~", "%7E")
-
-    @staticmethod
-    def urlDecode(text: str) -> str:  # noqa: N802
-        return urllib.parse.unquote_plus(text)
-
-    @staticmethod
-    def base64Encode(text: str) -> str:  # noqa: N802
-        return base64.b64encode(text.encode()).decode()
-
-    @staticmethod
-    def base64Decode(text: str) -> str:  # noqa: N802
-        return base64.b64decode(text).decode()
-
-
-def select(document: Any, path: str) -> Any:
-    """A JSONPath selection: the value if one matched, a list if several, None if none."""
-    matches = [m.value for m in parse_jsonpath(path).find(document)]
-    if not matches:
-        return None
-    return matches[0] if len(matches) == 1 else matches
-
-
-class Input:
-    """``$input`` over one payload (the method request's, or the integration response's)."""
-
-    def __init__(self, body: str, params: dict[str, dict[str, str]] | None = None) -> None:
-        self.body = body
-        self._params = params or {"path": {}, "querystring": {}, "header": {}}
-
-    @cached_property
-    def _document(self) -> Any:
-        """The payload parsed once, on first use (a template that never reads it never parses it)."""
-        if not self.body.strip():
-            return {}
-        return json.loads(self.body)
-
-    def path(self, expression: str) -> Any:
-        return select(self._document, expression)
-
-    def json(self, expression: str) -> str:
-        return json.dumps(select(self._document, expression), separators=(",", ":"), ensure_ascii=False)
-
-    def params(self, name: str | None = None) -> Any:
-        if name is None:
-            return self._params
-        for where in ("path", "querystring", "header"):
-            found = self._params[where]
-            if where == "header":
-                found = {k.lower(): v for k, v in found.items()}
-                name_here = name.lower()
-            else:
-                name_here = name
-            if name_here in found:
-                return found[name_here]
-        return ""
-
-
-def render(template: str, context: dict[str, Any], payload: str = "", params: dict[str, dict[str, str]] | None = None) -> str:
-    """Renders a mapping template; ``#set($context.responseOverride.status = ...)`` lands in ``context``."""
-    namespace = {"context": context, "input": Input(payload, params), "util": Util(), "stageVariables": {}}
-    return airspeed.Template(template).merge(namespace)
 
 
 # --- the template: YAML with CloudFormation short forms, intrinsic functions -------------------
@@ -394,79 +217,7 @@ def verify_sigv4(method: str, raw_uri: str, headers: dict[str, str], body: bytes
             "userArn": known["userArn"]}
 
 
-# --- the request model -------------------------------------------------------------------------
-
-def _quoted(values: Any) -> str:
-    return json.dumps(values, ensure_ascii=False)
-
-
-def _rule(error: jsonschema.ValidationError) -> str:
-    """The message of one violation, worded like API Gateway's validator (which is Java's
-    json-schema-validator). Values of a wrong type are not repeated, as there."""
-    v, value, instance = error.validator, error.validator_value, error.instance
-    if v == "required":
-        missing = [p for p in value if isinstance(instance, dict) and p not in instance]
-        return f"object has missing required properties ({_quoted(missing)})"
-    if v == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in instance if k not in allowed)
-        return f"object instance has properties which are not allowed by the schema: {_quoted(extra)}"
-    if v == "enum":
-        return f"instance value ({_quoted(instance)}) not found in enum (possible values: {_quoted(value)})"
-    if v == "pattern":
-        return f'ECMA 262 regex "{value}" does not match input string "{instance}"'
-    if v == "type":
-        allowed = value if isinstance(value, list) else [value]
-        kind = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-            type(instance), "integer" if isinstance(instance, int) else "number")
-        return f"instance type ({kind}) does not match any allowed primitive type (allowed: {_quoted(allowed)})"
-    if v == "maxLength":
-        return f'string "{instance}" is too long (length: {len(instance)}, maximum allowed: {value})'
-    if v == "minLength":
-        return f'string "{instance}" is too short (length: {len(instance)}, required minimum: {value})'
-    if v == "minItems":
-        return f"array is too short: must have at least {value} elements but instance has {len(instance)} elements"
-    if v == "maxItems":
-        return f"array is too long: must have at most {value} elements but instance has {len(instance)} elements"
-    if v == "uniqueItems":
-        return "array must not contain duplicate elements"
-    if v == "oneOf":
-        matched = sum(1 for sub in value if jsonschema.Draft4Validator(sub).is_valid(instance))
-        return f"instance failed to match exactly one schema (matched {matched} out of {len(value)})"
-    return f"{v} {_quoted(value)} violated"  # not used by this project's model; the rule is still named
-
-
-def _field(error: jsonschema.ValidationError) -> str:
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    return path.lstrip(".") or "(body)"
-
-
-def validation_errors(schema: dict[str, Any], body: bytes) -> list[str]:
-    """The violations of the request model, each naming the field, the rule and (for values of the
-    right type) the value; an empty list if the body conforms."""
-    try:
-        document = json.loads(body.decode("utf-8")) if body.strip() else None
-    except (ValueError, UnicodeDecodeError) as error:
-        return [f"(body): the body is not valid JSON: {error}"]
-    if document is None:
-        return ["(body): the body is empty; the request model requires a JSON document"]
-    errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    # dict.fromkeys: jsonschema reports each missing required property apart; one message names them all.
-    return list(dict.fromkeys(f"{_field(e)}: {_rule(e)}" for e in errors))
-
-
 # --- the API ------------------------------------------------------------------------------------
-
-def integration_response(responses: dict[str, Any], status: int) -> dict[str, Any]:
-    """The integration response whose selection pattern (a regex, the key) fully matches the backend's
-    status code, else the ``default`` one; without either, API Gateway fails the request (500)."""
-    for pattern, spec in responses.items():
-        if pattern != "default" and re.fullmatch(pattern, str(status)):
-            return spec
-    if "default" in responses:
-        return responses["default"]
-    raise LookupError(f"no integration response matches status {status} and there is no default")
-
 
 GATEWAY_STATUS = {"MISSING_AUTHENTICATION_TOKEN": 403, "INVALID_SIGNATURE": 403, "BAD_REQUEST_BODY": 400,
                   "BAD_REQUEST_PARAMETERS": 400, "UNSUPPORTED_MEDIA_TYPE": 415, "INTEGRATION_FAILURE": 500,
@@ -532,15 +283,8 @@ class RestApi:
                 context["identity"].update(verify_sigv4(request.method, request.raw_uri, request.headers, request.body, self.region))
             except Denied as denied:
                 return self.gateway_response(context, denied.kind, denied.message, denied.error_type)
-        params = {"path": path_params, "querystring": dict(urllib.parse.parse_qsl(request.query, keep_blank_values=True)),
-                  "header": {self._header_name(k): v for k, v in request.headers.items()}}
-        refused = self._validate(context, operation, request, params)
-        if refused:
-            return refused
         integration = operation.get("x-amazon-apigateway-integration") or {}
         try:
-            if integration.get("type") == "aws":
-                return self._aws(context, integration, request, params)
             if integration.get("type") == "aws_proxy":
                 return self._aws_proxy(context, integration, request, resource, path_params)
             raise NotImplementedError(f"integration type {integration.get('type')!r} is not emulated")
@@ -565,8 +309,6 @@ class RestApi:
                          "accountId": None, "caller": None, "user": None, "userArn": None, "apiKey": None,
                          "principalOrgId": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
                          "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None},
-            "error": {"message": "", "messageString": '""', "responseType": "", "validationErrorString": ""},
-            "responseOverride": {"status": None, "header": {}},
         }
 
     @staticmethod
@@ -581,57 +323,11 @@ class RestApi:
                     return True
         return self.iam_by_default
 
-    def _validate(self, context, operation, request: Request, params) -> Response | None:
-        name = operation.get("x-amazon-apigateway-request-validator") or self.definition.get("x-amazon-apigateway-request-validator")
-        validator = self.definition.get("x-amazon-apigateway-request-validators", {}).get(name, {}) if name else {}
-        if validator.get("validateRequestParameters"):
-            where = {"query": "querystring", "header": "header", "path": "path"}
-            missing = []
-            for p in operation.get("parameters", []):
-                store = params[where.get(p.get("in"), "path")]
-                present = (p["name"].lower() in {k.lower() for k in store}) if p.get("in") == "header" else p["name"] in store
-                if p.get("required") and not present:
-                    missing.append(f"{p['in']}.{p['name']}" if p.get("in") != "path" else p["name"])
-            if missing:
-                return self.gateway_response(context, "BAD_REQUEST_PARAMETERS",
-                                             f"Missing required request parameters: [{', '.join(missing)}]", "BadRequestException")
-        if validator.get("validateRequestBody"):
-            content = operation.get("requestBody", {}).get("content", {})
-            schema = content.get(self._content_type(request), {}).get("schema")
-            if schema is not None:
-                errors = validation_errors(self._deref(schema), request.body)
-                if errors:
-                    return self.gateway_response(context, "BAD_REQUEST_BODY", "Invalid request body", "BadRequestException",
-                                                 validation="[" + ", ".join(errors) + "]")
-        return None
-
-    def _deref(self, schema: dict[str, Any]) -> dict[str, Any]:
-        ref = schema.get("$ref")
-        if not ref:
-            return schema
-        node: Any = self.definition
-        for part in ref.lstrip("#/").split("/"):
-            node = node[part]
-        return node
-
-    @staticmethod
-    def _content_type(request: Request) -> str:
-        return (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-
-    def gateway_response(self, context, kind: str, message: str, error_type: str, validation: str = "",
-                         status: int | None = None) -> Response:
+    def gateway_response(self, context, kind: str, message: str, error_type: str, status: int | None = None) -> Response:
+        """API Gateway's default gateway response, ``{"message": ...}`` (the template configures none)."""
         status = status or GATEWAY_STATUS.get(kind, 500)
-        context["error"] = {"message": message, "messageString": json.dumps(message), "responseType": kind,
-                            "validationErrorString": validation}
-        configured = self.definition.get("x-amazon-apigateway-gateway-responses", {})
-        spec = configured.get(kind) or configured.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX") or {}
-        status = int(spec.get("statusCode", status))
-        template = spec.get("responseTemplates", {}).get("application/json", '{"message":$context.error.messageString}')
         headers = {"Content-Type": "application/json", "x-amzn-RequestId": context["requestId"], "x-amzn-ErrorType": error_type}
-        for name, value in spec.get("responseParameters", {}).items():
-            if name.startswith("gatewayresponse.header.") and value.startswith("'"):
-                headers[name.split(".", 2)[2]] = value.strip("'")
-        return Response(status, render(template, context), headers)
+        return Response(status, json.dumps({"message": message}), headers)
 
     # --- integrations ---
     def _call(self, method: str, path: str, body: bytes, service: str, headers: dict[str, str], timeout_ms: int) -> tuple[int, dict[str, str], bytes]:
@@ -656,39 +352,6 @@ class RestApi:
         if not match:
             raise ValueError(f"unsupported integration uri {uri!r}")
         return match.group(1), match.group(2), match.group(3)
-
-    def _aws(self, context, integration, request: Request, params) -> Response:
-        templates = integration.get("requestTemplates", {})
-        content_type = self._content_type(request)
-        passthrough = integration.get("passthroughBehavior", "when_no_match")
-        payload = request.body.decode("utf-8", "replace")
-        if content_type in templates:
-            payload = render(templates[content_type], context, payload, params)
-        elif passthrough == "never" or (passthrough == "when_no_templates" and templates):
-            return self.gateway_response(context, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type", "UnsupportedMediaTypeException")
-        service, kind, rest = self._target(integration["uri"])
-        headers = {"Content-Type": "application/json"}
-        path = "/"
-        if kind == "action":
-            if service not in JSON_ACTIONS:
-                raise NotImplementedError(f"action integrations with {service} are not emulated")
-            prefix, version = JSON_ACTIONS[service]
-            headers = {"Content-Type": f"application/x-amz-json-{version}", "X-Amz-Target": f"{prefix}.{rest}"}
-        else:
-            path = "/" + rest
-        status, _, body = self._call(integration.get("httpMethod", "POST"), path, payload.encode(), service, headers,
-                                     int(integration.get("timeoutInMillis", DEFAULT_TIMEOUT_MS)))
-        chosen = integration_response(integration.get("responses", {}), status)
-        template = chosen.get("responseTemplates", {}).get("application/json")
-        text = body.decode("utf-8", "replace")
-        out = render(template, context, text, params) if template is not None else text
-        override = context["responseOverride"]["status"]
-        headers = {"Content-Type": "application/json", "x-amzn-RequestId": context["requestId"]}
-        for name, value in chosen.get("responseParameters", {}).items():
-            if name.startswith("method.response.header.") and value.startswith("'"):
-                headers[name.split(".", 3)[3]] = value.strip("'")
-        headers.update({k: str(v) for k, v in context["responseOverride"]["header"].items()})
-        return Response(int(override) if override is not None else int(chosen.get("statusCode", 200)), out, headers)
 
     def _aws_proxy(self, context, integration, request: Request, resource: str, path_params: dict[str, str]) -> Response:
         service, kind, rest = self._target(integration["uri"])

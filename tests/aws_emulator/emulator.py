@@ -426,7 +426,7 @@ class Middleware:
         if path.startswith("/_trustflow/"):
             return self.control(environ, start_response, path, body)
         if path.startswith("/restapis/") and "/_user_request_" in path:
-            import api_gateway  # here: only the API needs airspeed
+            import api_gateway
 
             status: dict[str, str] = {}
 

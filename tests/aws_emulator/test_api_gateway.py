@@ -1,7 +1,6 @@
-"""The API executor's own parts: VTL with Java String methods, $input/$util, intrinsic functions,
-selection patterns, SigV4 verification and the request model's messages. No server needed."""
+"""The API executor's own parts: intrinsic functions, the template's API loaded, SigV4 verification
+and routing. No server needed."""
 
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,15 +14,9 @@ import api_gateway as gw
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
           "TrustWorkflow": "arn:aws:states:us-east-1:123456789012:stateMachine:trustflow-trust-workflow",
-          "TrustWorkflow.Name": "trustflow-trust-workflow", "TrustApiRole.Arn": "arn:aws:iam::123456789012:role/api",
+          "TrustWorkflow.Name": "trustflow-trust-workflow",
+          "SubmitRequestFunction.Arn": "arn:aws:lambda:us-east-1:123456789012:function:submit-request",
           "RequestStatusFunction.Arn": "arn:aws:lambda:us-east-1:123456789012:function:request-status"}
-ARN = "arn:aws:states:us-east-1:123456789012:execution:trustflow-trust-workflow:trust-REQ-7"
-
-
-def context():
-    return gw.RestApi("a", "v1", {}, True, "us-east-1", "123456789012", "http://x")._context(
-        gw.Request("POST", "/trust-requests", "/trust-requests", "", {}, b""))
-
 
 @pytest.fixture(scope="module")
 def api():
@@ -31,119 +24,24 @@ def api():
     return gw.APIS[info["apiId"]]
 
 
-# --- VTL ---
-
-def test_java_string_methods_have_java_semantics():
-    out = gw.render("#set($s = 'ab:c:d')$s.indexOf(':') $s.indexOf('#') $s.lastIndexOf(':') $s.substring(2) "
-                    "$s.substring(0, 3) $s.length() $s.contains('b:c') $s.matches('a.*') $s.matches('b') "
-                    "$s.toUpperCase() $s.trim().isEmpty()", context())
-    # Booleans print as Python's (True), not Java's (true): one of the documented differences.
-    assert out == "2 -1 4 :c:d ab: 6 True True False AB:C:D False"
-
-
-def test_string_literals_keep_backslashes_as_velocity_does():
-    # AWS's documented undo of escapeJavaScript's \' only works if "\\'" reaches the regex as written.
-    template = r"""$util.escapeJavaScript($input.json('$')).replaceAll("\\'","'")|#set($p = "5\d{2}")$p"""
-    out = gw.render(template, context(), json.dumps({"who": "O'Brien"}))
-    assert out == r"""{\"who\":\"O'Brien\"}|5\d{2}"""
-
-
-def test_substring_out_of_range_fails_the_template_as_java_would():
-    with pytest.raises(Exception):
-        gw.render("#set($s = 'abc')$s.substring(2, 9)", context())
-
-
-def test_a_dotted_set_reaches_the_response_override():
-    ctx = context()
-    assert gw.render("#set($context.responseOverride.status = 400)done", ctx) == "done"
-    assert ctx["responseOverride"]["status"] == 400
-
-
-def test_input_path_json_params_and_body():
-    payload = json.dumps({"a": {"b": [1, 2]}, "s": "x"})
-    params = {"path": {"id": "R-1"}, "querystring": {"q": "v"}, "header": {"X-Thing": "h"}}
-    out = gw.render("$input.path('$.s')|$input.json('$.a')|$input.path('$.a.b').size()|$input.params('id')|"
-                    "$input.params('q')|$input.params('x-thing')|[$input.params('none')]|$input.json('$.missing')|"
-                    "$!input.path('$.missing')|$input.body", context(), payload, params)
-    assert out == f'x|{{"b":[1,2]}}|2|R-1|v|h|[]|null||{payload}'
-
-
-def test_util_functions():
-    out = gw.render("$util.urlEncode('a b&c')|$util.urlDecode('a+b%26c')|$util.base64Encode('hi')|"
-                    "$util.base64Decode('aGk=')|$util.parseJson('{\"k\": {\"v\": 3}}').k.v", context())
-    assert out == "a+b%26c|a b&c|aGk=|hi|3"
-
-
-def test_escape_javascript_is_commons_lang():
-    assert gw.escape_javascript('say "hi"\n') == 'say \\"hi\\"\\n'
-    assert gw.escape_javascript("a/b\\c") == "a\\/b\\\\c"
-    assert gw.escape_javascript("é") == "\\u00E9"
-    # As AWS documents: ' becomes \' (which JSON does not accept).
-    assert gw.escape_javascript("O'Brien") == "O\\'Brien"
-    assert gw.escape_javascript(None) is None
-
-
-# --- the template ---
-
 def test_intrinsic_functions_resolve_and_an_unknown_name_is_an_error():
     assert gw.resolve({"Fn::Sub": "arn:${AWS::Partition}:x:${TrustWorkflow.Name}:${!Literal}"}, VALUES) == \
         "arn:aws:x:trustflow-trust-workflow:${Literal}"
     assert gw.resolve({"Fn::Sub": ["${A}-${AWS::Region}", {"A": "local"}]}, VALUES) == "local-us-east-1"
-    assert gw.resolve({"Fn::GetAtt": ["TrustApiRole", "Arn"]}, VALUES) == VALUES["TrustApiRole.Arn"]
+    assert gw.resolve({"Fn::GetAtt": ["SubmitRequestFunction", "Arn"]}, VALUES) == VALUES["SubmitRequestFunction.Arn"]
     assert gw.resolve({"Ref": "TrustWorkflow"}, VALUES) == VALUES["TrustWorkflow"]
     with pytest.raises(KeyError, match="NoSuchThing"):
         gw.resolve({"k": [{"Fn::Sub": "${NoSuchThing.Arn}"}]}, VALUES)
 
 
 def test_the_template_api_loads_with_its_definition_resolved(api):
-    post = api.definition["paths"]["/trust-requests"]["post"]["x-amazon-apigateway-integration"]
-    assert post["uri"] == "arn:aws:apigateway:us-east-1:states:action/StartExecution"
-    assert VALUES["TrustWorkflow"] in post["requestTemplates"]["application/json"]
+    paths = api.definition["paths"]
+    post = paths["/trust-requests"]["post"]["x-amazon-apigateway-integration"]
+    get = paths["/trust-requests/{id}"]["get"]["x-amazon-apigateway-integration"]
+    assert (post["type"], get["type"]) == ("aws_proxy", "aws_proxy")
+    assert post["uri"] == f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{VALUES['SubmitRequestFunction.Arn']}/invocations"
+    assert get["uri"].endswith(f"functions/{VALUES['RequestStatusFunction.Arn']}/invocations")
     assert api.stage == "v1" and api.iam_by_default
-
-
-def test_selection_patterns_fully_match_the_status_code():
-    responses = {"200": {"statusCode": "202"}, "4\\d{2}": {"statusCode": "400"}, "default": {"statusCode": "500"}}
-    assert gw.integration_response(responses, 200)["statusCode"] == "202"
-    assert gw.integration_response(responses, 404)["statusCode"] == "400"
-    assert gw.integration_response(responses, 2000)["statusCode"] == "500"  # "200" does not fully match "2000"
-    with pytest.raises(LookupError):
-        gw.integration_response({"200": {}}, 500)
-
-
-def test_the_post_response_templates_of_the_template(api):
-    responses = api.definition["paths"]["/trust-requests"]["post"]["x-amazon-apigateway-integration"]["responses"]
-    started = gw.render(responses["200"]["responseTemplates"]["application/json"], context(),
-                        json.dumps({"executionArn": ARN, "startDate": 1.7e9}))
-    assert json.loads(started)["requestId"] == "REQ-7" and json.loads(started)["executionArn"] == ARN
-    # moto's (and AWS's) message for a name already used.
-    ctx = context()
-    again = gw.render(responses["400"]["responseTemplates"]["application/json"], ctx,
-                      json.dumps({"__type": "ExecutionAlreadyExists", "message": f"Execution Already Exists: '{ARN}'"}))
-    assert json.loads(again)["executionArn"] == ARN and json.loads(again)["requestId"] == "REQ-7"
-    assert ctx["responseOverride"]["status"] is None
-    ctx = context()
-    other = gw.render(responses["400"]["responseTemplates"]["application/json"], ctx,
-                      json.dumps({"__type": "InvalidExecutionInput", "message": "Invalid State Machine Execution Input"}))
-    assert json.loads(other) == {"message": "Invalid State Machine Execution Input"}
-    assert ctx["responseOverride"]["status"] == 400
-
-
-def test_model_messages_name_the_field_the_rule_and_the_value_but_not_values_of_a_wrong_type(api):
-    schema = api._deref(api.definition["paths"]["/trust-requests"]["post"]["requestBody"]["content"]["application/json"]["schema"])
-    bad = {"requestId": "REQ-1", "directoryId": "d-1234567890", "remoteDomainName": "corp", "trustDirection": "sideways",
-           "trustPassword": "Canary-Trust-Pw-9f31!", "bogus": 1}
-    errors = gw.validation_errors(schema, json.dumps(bad).encode())
-    assert len(errors) == 4
-    assert any(e.startswith("remoteDomainName: ECMA 262 regex") and '"corp"' in e for e in errors)
-    assert any(e.startswith("trustDirection: instance value (\"sideways\") not found in enum") for e in errors)
-    assert any("not allowed by the schema: [\"bogus\"]" in e for e in errors)
-    assert any(e.startswith("trustPassword: instance type (string)") for e in errors)
-    assert "Canary" not in " ".join(errors)
-    missing = gw.validation_errors(schema, b"{}")
-    assert missing == ['(body): object has missing required properties (["requestId", "directoryId", "remoteDomainName", '
-                       '"trustDirection", "trustPassword"])']
-    assert gw.validation_errors(schema, b'{"requestId": ')[0].startswith("(body): the body is not valid JSON")
 
 
 # --- SigV4 ---

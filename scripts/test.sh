@@ -6,6 +6,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/bootstrap.sh
 
+echo "==> cargo fmt --check (house style: rustfmt.toml)"
+cargo fmt --all -- --check
+
 echo "==> building the workspace (debug: shared by the tests and the local Lambdas)"
 cargo build --workspace --tests --bins --locked
 

@@ -105,7 +105,12 @@ pub struct CheckOutput {
 }
 
 /// Runs one check and returns the workflow document for the state machine.
-pub async fn run_check<D>(input: CheckInput, settings: &Settings, directory_api: &D, now: OffsetDateTime) -> Result<CheckOutput, WorkflowError>
+pub async fn run_check<D>(
+    input: CheckInput,
+    settings: &Settings,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<CheckOutput, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
 {
@@ -115,15 +120,17 @@ where
 }
 
 /// Runs one check.
-pub async fn check_trust<D>(input: CheckInput, settings: &Settings, directory_api: &D, now: OffsetDateTime) -> Result<TrustStatus, WorkflowError>
+pub async fn check_trust<D>(
+    input: CheckInput,
+    settings: &Settings,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
 {
     let plan = &input.plan;
-    let trust_id = plan
-        .trust_id
-        .clone()
-        .ok_or_else(|| WorkflowError::Internal("the plan has no trustId to check".to_owned()))?;
+    let trust_id = plan.trust_id.clone().ok_or_else(|| WorkflowError::Internal("the plan has no trustId to check".to_owned()))?;
     match input.mode {
         Mode::Poll => poll(plan, &trust_id, settings, directory_api, now).await,
         Mode::Reverify => reverify(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
@@ -136,8 +143,7 @@ fn status(plan: &Plan, trust_id: &str, outcome: Outcome, trust: Option<&TrustInf
         Some(trust) => (trust.state.clone(), trust.state_reason.clone()),
         None => ("Deleted".to_owned(), "The trust no longer exists: it was deleted outside this workflow.".to_owned()),
     };
-    let remedy = (outcome != Outcome::Verified)
-        .then(|| remedy_for(&reason, &plan.request.directory_id, &plan.request.remote_domain_name));
+    let remedy = (outcome != Outcome::Verified).then(|| remedy_for(&reason, &plan.request.directory_id, &plan.request.remote_domain_name));
     TrustStatus {
         outcome,
         trust_id: trust_id.to_owned(),
@@ -154,7 +160,13 @@ fn past(deadline: Option<&str>, now: OffsetDateTime) -> bool {
     deadline.and_then(parse_rfc3339).is_some_and(|deadline| now >= deadline)
 }
 
-async fn poll<D: DirectoryReader>(plan: &Plan, trust_id: &str, settings: &Settings, directory_api: &D, now: OffsetDateTime) -> Result<TrustStatus, WorkflowError> {
+async fn poll<D: DirectoryReader>(
+    plan: &Plan,
+    trust_id: &str,
+    settings: &Settings,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError> {
     let trust = directory_api.describe_trust(&plan.request.directory_id, trust_id).await?;
     let Some(trust) = trust else { return Ok(status(plan, trust_id, Outcome::Failed, None, now)) };
     match classify_state(&trust.state, plan.request.trust_direction) {
@@ -171,7 +183,13 @@ async fn poll<D: DirectoryReader>(plan: &Plan, trust_id: &str, settings: &Settin
     }
 }
 
-async fn reverify<D>(plan: &Plan, trust_id: &str, last: Option<&TrustStatus>, directory_api: &D, now: OffsetDateTime) -> Result<TrustStatus, WorkflowError>
+async fn reverify<D>(
+    plan: &Plan,
+    trust_id: &str,
+    last: Option<&TrustStatus>,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
 {
@@ -185,9 +203,7 @@ where
     match classify_state(&trust.state, plan.request.trust_direction) {
         StateClass::Done => Ok(with_deadline(status(plan, trust_id, Outcome::Verified, Some(&trust), now))),
         StateClass::Failed => Ok(with_deadline(status(plan, trust_id, Outcome::Failed, Some(&trust), now))),
-        _ if past(deadline.as_deref(), now) => {
-            Ok(with_deadline(status(plan, trust_id, Outcome::RemoteSideTimedOut, Some(&trust), now)))
-        }
+        _ if past(deadline.as_deref(), now) => Ok(with_deadline(status(plan, trust_id, Outcome::RemoteSideTimedOut, Some(&trust), now))),
         StateClass::AwaitingRemoteSide => {
             directory_api.verify_trust(trust_id).await?;
             Err(WorkflowError::TrustAwaitingRemoteSide(format!(
@@ -199,7 +215,13 @@ where
     }
 }
 
-async fn cleanup<D>(plan: &Plan, trust_id: &str, last: Option<TrustStatus>, settings: &Settings, directory_api: &D) -> Result<TrustStatus, WorkflowError>
+async fn cleanup<D>(
+    plan: &Plan,
+    trust_id: &str,
+    last: Option<TrustStatus>,
+    settings: &Settings,
+    directory_api: &D,
+) -> Result<TrustStatus, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
 {

@@ -20,7 +20,9 @@ async fn main() -> Result<(), Error> {
         let mode = event.payload.mode;
         let result = run_check(event.payload, settings, directory, trustflow_core::time::OffsetDateTime::now_utc()).await;
         match &result {
-            Ok(CheckOutput { status, .. }) => tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked"),
+            Ok(CheckOutput { status, .. }) => {
+                tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked")
+            }
             Err(error) => tracing::info!(?mode, error_name = error.name(), error = %error, "trust not settled yet"),
         }
         result

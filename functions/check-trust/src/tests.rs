@@ -73,7 +73,8 @@ async fn verify_failed_awaits_the_remote_side_with_a_window() {
 #[tokio::test]
 async fn failed_trust_carries_its_remedy() {
     let aws = FakeAws::default();
-    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Failed", "The specified domain name does not exist or could not be contacted.");
+    let id =
+        aws.add_trust(DIR, "corp.example.com", "Two-Way", "Failed", "The specified domain name does not exist or could not be contacted.");
     let status = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("failed");
     assert_eq!(status.outcome, Outcome::Failed);
     assert_eq!(status.remedy.map(|r| r.code).as_deref(), Some("domain-unreachable"));

@@ -110,9 +110,8 @@ fn replacement_not_created(plan: &Plan, old: &str, cause: &WorkflowError) -> Wor
 async fn find_existing<D: DirectoryReader>(plan: &Plan, directory_api: &D) -> Result<String, WorkflowError> {
     let request = &plan.request;
     let trusts = directory_api.list_trusts(&request.directory_id).await?;
-    let Some(existing) = trusts
-        .iter()
-        .find(|t| normalize_domain(&t.remote_domain_name) == request.remote_domain_name && t.state != "Deleted")
+    let Some(existing) =
+        trusts.iter().find(|t| normalize_domain(&t.remote_domain_name) == request.remote_domain_name && t.state != "Deleted")
     else {
         // It was deleted between the two calls: CreateTrust will go through on the next attempt.
         return Err(WorkflowError::Transient(format!(

@@ -85,7 +85,16 @@ async fn replaces_by_deleting_the_old_trust_first() {
     let plan = create_trust(replace, &aws, &aws).await.expect("replaced");
     assert_eq!(aws.state_of(&old), None);
     assert_ne!(plan.trust_id, Some(old));
-    assert_eq!(aws.calls.borrow().iter().filter(|c| c.starts_with("DeleteTrust") || c.starts_with("CreateTrust")).cloned().collect::<Vec<_>>().len(), 2);
+    assert_eq!(
+        aws.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with("DeleteTrust") || c.starts_with("CreateTrust"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .len(),
+        2
+    );
 }
 
 fn replacing(aws: &FakeAws, secret: serde_json::Value) -> (String, Plan) {
@@ -101,7 +110,12 @@ async fn a_replacement_whose_secret_is_unusable_never_deletes_the_working_trust(
     let aws = account();
     aws.secrets.borrow_mut().insert("binary".to_owned(), None);
     aws.secrets.borrow_mut().insert("too-long".to_owned(), Some("x".repeat(200)));
-    for secret in [json!({"secretId": "binary"}), json!({"secretId": "json"}), json!({"secretId": "too-long"}), json!({"secretId": "json", "jsonKey": "pw"})] {
+    for secret in [
+        json!({"secretId": "binary"}),
+        json!({"secretId": "json"}),
+        json!({"secretId": "too-long"}),
+        json!({"secretId": "json", "jsonKey": "pw"}),
+    ] {
         let (old, replace) = replacing(&aws, secret.clone());
         let error = create_trust(replace, &aws, &aws).await.expect_err("refused");
         assert_eq!(error.name(), "SecretUnavailable", "{secret}");
@@ -119,8 +133,15 @@ async fn a_replacement_that_aws_refuses_after_the_deletion_says_the_old_trust_is
     let error = create_trust(replace, &aws, &aws).await.expect_err("not created");
     assert_eq!(error.name(), "ReplacementNotCreated");
     let message = error.to_string();
-    assert!(message.contains(&format!("the existing trust {old} (One-Way: Outgoing Forest) with corp.example.com was deleted")), "{message}");
-    assert!(message.contains("TrustRejected: the Directory Service rejected the trust: InvalidParameterException: Invalid conditional forwarder"), "{message}");
+    assert!(
+        message.contains(&format!("the existing trust {old} (One-Way: Outgoing Forest) with corp.example.com was deleted")),
+        "{message}"
+    );
+    assert!(
+        message
+            .contains("TrustRejected: the Directory Service rejected the trust: InvalidParameterException: Invalid conditional forwarder"),
+        "{message}"
+    );
     assert!(message.contains("No trust with corp.example.com exists on d-1234567890 now."), "{message}");
     assert!(!message.contains(CANARY));
     assert_eq!(aws.state_of(&old), None);

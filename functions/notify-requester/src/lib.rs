@@ -67,7 +67,12 @@ const REPLACEMENT_NOT_CREATED: &str = "ReplacementNotCreated";
 const REJECTIONS: &[&str] = &["ValidationFailed", "TrustConflict", "SecretUnavailable", "TrustRejected"];
 
 /// Composes and sends the notification for `state`.
-pub async fn notify<N: Notifier>(state: &Value, settings: &Settings, notifier: &N, now: OffsetDateTime) -> Result<NotifyResult, WorkflowError> {
+pub async fn notify<N: Notifier>(
+    state: &Value,
+    settings: &Settings,
+    notifier: &N,
+    now: OffsetDateTime,
+) -> Result<NotifyResult, WorkflowError> {
     let notification = compose(state, now);
     let mut topics = vec![settings.default_topic_arn.clone()];
     if let Some(topic) = notification.request_topic.clone().filter(|t| *t != settings.default_topic_arn) {
@@ -181,7 +186,8 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
             "already exists on the AWS side: nothing was changed. AWS does not verify one-way incoming trusts".to_owned()
         }
         Announcement::Created => {
-            "is created on the AWS side. AWS does not verify one-way incoming trusts: it is usable once the on-premises side exists".to_owned()
+            "is created on the AWS side. AWS does not verify one-way incoming trusts: it is usable once the on-premises side exists"
+                .to_owned()
         }
         Announcement::AlreadyInPlace => "already exists and works: nothing was changed".to_owned(),
         Announcement::AwaitingRemoteSide => "is created on the AWS side and waits for the on-premises side".to_owned(),
@@ -233,7 +239,8 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
         ));
     } else if trust_deleted {
         body.push_str("\nThe failed trust (and its conditional forwarder) was deleted, so a corrected request can be sent.\n");
-    } else if matches!(announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut) && trust_id.is_some() {
+    } else if matches!(announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut) && trust_id.is_some()
+    {
         body.push_str("\nThe trust was left in place for inspection; delete it before sending a corrected request, or send it with \"onExistingTrust\": \"replace\".\n");
     }
     if matches!(announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created) {
@@ -289,7 +296,11 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
 /// SNS subjects are at most 100 printable ASCII characters.
 fn subject(text: &str) -> String {
     let clean: String = text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
-    if clean.len() <= 100 { clean } else { format!("{}...", &clean[..97]) }
+    if clean.len() <= 100 {
+        clean
+    } else {
+        format!("{}...", &clean[..97])
+    }
 }
 
 /// What the on-premises admin must do, with commands ready to run. Never the password: a placeholder.

@@ -86,7 +86,9 @@ async fn names_the_complementary_direction_for_one_way_trusts() {
 
 #[tokio::test]
 async fn a_failed_trust_carries_the_reason_and_its_remedy() {
-    let (aws, result) = send(json!({"plan": plan("Create"), "status": status("failed", "Failed", "The operation could not be performed on this domain.")})).await;
+    let (aws, result) =
+        send(json!({"plan": plan("Create"), "status": status("failed", "Failed", "The operation could not be performed on this domain.")}))
+            .await;
     assert_eq!(result.announcement, Announcement::Failed);
     let message = &aws.published.borrow()[0].message;
     assert!(message.contains("Reason: The operation could not be performed on this domain."));
@@ -114,7 +116,13 @@ async fn a_rejected_raw_request_is_answered_with_every_reason() {
     let published = aws.published.borrow();
     assert_eq!(published.len(), 2, "the request's own topic is valid, so it hears too");
     // Each rule stays whole on its line, even where a value holds "; ".
-    assert!(published[0].message.contains("- directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\n- requestedBy: must be a string (got \"a; b\")\n"), "{}", published[0].message);
+    assert!(
+        published[0]
+            .message
+            .contains("- directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\n- requestedBy: must be a string (got \"a; b\")\n"),
+        "{}",
+        published[0].message
+    );
     assert_eq!(aws.events.borrow()[0].detail_type, "Trust Request Rejected");
 }
 
@@ -147,7 +155,14 @@ async fn sends_nothing_twice_to_the_default_topic() {
 async fn a_failed_publish_is_transient_for_the_state_machine_to_retry() {
     let aws = FakeAws::default();
     aws.failing.borrow_mut().insert("Publish".to_owned(), 1);
-    let error = notify(&json!({"plan": plan("Create"), "status": status("verified", "Verified", "")}), &settings(), &aws, OffsetDateTime::UNIX_EPOCH).await.expect_err("fails");
+    let error = notify(
+        &json!({"plan": plan("Create"), "status": status("verified", "Verified", "")}),
+        &settings(),
+        &aws,
+        OffsetDateTime::UNIX_EPOCH,
+    )
+    .await
+    .expect_err("fails");
     assert_eq!(error.name(), "Transient");
 }
 
@@ -196,7 +211,10 @@ async fn a_replacement_refused_before_deleting_says_the_old_trust_is_untouched_a
     let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
     assert_eq!(detail["trustDeleted"], false);
     assert_eq!(detail["trustState"], Value::Null);
-    assert_eq!(detail["replacedTrust"], json!({"trustId": "t-0000000009", "trustType": "Forest", "trustDirection": "One-Way: Outgoing", "deleted": false}));
+    assert_eq!(
+        detail["replacedTrust"],
+        json!({"trustId": "t-0000000009", "trustType": "Forest", "trustDirection": "One-Way: Outgoing", "deleted": false})
+    );
 }
 
 #[tokio::test]
@@ -207,8 +225,16 @@ async fn a_replacement_not_created_after_the_deletion_says_plainly_that_the_old_
     assert_eq!(result.announcement, Announcement::Failed);
     assert_eq!(result.error.as_ref().map(|e| e["name"].clone()), Some(json!("ReplacementNotCreated")));
     let message = &aws.published.borrow()[0].message;
-    assert!(message.contains("Trust it replaces: t-0000000009 (One-Way: Outgoing Forest, Verified when the request was checked): deleted"), "{message}");
-    assert!(message.contains("No trust with corp.example.com exists on d-1234567890 now: the old trust was deleted and the new one was not created."), "{message}");
+    assert!(
+        message.contains("Trust it replaces: t-0000000009 (One-Way: Outgoing Forest, Verified when the request was checked): deleted"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "No trust with corp.example.com exists on d-1234567890 now: the old trust was deleted and the new one was not created."
+        ),
+        "{message}"
+    );
     let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
     assert_eq!(detail["trustDeleted"], true);
     assert_eq!(detail["replacedTrust"]["deleted"], true);

@@ -11,7 +11,8 @@ use trustflow_core::time::OffsetDateTime;
 #[tokio::test]
 async fn publishes_a_rejection_and_puts_its_result_event() {
     let config = sdk_config().await;
-    let settings = Settings { default_topic_arn: fixture("TF_TOPIC"), event_bus: "rust-tests".to_owned(), event_source: "trustflow".to_owned() };
+    let settings =
+        Settings { default_topic_arn: fixture("TF_TOPIC"), event_bus: "rust-tests".to_owned(), event_source: "trustflow".to_owned() };
     let state = json!({"requestId": "R-4", "failure": {"Error": "ValidationFailed", "Cause": "{\"errorMessage\":\"directoryId: x\"}"}});
     let sent = notify(&state, &settings, &SdkNotifier::new(&config), OffsetDateTime::now_utc()).await.expect("sent");
     assert_eq!(sent.announcement, Announcement::Rejected);

@@ -18,8 +18,8 @@ use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use trustflow_core::announcement::Announcement;
-use trustflow_core::remedy::Remedy;
 use trustflow_core::aws::{classify_sdk_error, error_code};
+use trustflow_core::remedy::Remedy;
 use trustflow_core::request::{check_request_id, execution_name};
 use trustflow_core::WorkflowError;
 
@@ -311,13 +311,15 @@ impl ExecutionReader for SdkExecutions {
                 .send()
                 .await
                 .map_err(|error| classify_sdk_error("GetExecutionHistory", error, str::to_owned))?;
-            records.extend(page.events().iter().map(|event| HistoryRecord {
-                event_type: event.r#type().as_str().to_owned(),
-                entered_state: event.state_entered_event_details().map(|d| d.name().to_owned()),
-                task_output: event.task_succeeded_event_details().and_then(|d| d.output()).map(str::to_owned),
-                task_failure: event
-                    .task_failed_event_details()
-                    .map(|d| (d.error().unwrap_or_default().to_owned(), d.cause().unwrap_or_default().to_owned())),
+            records.extend(page.events().iter().map(|event| {
+                HistoryRecord {
+                    event_type: event.r#type().as_str().to_owned(),
+                    entered_state: event.state_entered_event_details().map(|d| d.name().to_owned()),
+                    task_output: event.task_succeeded_event_details().and_then(|d| d.output()).map(str::to_owned),
+                    task_failure: event
+                        .task_failed_event_details()
+                        .map(|d| (d.error().unwrap_or_default().to_owned(), d.cause().unwrap_or_default().to_owned())),
+                }
             }));
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_owned()),

@@ -86,7 +86,9 @@ impl Admission {
     /// The execution concerned.
     pub fn execution_arn(&self) -> &str {
         match self {
-            Self::Started { execution_arn } | Self::AlreadyStarted { execution_arn } | Self::RequestIdInUse { execution_arn } => execution_arn,
+            Self::Started { execution_arn } | Self::AlreadyStarted { execution_arn } | Self::RequestIdInUse { execution_arn } => {
+                execution_arn
+            }
         }
     }
 }
@@ -190,7 +192,11 @@ pub async fn handle_event(event: &Value, starter: &impl ExecutionStarter, state_
 /// 202 when the workflow runs the request (started now, or started before with the same
 /// request); 400 naming every broken rule (field, rule, value); 409 when the request id already
 /// names a different request; 429 when Step Functions throttles; 503 when it cannot be reached.
-pub async fn handle_post(event: &ApiGatewayProxyRequest, starter: &impl ExecutionStarter, state_machine_arn: &str) -> ApiGatewayProxyResponse {
+pub async fn handle_post(
+    event: &ApiGatewayProxyRequest,
+    starter: &impl ExecutionStarter,
+    state_machine_arn: &str,
+) -> ApiGatewayProxyResponse {
     let text = event.body.as_deref().unwrap_or_default();
     let body: Value = match serde_json::from_str(text) {
         Ok(body) => body,
@@ -209,9 +215,7 @@ pub async fn handle_post(event: &ApiGatewayProxyRequest, starter: &impl Executio
     };
     let id = request.request_id;
     match admit(starter, state_machine_arn, &execution_name(&id), &canonical_input(&body)).await {
-        Ok(Admission::Started { execution_arn }) => {
-respond(202, &json!({"requestId": id, "executionArn": execution_arn}))
-        }
+        Ok(Admission::Started { execution_arn }) => respond(202, &json!({"requestId": id, "executionArn": execution_arn})),
         Ok(Admission::AlreadyStarted { execution_arn }) => respond(
             202,
             &json!({"requestId": id, "executionArn": execution_arn,
@@ -227,7 +231,10 @@ respond(202, &json!({"requestId": id, "executionArn": execution_arn}))
         }
         Err(SubmitError::Aws(error @ WorkflowError::Transient(_))) => {
             tracing::warn!(error = %error, "trust request not started");
-            respond(503, &json!({"message": "The trust workflow could not be started now: retry the same request (it never starts a request twice)."}))
+            respond(
+                503,
+                &json!({"message": "The trust workflow could not be started now: retry the same request (it never starts a request twice)."}),
+            )
         }
         Err(SubmitError::Aws(error)) => {
             tracing::error!(error_name = error.name(), error = %error, "trust request not started");

@@ -14,6 +14,5 @@ async fn main() -> Result<(), Error> {
     let starter = SdkStarter(aws_sdk_sfn::Client::new(&config));
     let (state_machine_arn, starter) = (&state_machine_arn, &starter);
 
-    run(service_fn(move |event: LambdaEvent<Value>| async move { submit(&event.payload, starter, state_machine_arn).await }))
-        .await
+    run(service_fn(move |event: LambdaEvent<Value>| async move { submit(&event.payload, starter, state_machine_arn).await })).await
 }

@@ -32,7 +32,11 @@ impl ExecutionStarter for FakeSfn {
         }
         let mut executions = self.executions.borrow_mut();
         if let Some((_, existing, open)) = executions.iter().find(|e| e.0 == name) {
-            return Ok(if *open && existing == input { StartOutcome::Started(execution_arn(state_machine_arn, name)) } else { StartOutcome::AlreadyExists });
+            return Ok(if *open && existing == input {
+                StartOutcome::Started(execution_arn(state_machine_arn, name))
+            } else {
+                StartOutcome::AlreadyExists
+            });
         }
         executions.push((name.to_owned(), input.to_owned(), true));
         Ok(StartOutcome::Started(execution_arn(state_machine_arn, name)))

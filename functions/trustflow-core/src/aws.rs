@@ -337,9 +337,11 @@ impl SecretStore for SdkSecrets {
             Ok(output) => output,
             Err(error) => {
                 return Err(match error_code(&error) {
-                    Some(code @ ("ResourceNotFoundException" | "AccessDeniedException" | "InvalidRequestException" | "DecryptionFailure")) => {
-                        WorkflowError::SecretUnavailable(format!("trustPassword.secretId: the secret {secret_id:?} cannot be read ({code})"))
-                    }
+                    Some(
+                        code @ ("ResourceNotFoundException" | "AccessDeniedException" | "InvalidRequestException" | "DecryptionFailure"),
+                    ) => WorkflowError::SecretUnavailable(format!(
+                        "trustPassword.secretId: the secret {secret_id:?} cannot be read ({code})"
+                    )),
                     _ => classify_sdk_error("GetSecretValue", error, |_| "(message withheld)".to_owned()),
                 });
             }
@@ -389,12 +391,10 @@ pub fn extract_json_key(text: &str, secret_id: &str, key: &str) -> Result<String
     })?;
     match object.get(key) {
         Some(serde_json::Value::String(value)) => Ok(value.clone()),
-        Some(_) => Err(WorkflowError::SecretUnavailable(format!(
-            "trustPassword.jsonKey: key {key:?} of the secret {secret_id:?} is not a string"
-        ))),
-        None => Err(WorkflowError::SecretUnavailable(format!(
-            "trustPassword.jsonKey: the secret {secret_id:?} has no key {key:?}"
-        ))),
+        Some(_) => {
+            Err(WorkflowError::SecretUnavailable(format!("trustPassword.jsonKey: key {key:?} of the secret {secret_id:?} is not a string")))
+        }
+        None => Err(WorkflowError::SecretUnavailable(format!("trustPassword.jsonKey: the secret {secret_id:?} has no key {key:?}"))),
     }
 }
 
@@ -497,7 +497,9 @@ mod tests {
 
     #[test]
     fn json_secret_errors_never_show_the_secret() {
-        for (text, words) in [(r#"{"other":"Canary-1"}"#, "has no key"), (r#"{"password":42}"#, "not a string"), ("Canary-1", "not a JSON object")] {
+        for (text, words) in
+            [(r#"{"other":"Canary-1"}"#, "has no key"), (r#"{"password":42}"#, "not a string"), ("Canary-1", "not a JSON object")]
+        {
             let error = extract_json_key(text, "s", "password").expect_err("must fail");
             let message = error.to_string();
             assert_eq!(error.name(), "SecretUnavailable");

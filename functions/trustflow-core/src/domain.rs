@@ -58,8 +58,7 @@ impl TrustDirection {
     /// Parses the API spelling and the friendlier ones a portal may send
     /// (`two-way`, `outgoing`, `incoming`, any letter case, spaces around the colon ignored).
     pub fn parse(value: &str) -> Option<Self> {
-        let folded: String =
-            value.trim().to_ascii_lowercase().chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
+        let folded: String = value.trim().to_ascii_lowercase().chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
         match folded.as_str() {
             "two-way" | "twoway" | "bidirectional" => Some(Self::TwoWay),
             "one-way:outgoing" | "outgoing" | "one-wayoutgoing" => Some(Self::OneWayOutgoing),

@@ -207,7 +207,11 @@ impl SecretStore for FakeAws {
 impl Notifier for FakeAws {
     async fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), WorkflowError> {
         self.call("Publish", topic_arn)?;
-        self.published.borrow_mut().push(Published { topic_arn: topic_arn.to_owned(), subject: subject.to_owned(), message: message.to_owned() });
+        self.published.borrow_mut().push(Published {
+            topic_arn: topic_arn.to_owned(),
+            subject: subject.to_owned(),
+            message: message.to_owned(),
+        });
         Ok(())
     }
 

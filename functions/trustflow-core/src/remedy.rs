@@ -61,7 +61,9 @@ pub fn remedy_for(reason: &str, directory_id: &str, remote_domain: &str) -> Reme
         "For a diagnosis, run the Systems Manager runbook {TROUBLESHOOT_RUNBOOK} with DirectoryId={directory_id}, RemoteDomainName={remote_domain} and the remote domain's CIDRs (RemoteDomainCidrs)."
     );
     match KNOWN_REASONS.iter().find(|known| known.needles.iter().any(|needle| folded.contains(needle))) {
-        Some(known) => Remedy { code: known.code.to_owned(), meaning: known.meaning.to_owned(), action: format!("{} {runbook}", known.action) },
+        Some(known) => {
+            Remedy { code: known.code.to_owned(), meaning: known.meaning.to_owned(), action: format!("{} {runbook}", known.action) }
+        }
         None => Remedy {
             code: "unknown".to_owned(),
             meaning: if reason.trim().is_empty() {

@@ -117,14 +117,9 @@ pub fn unwrap_envelope(input: &Value) -> Result<&Value, WorkflowError> {
 /// even a rejected requester hears why. Returns only values that pass their own rule.
 pub fn peek_reply_to(input: &Value) -> (Option<String>, Option<String>) {
     let request = unwrap_envelope(input).unwrap_or(input);
-    let request_id =
-        request.get("requestId").and_then(Value::as_str).filter(|id| check_request_id(id).is_none()).map(str::to_owned);
-    let topic = request
-        .get("notify")
-        .and_then(|n| n.get("topicArn"))
-        .and_then(Value::as_str)
-        .filter(|arn| is_topic_arn(arn))
-        .map(str::to_owned);
+    let request_id = request.get("requestId").and_then(Value::as_str).filter(|id| check_request_id(id).is_none()).map(str::to_owned);
+    let topic =
+        request.get("notify").and_then(|n| n.get("topicArn")).and_then(Value::as_str).filter(|arn| is_topic_arn(arn)).map(str::to_owned);
     (request_id, topic)
 }
 
@@ -157,14 +152,13 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         }
     }
 
-    let request_id = required_str(object, "requestId", &mut violations)
-        .and_then(|id| match check_request_id(id) {
-            None => Some(id.to_owned()),
-            Some(rule) => {
-                violations.push(Violation::new("requestId", rule, id));
-                None
-            }
-        });
+    let request_id = required_str(object, "requestId", &mut violations).and_then(|id| match check_request_id(id) {
+        None => Some(id.to_owned()),
+        Some(rule) => {
+            violations.push(Violation::new("requestId", rule, id));
+            None
+        }
+    });
     let directory_id = required_str(object, "directoryId", &mut violations).and_then(|id| {
         if is_directory_id(id) {
             Some(id.to_owned())
@@ -177,14 +171,13 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             None
         }
     });
-    let remote_domain_name =
-        required_str(object, "remoteDomainName", &mut violations).and_then(|name| match check_fqdn(name) {
-            Ok(normalized) => Some(normalized),
-            Err(rule) => {
-                violations.push(Violation::new("remoteDomainName", rule, name));
-                None
-            }
-        });
+    let remote_domain_name = required_str(object, "remoteDomainName", &mut violations).and_then(|name| match check_fqdn(name) {
+        Ok(normalized) => Some(normalized),
+        Err(rule) => {
+            violations.push(Violation::new("remoteDomainName", rule, name));
+            None
+        }
+    });
     let trust_type = match object.get("trustType") {
         None => Some(TrustType::Forest),
         Some(value) => parse_enum(value, "trustType", "must be \"Forest\" or \"External\"", TrustType::parse, &mut violations),
@@ -210,13 +203,9 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         None | Some(Value::Null) => Some(SelectiveAuth::Disabled),
         Some(Value::Bool(true)) => Some(SelectiveAuth::Enabled),
         Some(Value::Bool(false)) => Some(SelectiveAuth::Disabled),
-        Some(value) => parse_enum(
-            value,
-            "selectiveAuth",
-            "must be \"Enabled\" or \"Disabled\" (or true/false)",
-            SelectiveAuth::parse,
-            &mut violations,
-        ),
+        Some(value) => {
+            parse_enum(value, "selectiveAuth", "must be \"Enabled\" or \"Disabled\" (or true/false)", SelectiveAuth::parse, &mut violations)
+        }
     };
     let trust_password = parse_secret_location(object.get("trustPassword"), &mut violations);
     let notify = parse_notify(object.get("notify"), &mut violations);
@@ -249,7 +238,18 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         }
     };
 
-    match (request_id, directory_id, remote_domain_name, trust_type, trust_direction, forwarders, selective_auth, trust_password, notify, on_existing_trust) {
+    match (
+        request_id,
+        directory_id,
+        remote_domain_name,
+        trust_type,
+        trust_direction,
+        forwarders,
+        selective_auth,
+        trust_password,
+        notify,
+        on_existing_trust,
+    ) {
         (
             Some(request_id),
             Some(directory_id),
@@ -311,13 +311,7 @@ fn required_str<'a>(object: &'a Map<String, Value>, field: &str, violations: &mu
     }
 }
 
-fn parse_enum<T>(
-    value: &Value,
-    field: &str,
-    rule: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    violations: &mut Vec<Violation>,
-) -> Option<T> {
+fn parse_enum<T>(value: &Value, field: &str, rule: &str, parse: impl Fn(&str) -> Option<T>, violations: &mut Vec<Violation>) -> Option<T> {
     let parsed = value.as_str().and_then(parse);
     if parsed.is_none() {
         violations.push(Violation::new(field, rule, display_json(value)));
@@ -334,9 +328,7 @@ pub fn execution_name(request_id: &str) -> String {
 
 /// `None` when the id is acceptable, else the rule it breaks.
 pub fn check_request_id(id: &str) -> Option<&'static str> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     (!ok).then_some("must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
 }
 
@@ -442,9 +434,7 @@ fn parse_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> O
 /// Whether `id` is a Secrets Manager secret name or ARN.
 pub fn is_secret_id(id: &str) -> bool {
     fn is_name(name: &str) -> bool {
-        !name.is_empty()
-            && name.len() <= 512
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
     }
     match id.strip_prefix("arn:") {
         None => is_name(id),
@@ -474,7 +464,10 @@ fn parse_secret_location(value: Option<&Value>, violations: &mut Vec<Violation>)
     const FIELD: &str = "trustPassword";
     let object = match value {
         None | Some(Value::Null) => {
-            violations.push(Violation::without_value(FIELD, "is required: {\"secretId\": \"<Secrets Manager secret name or ARN>\", \"jsonKey\": \"<optional key>\"}"));
+            violations.push(Violation::without_value(
+                FIELD,
+                "is required: {\"secretId\": \"<Secrets Manager secret name or ARN>\", \"jsonKey\": \"<optional key>\"}",
+            ));
             return None;
         }
         Some(Value::Object(object)) => object,

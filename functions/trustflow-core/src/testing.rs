@@ -4,9 +4,8 @@
 /// A fixture id exported by the test script; panics with the way to run the tests when absent,
 /// so these tests fail loudly instead of passing vacuously outside the harness.
 pub fn fixture(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the integration tests through scripts/test.sh, which starts the emulated AWS")
-    })
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the integration tests through scripts/test.sh, which starts the emulated AWS"))
 }
 
 /// The SDK configuration, pointed at the emulator by `AWS_ENDPOINT_URL`.

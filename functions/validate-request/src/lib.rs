@@ -5,13 +5,13 @@
 //! the conditional forwarder, and the trusts the directory already has for the domain.
 
 use serde_json::Value;
-use trustflow_core::time::{self, OffsetDateTime};
 use trustflow_core::aws::{DirectoryReader, SecretPresence, SecretStore};
 use trustflow_core::domain::normalize_domain;
 use trustflow_core::error::{Violation, WorkflowError};
 use trustflow_core::plan::{decide, Plan};
 use trustflow_core::request::parse_request;
 use trustflow_core::telemetry::rfc3339;
+use trustflow_core::time::{self, OffsetDateTime};
 
 /// Configuration, read once at cold start.
 #[derive(Debug, Clone)]

@@ -69,7 +69,10 @@ async fn rejects_an_unknown_directory() {
     let mut input = request();
     input["directoryId"] = json!("d-abcdefabcd");
     let error = plan(&aws, &input).await.expect_err("rejected");
-    assert!(error.to_string().contains("directoryId: must name an existing directory in us-east-1 visible to trustflow (got \"d-abcdefabcd\")"), "{error}");
+    assert!(
+        error.to_string().contains("directoryId: must name an existing directory in us-east-1 visible to trustflow (got \"d-abcdefabcd\")"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

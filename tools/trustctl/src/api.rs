@@ -104,20 +104,14 @@ impl TrustApi {
         let headers = request.headers().iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
         let signable = SignableRequest::new(method, &url, headers, SignableBody::Bytes(&body))
             .map_err(|e| ApiError::Request(format!("cannot sign the request: {e}")))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| ApiError::Request(format!("cannot sign the request: {e}")))?.into_parts();
+        let (instructions, _) =
+            sign(signable, &params).map_err(|e| ApiError::Request(format!("cannot sign the request: {e}")))?.into_parts();
         instructions.apply_to_request_http1x(&mut request);
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| ApiError::Unreachable { url: url.clone(), reason: error_chain(&e) })?;
+        let response =
+            self.client.request(request).await.map_err(|e| ApiError::Unreachable { url: url.clone(), reason: error_chain(&e) })?;
         let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ApiError::Unreachable { url: url.clone(), reason: e.to_string() })?
-            .to_bytes();
+        let bytes =
+            response.into_body().collect().await.map_err(|e| ApiError::Unreachable { url: url.clone(), reason: e.to_string() })?.to_bytes();
         Ok(Answer { status, body: String::from_utf8_lossy(&bytes).into_owned() })
     }
 }

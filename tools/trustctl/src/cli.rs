@@ -44,8 +44,21 @@ pub struct Options {
 
 const SWITCHES: &[&str] = &["--selective-auth", "--replace"];
 const VALUED: &[&str] = &[
-    "--file", "--directory-id", "--remote-domain", "--direction", "--secret-id", "--json-key", "--forwarder", "--trust-type",
-    "--request-id", "--notify-topic", "--via", "--state-machine-arn", "--bus", "--timeout", "--api-url",
+    "--file",
+    "--directory-id",
+    "--remote-domain",
+    "--direction",
+    "--secret-id",
+    "--json-key",
+    "--forwarder",
+    "--trust-type",
+    "--request-id",
+    "--notify-topic",
+    "--via",
+    "--state-machine-arn",
+    "--bus",
+    "--timeout",
+    "--api-url",
 ];
 
 /// Splits arguments into positionals and known flags; unknown flags are an error, not ignored.
@@ -90,7 +103,12 @@ pub fn request_from(options: &Options) -> Result<Value, Failure> {
     let mut request = Map::new();
     let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(|| format!("cli-{}", std::process::id()));
     request.insert("requestId".into(), json!(id));
-    for (flag, field) in [("--directory-id", "directoryId"), ("--remote-domain", "remoteDomainName"), ("--direction", "trustDirection"), ("--trust-type", "trustType")] {
+    for (flag, field) in [
+        ("--directory-id", "directoryId"),
+        ("--remote-domain", "remoteDomainName"),
+        ("--direction", "trustDirection"),
+        ("--trust-type", "trustType"),
+    ] {
         if let Some(value) = options.one(flag) {
             request.insert(field.into(), json!(value));
         }
@@ -177,10 +195,7 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
     let parsed = parse_request(&raw).map_err(|error| match error {
         WorkflowError::ValidationFailed(violations) => Failure {
             code: 2,
-            message: format!(
-                "the request was not sent:\n{}",
-                violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")
-            ),
+            message: format!("the request was not sent:\n{}", violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")),
         },
         other => Failure { code: 2, message: format!("the request was not sent: {other}") },
     })?;
@@ -383,7 +398,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(progress(&record).as_deref(), Some("   TrustPending: t-1 is Creating"));
-        let entered = HistoryRecord { event_type: "TaskStateEntered".to_owned(), entered_state: Some("PollTrust".to_owned()), ..Default::default() };
+        let entered =
+            HistoryRecord { event_type: "TaskStateEntered".to_owned(), entered_state: Some("PollTrust".to_owned()), ..Default::default() };
         assert_eq!(progress(&entered).as_deref(), Some("-> PollTrust"));
     }
 }

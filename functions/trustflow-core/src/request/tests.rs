@@ -119,7 +119,12 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
         ("single label with trailing dot", with("remoteDomainName", json!("corp.")), "remoteDomainName", "single-label"),
         ("underscore in domain", with("remoteDomainName", json!("corp_ad.example.com")), "remoteDomainName", "only ASCII letters"),
         ("space in domain", with("remoteDomainName", json!("corp .example.com")), "remoteDomainName", "only ASCII letters"),
-        ("cyrillic look-alike in domain", with("remoteDomainName", json!("c\u{043e}rp.example.com")), "remoteDomainName", "only ASCII letters"),
+        (
+            "cyrillic look-alike in domain",
+            with("remoteDomainName", json!("c\u{043e}rp.example.com")),
+            "remoteDomainName",
+            "only ASCII letters",
+        ),
         ("control character in domain", with("remoteDomainName", json!("corp\n.example.com")), "remoteDomainName", "only ASCII letters"),
         ("leading dot", with("remoteDomainName", json!(".corp.example.com")), "remoteDomainName", "empty labels"),
         ("double dot", with("remoteDomainName", json!("corp..example.com")), "remoteDomainName", "empty labels"),
@@ -135,26 +140,71 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
         ("direction not a string", with("trustDirection", json!(2)), "trustDirection", "Two-Way"),
         ("forwarders not an array", with("conditionalForwarderIpAddrs", json!("172.16.10.153")), "conditionalForwarderIpAddrs", "array"),
         ("forwarders empty", with("conditionalForwarderIpAddrs", json!([])), "conditionalForwarderIpAddrs", "1 to 4"),
-        ("five forwarders", with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"])), "conditionalForwarderIpAddrs", "1 to 4"),
-        ("forwarder not an address", with("conditionalForwarderIpAddrs", json!(["dns1.corp.example.com"])), "conditionalForwarderIpAddrs[0]", "IPv4"),
+        (
+            "five forwarders",
+            with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"])),
+            "conditionalForwarderIpAddrs",
+            "1 to 4",
+        ),
+        (
+            "forwarder not an address",
+            with("conditionalForwarderIpAddrs", json!(["dns1.corp.example.com"])),
+            "conditionalForwarderIpAddrs[0]",
+            "IPv4",
+        ),
         ("forwarder octet over 255", with("conditionalForwarderIpAddrs", json!(["10.0.0.256"])), "conditionalForwarderIpAddrs[0]", "IPv4"),
-        ("forwarder with leading zero", with("conditionalForwarderIpAddrs", json!(["10.0.0.01"])), "conditionalForwarderIpAddrs[0]", "IPv4"),
+        (
+            "forwarder with leading zero",
+            with("conditionalForwarderIpAddrs", json!(["10.0.0.01"])),
+            "conditionalForwarderIpAddrs[0]",
+            "IPv4",
+        ),
         ("forwarder ipv6", with("conditionalForwarderIpAddrs", json!(["fd00::53"])), "conditionalForwarderIpAddrs[0]", "IPv4"),
-        ("forwarder loopback", with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "127.0.0.53"])), "conditionalForwarderIpAddrs[1]", "loopback"),
+        (
+            "forwarder loopback",
+            with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "127.0.0.53"])),
+            "conditionalForwarderIpAddrs[1]",
+            "loopback",
+        ),
         ("forwarder multicast", with("conditionalForwarderIpAddrs", json!(["224.0.0.251"])), "conditionalForwarderIpAddrs[0]", "multicast"),
-        ("forwarder broadcast", with("conditionalForwarderIpAddrs", json!(["255.255.255.255"])), "conditionalForwarderIpAddrs[0]", "broadcast"),
+        (
+            "forwarder broadcast",
+            with("conditionalForwarderIpAddrs", json!(["255.255.255.255"])),
+            "conditionalForwarderIpAddrs[0]",
+            "broadcast",
+        ),
         ("forwarder unspecified", with("conditionalForwarderIpAddrs", json!(["0.0.0.0"])), "conditionalForwarderIpAddrs[0]", "0.0.0.0/8"),
-        ("forwarder repeated", with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "10.0.0.1"])), "conditionalForwarderIpAddrs[1]", "repeat"),
+        (
+            "forwarder repeated",
+            with("conditionalForwarderIpAddrs", json!(["10.0.0.1", "10.0.0.1"])),
+            "conditionalForwarderIpAddrs[1]",
+            "repeat",
+        ),
         ("forwarder a number", with("conditionalForwarderIpAddrs", json!([167772161])), "conditionalForwarderIpAddrs[0]", "as a string"),
         ("selective auth unknown", with("selectiveAuth", json!("Sometimes")), "selectiveAuth", "\"Enabled\" or \"Disabled\""),
         ("missing password location", without("trustPassword"), "trustPassword", "is required"),
-        ("password location without secret id", with("trustPassword", json!({"jsonKey": "password"})), "trustPassword.secretId", "is required"),
+        (
+            "password location without secret id",
+            with("trustPassword", json!({"jsonKey": "password"})),
+            "trustPassword.secretId",
+            "is required",
+        ),
         ("secret id with spaces", with("trustPassword", json!({"secretId": "my secret"})), "trustPassword.secretId", "secret name"),
-        ("secret arn of another service", with("trustPassword", json!({"secretId": "arn:aws:ssm:us-east-1:123456789012:parameter/x"})), "trustPassword.secretId", "secret ARN"),
+        (
+            "secret arn of another service",
+            with("trustPassword", json!({"secretId": "arn:aws:ssm:us-east-1:123456789012:parameter/x"})),
+            "trustPassword.secretId",
+            "secret ARN",
+        ),
         ("json key empty", with("trustPassword", json!({"secretId": "s", "jsonKey": ""})), "trustPassword.jsonKey", "1 to 256"),
         ("notify not an object", with("notify", json!("alice@example.com")), "notify", "topicArn"),
         ("notify topic not an arn", with("notify", json!({"topicArn": "identity-team"})), "notify.topicArn", "SNS topic ARN"),
-        ("notify unknown field", with("notify", json!({"topicArn": "arn:aws:sns:us-east-1:123456789012:t", "email": "a@b.c"})), "notify.\"email\"", "not a field"),
+        (
+            "notify unknown field",
+            with("notify", json!({"topicArn": "arn:aws:sns:us-east-1:123456789012:t", "email": "a@b.c"})),
+            "notify.\"email\"",
+            "not a field",
+        ),
         ("existing trust policy unknown", with("onExistingTrust", json!("overwrite")), "onExistingTrust", "\"keep\""),
         ("requested by empty", with("requestedBy", json!("")), "requestedBy", "1 to 256"),
         ("unknown field", with("trustPasswordValue", json!("x")), "\"trustPasswordValue\"", "not a field of a trust request"),
@@ -167,7 +217,8 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
         let violation = found.iter().find(|v| v.field == field).unwrap_or_else(|| panic!("{case}: no violation on {field}: {found:?}"));
         assert!(violation.rule.contains(rule_words), "{case}: rule {:?} lacks {rule_words:?}", violation.rule);
         // A value is shown where one was given and it may be shown.
-        let shown_value_expected = !violation.rule.contains("is required") && !matches!(field, "(request)") && !violation.rule.contains("not a field");
+        let shown_value_expected =
+            !violation.rule.contains("is required") && !matches!(field, "(request)") && !violation.rule.contains("not a field");
         assert_eq!(violation.value.is_some(), shown_value_expected, "{case}: value shown = {:?}", violation.value);
         assert!(parse_request(&input).is_err());
     }

@@ -253,3 +253,26 @@ def test_result_events_match_the_published_schema(stack, directory_id, secret):
     assert len(run.events) == 2 and len(rejected.events) == 1
     for result in run.events + rejected.events:
         jsonschema.validate(result["detail"], schema)
+
+
+def test_every_log_line_of_a_run_is_json_with_a_timestamp_a_level_and_the_runs_ids(stack, directory_id, secret):
+    from datetime import datetime
+
+    body = request(directory_id, "logs.example.com", secret)
+    run = stack.run(event(body))
+    assert run.status == "SUCCEEDED" and polls(run, "PollTrust") >= 2
+    lines = []
+    for text in stack.lambda_logs().splitlines():
+        if text.startswith("{") and run.execution_arn in text:
+            lines.append(json.loads(text))
+    # validate, create, each poll, notify: every line of the run names it, and its request.
+    assert len(lines) >= 4, lines
+    for line in lines:
+        assert datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")).tzinfo is not None, line
+        assert line["level"] in ("INFO", "WARN", "ERROR"), line
+        assert line["executionId"] == run.execution_arn and line["requestId"] == body["requestId"], line
+        assert line["lambdaRequestId"], line
+        assert "fields" not in line and "spans" not in line, line
+    # Polling is progress, not an error: no ERROR line at all in a run that went well.
+    assert [line for line in lines if line["level"] == "ERROR"] == []
+    assert any(line.get("error_name") == "TrustPending" and line["level"] == "INFO" for line in lines)

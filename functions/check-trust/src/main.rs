@@ -2,8 +2,12 @@
 
 use check_trust::{run_check, CheckInput, CheckOutput, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use tracing::Instrument;
 use trustflow_core::aws::{load_sdk_config, SdkDirectory};
 use trustflow_core::settings;
+use trustflow_core::telemetry::{invocation_span, log_failure};
+use trustflow_core::WorkflowError;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -16,16 +20,22 @@ async fn main() -> Result<(), Error> {
     let directory = SdkDirectory::new(&config);
     let (settings, directory) = (&settings, &directory);
 
-    run(service_fn(move |event: LambdaEvent<CheckInput>| async move {
-        let mode = event.payload.mode;
-        let result = run_check(event.payload, settings, directory, trustflow_core::time::OffsetDateTime::now_utc()).await;
-        match &result {
-            Ok(CheckOutput { status, .. }) => {
-                tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked")
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let span = invocation_span(&event.payload);
+        async move {
+            let input: CheckInput =
+                serde_json::from_value(event.payload).map_err(|error| WorkflowError::Internal(format!("the Task payload is not a check: {error}")))?;
+            let mode = input.mode;
+            let result = run_check(input, settings, directory, trustflow_core::time::OffsetDateTime::now_utc()).await;
+            match &result {
+                Ok(CheckOutput { status, .. }) => {
+                    tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked")
+                }
+                Err(error) => log_failure(error, "trust checked"),
             }
-            Err(error) => tracing::info!(?mode, error_name = error.name(), error = %error, "trust not settled yet"),
+            result
         }
-        result
+        .instrument(span)
     }))
     .await
 }

@@ -3,8 +3,12 @@
 use create_trust::create_trust;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde::Deserialize;
+use serde_json::Value;
+use tracing::Instrument;
 use trustflow_core::aws::{load_sdk_config, SdkDirectory, SdkSecrets};
 use trustflow_core::plan::Plan;
+use trustflow_core::telemetry::{invocation_span, log_failure};
+use trustflow_core::WorkflowError;
 
 /// The Task's payload: the plan made by the validation step.
 #[derive(Deserialize)]
@@ -20,12 +24,21 @@ async fn main() -> Result<(), Error> {
     let secrets = SdkSecrets::new(&config);
     let (directory, secrets) = (&directory, &secrets);
 
-    run(service_fn(move |event: LambdaEvent<CreateTrustInput>| async move {
-        let result = create_trust(event.payload.plan, directory, secrets).await;
-        if let Err(error) = &result {
-            tracing::warn!(error_name = error.name(), error = %error, "trust creation failed");
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let span = invocation_span(&event.payload);
+        async move {
+            let input: CreateTrustInput = serde_json::from_value(event.payload)
+                .map_err(|error| WorkflowError::Internal(format!("the Task payload has no plan: {error}")))?;
+            let result = create_trust(input.plan, directory, secrets).await;
+            match &result {
+                Ok(plan) => {
+                    tracing::info!(trust_id = plan.trust_id.as_deref().unwrap_or(""), action = ?plan.action, "trust created or followed")
+                }
+                Err(error) => log_failure(error, "trust creation failed"),
+            }
+            result
         }
-        result
+        .instrument(span)
     }))
     .await
 }

@@ -3,8 +3,10 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use notify_requester::{notify, Settings};
 use serde_json::Value;
+use tracing::Instrument;
 use trustflow_core::aws::{load_sdk_config, SdkNotifier};
 use trustflow_core::settings;
+use trustflow_core::telemetry::{invocation_span, log_failure};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -18,13 +20,17 @@ async fn main() -> Result<(), Error> {
     let notifier = SdkNotifier::new(&config);
     let (settings, notifier) = (&settings, &notifier);
 
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let result = notify(&event.payload, settings, notifier, trustflow_core::time::OffsetDateTime::now_utc()).await;
-        match &result {
-            Ok(sent) => tracing::info!(announcement = ?sent.announcement, topics = sent.topics.len(), "requester notified"),
-            Err(error) => tracing::warn!(error_name = error.name(), error = %error, "notification failed"),
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let span = invocation_span(&event.payload);
+        async move {
+            let result = notify(&event.payload, settings, notifier, trustflow_core::time::OffsetDateTime::now_utc()).await;
+            match &result {
+                Ok(sent) => tracing::info!(announcement = ?sent.announcement, topics = sent.topics.len(), "requester notified"),
+                Err(error) => log_failure(error, "notification failed"),
+            }
+            result
         }
-        result
+        .instrument(span)
     }))
     .await
 }

@@ -3,6 +3,7 @@
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use request_status::{handle_get, SdkExecutions};
+use tracing::Instrument;
 use trustflow_core::aws::load_sdk_config;
 use trustflow_core::settings;
 
@@ -14,10 +15,15 @@ async fn main() -> Result<(), Error> {
     let executions = SdkExecutions::new(&config);
     let (state_machine_arn, executions) = (&state_machine_arn, &executions);
 
-    run(service_fn(move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
-        let response = handle_get(&event.payload, executions, state_machine_arn).await;
-        tracing::info!(status_code = response.status_code, "status read");
-        Ok::<_, Error>(response)
+    run(service_fn(move |event: LambdaEvent<ApiGatewayProxyRequest>| {
+        let id = event.payload.path_parameters.get("id").cloned().unwrap_or_default();
+        let span = tracing::info_span!("invocation", requestId = id.as_str());
+        async move {
+            let response = handle_get(&event.payload, executions, state_machine_arn).await;
+            tracing::info!(status_code = response.status_code, "status read");
+            Ok::<_, Error>(response)
+        }
+        .instrument(span)
     }))
     .await
 }

@@ -3,8 +3,10 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use submit_request::{submit, SdkStarter};
+use tracing::Instrument;
 use trustflow_core::aws::load_sdk_config;
 use trustflow_core::settings;
+use trustflow_core::telemetry::{invocation_span, log_failure};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -14,5 +16,16 @@ async fn main() -> Result<(), Error> {
     let starter = SdkStarter(aws_sdk_sfn::Client::new(&config));
     let (state_machine_arn, starter) = (&state_machine_arn, &starter);
 
-    run(service_fn(move |event: LambdaEvent<Value>| async move { submit(&event.payload, starter, state_machine_arn).await })).await
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let span = invocation_span(&event.payload);
+        async move {
+            let result = submit(&event.payload, starter, state_machine_arn).await;
+            if let Err(error) = &result {
+                log_failure(error, "trust request event not admitted");
+            }
+            result
+        }
+        .instrument(span)
+    }))
+    .await
 }

@@ -2,8 +2,10 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use tracing::Instrument;
 use trustflow_core::aws::{load_sdk_config, SdkDirectory, SdkSecrets};
 use trustflow_core::settings;
+use trustflow_core::telemetry::{invocation_span, log_failure};
 use validate_request::{plan_request, Settings, DEFAULT_DEADLINE_SECONDS};
 
 #[tokio::main(flavor = "current_thread")]
@@ -18,20 +20,28 @@ async fn main() -> Result<(), Error> {
     let secrets = SdkSecrets::new(&config);
     let (settings, directory, secrets) = (&settings, &directory, &secrets);
 
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let result = plan_request(&event.payload, settings, directory, secrets, trustflow_core::time::OffsetDateTime::now_utc()).await;
-        match &result {
-            Ok(plan) => tracing::info!(
-                request_id = %plan.request.request_id,
-                directory_id = %plan.request.directory_id,
-                remote_domain = %plan.request.remote_domain_name,
-                action = ?plan.action,
-                trust_id = plan.trust_id.as_deref().unwrap_or(""),
-                "trust request accepted"
-            ),
-            Err(error) => tracing::warn!(error_name = error.name(), error = %error, "trust request rejected"),
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let span = invocation_span(&event.payload);
+        async move {
+            // The state machine sends {"request": <what started the execution>, "executionId": ...}.
+            let input = match event.payload.get("executionId") {
+                Some(_) => event.payload.get("request").cloned().unwrap_or(Value::Null),
+                None => event.payload,
+            };
+            let result = plan_request(&input, settings, directory, secrets, trustflow_core::time::OffsetDateTime::now_utc()).await;
+            match &result {
+                Ok(plan) => tracing::info!(
+                    directory_id = %plan.request.directory_id,
+                    remote_domain = %plan.request.remote_domain_name,
+                    action = ?plan.action,
+                    trust_id = plan.trust_id.as_deref().unwrap_or(""),
+                    "trust request accepted"
+                ),
+                Err(error) => log_failure(error, "trust request rejected"),
+            }
+            result
         }
-        result
+        .instrument(span)
     }))
     .await
 }

@@ -1,0 +1,415 @@
+"""What moto's CloudFormation lacks to create trustflow's SAM-translated template, added without forking moto.
+
+moto 5.2.x creates stacks from templates (``moto/cloudformation/parsing.py``: a lazy map from logical
+id to resource, filled by each model's ``create_from_cloudformation_json``), but for this template:
+
+* a resource type it does not know is skipped with a warning, and one whose creation raises makes the
+  whole CreateStack answer a 500 and leaves a stack that DescribeStacks cannot show;
+* ``Ref`` to an ``AWS::Events::EventBus`` or an ``AWS::ApiGateway::Deployment`` gives a Python object,
+  not the bus's name or the deployment's id;
+* ``Ref`` to a ``Number`` parameter gives an int (CloudFormation gives a string, so a Lambda
+  environment variable would not be a string);
+* ``AWS::StepFunctions::StateMachine`` reads ``DefinitionString`` only: no ``Definition``, no
+  ``DefinitionS3Location`` (what ``sam package`` produces), no ``DefinitionSubstitutions``, and it
+  drops the type, logging and tracing configuration;
+* ``AWS::Lambda::Function`` drops ``Architectures`` and ``TracingConfig``;
+* ``AWS::ApiGateway::RestApi`` needs ``Name`` (SAM gives a ``Body`` and no name) and ignores the body,
+  so the deployment then fails with "The REST API doesn't contain any methods";
+  ``AWS::ApiGateway::Stage`` is not supported.
+
+``install()`` patches these. What is emulated and what is not:
+
+* Partial creation. A resource moto cannot create is recorded as ``CREATE_FAILED`` with a reason, in
+  ListStackResources and DescribeStackEvents, and so is every resource that refers to it (``Ref``,
+  ``Fn::GetAtt``, ``Fn::Sub``, ``DependsOn``) and every output that names it; all the others are
+  created. CloudFormation would stop at the first failure and roll back; going on instead lets one
+  run list every gap. A type moto has no model for is reported as "not emulated" and leaves the stack
+  ``CREATE_COMPLETE`` (CloudFormation itself would create it); any other failure makes the stack
+  ``CREATE_FAILED``, as CreateStack with ``OnFailure=DO_NOTHING`` leaves it.
+* The state machine's definition is validated as JSON after the substitutions, as CreateStateMachine
+  rejects a definition that is not (the ASL itself is not checked further).
+* The REST API body is imported with moto's own OpenAPI import (paths, methods, integrations), which
+  is enough for the deployment and the stage to exist; nothing of it is served (the project's API
+  executor, ``api_gateway.py``, does that from the template).
+* Not emulated: updates and deletes of the patched resources beyond what moto does, change sets,
+  rollback, ``Fn::Transform``, and any resource type moto has no model for (e.g.
+  ``AWS::CloudWatch::Alarm``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+NOT_EMULATED = "not emulated: moto has no CloudFormation support for {type}"
+_installed = False
+
+
+def install() -> None:
+    """Applies every patch once (idempotent: the emulator and in-process tests may both call it)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    _install_partial_creation()
+    _install_parameter_strings()
+    _install_refs()
+    _install_state_machine()
+    _install_lambda_function()
+    _install_rest_api()
+
+
+# --- partial creation, with a reason for every resource not created ------------------------------
+
+def references(node: Any) -> set[str]:
+    """Every logical id or parameter a template fragment names through Ref, Fn::GetAtt or Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+            elif key == "Fn::Sub":
+                text, local = (value[0], value[1]) if isinstance(value, list) else (value, {})
+                # ${Name} and ${Name.Attribute}; ${!Literal} is not a reference; names of the local map are not ids.
+                found.update(m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text) if m.split(".")[0] not in local)
+                found.update(references(local))
+            else:
+                found.update(references(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(references(item))
+    return found
+
+
+def _outcomes(resources_map: Any) -> dict[str, dict[str, Any]]:
+    """The creation outcome of each resource of a stack, kept on its ResourceMap: logical id -> record."""
+    if not hasattr(resources_map, "_tf_outcomes"):
+        resources_map._tf_outcomes = {}
+    return resources_map._tf_outcomes
+
+
+def _install_partial_creation() -> None:
+    from moto.cloudformation import models as cfn_models
+    from moto.cloudformation import parsing
+    from moto.cloudformation import responses as cfn_responses
+    from moto.core.responses import ActionResult
+
+    original_create = parsing.parse_and_create_resource
+    original_output = parsing.parse_output
+
+    def failed(resources_map: Any, logical_id: str, resource_type: str, reason: str, emulation_gap: bool) -> None:
+        _outcomes(resources_map)[logical_id] = {"type": resource_type, "status": "CREATE_FAILED", "reason": reason,
+                                                "not_emulated": emulation_gap}
+
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        outcomes = _outcomes(resources_map)
+        if outcomes.get(logical_id, {}).get("status") == "CREATE_FAILED":
+            # moto's map creates lazily and retries a resource it has no object for at every Ref: once is enough.
+            return None
+        resource_type = resource_json["Type"]
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        if parsing.resource_class_from_type(resource_type) is None and resource_type not in parsing.NULL_MODELS:
+            failed(resources_map, logical_id, resource_type, NOT_EMULATED.format(type=resource_type), True)
+            return None
+        # What this resource refers to is created first, so that a resource whose dependency could not be
+        # created is not created with a hole where the reference was (moto drops a Ref it cannot resolve).
+        depends_on = resource_json.get("DependsOn", [])
+        named = references(resource_json.get("Properties", {})) | set([depends_on] if isinstance(depends_on, str) else depends_on)
+        missing = []
+        for name in sorted(n for n in named if n in resources_map._resource_json_map and n != logical_id):
+            resources_map[name]
+            if outcomes.get(name, {}).get("status") == "CREATE_FAILED":
+                missing.append(name)
+        if missing:
+            failed(resources_map, logical_id, resource_type,
+                   f"depends on {', '.join(missing)}, which could not be created", False)
+            return None
+        try:
+            resource = original_create(logical_id, resource_json, resources_map, account_id, region_name)
+        except Exception as error:  # noqa: BLE001 - any failure of one resource is that resource's outcome
+            failed(resources_map, logical_id, resource_type, f"{type(error).__name__}: {error}", False)
+            return None
+        if resource is not None:
+            outcomes[logical_id] = {"type": resource_type, "status": "CREATE_COMPLETE", "reason": None, "not_emulated": False}
+        return resource
+
+    def parse_output(output_logical_id, output_json, resources_map):
+        outcomes = _outcomes(resources_map)
+        missing = sorted(n for n in references(output_json.get("Value")) if outcomes.get(n, {}).get("status") == "CREATE_FAILED")
+        if missing:
+            # moto would show "${TrustApi}" left in the value; CloudFormation would have no value at all.
+            return None
+        return original_output(output_logical_id, output_json, resources_map)
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+    parsing.parse_output = parse_output
+
+    # Only resources that exist are the stack's resources (moto's map also yields None for the others).
+    cfn_models.Stack.stack_resources = property(lambda self: [r for r in self.resource_map.values() if r is not None])
+
+    original_create_resources = cfn_models.Stack.create_resources
+
+    def create_resources(self):
+        original_create_resources(self)
+        outcomes = _outcomes(self.resource_map)
+        for logical_id in self.resource_map.resources:
+            outcome = outcomes.get(logical_id)
+            if outcome is None:
+                continue
+            resource = self.resource_map._parsed_resources.get(logical_id)
+            self.events.append(cfn_models.Event(
+                stack_id=self.stack_id, stack_name=self.name, logical_resource_id=logical_id,
+                physical_resource_id=getattr(resource, "physical_resource_id", "") or "", resource_type=outcome["type"],
+                resource_status=outcome["status"], resource_status_reason=outcome["reason"], resource_properties=None))
+        errors = sorted(k for k, v in outcomes.items() if v["status"] == "CREATE_FAILED" and not v["not_emulated"])
+        if errors:
+            self.status = "CREATE_FAILED"
+            self._add_stack_event("CREATE_FAILED", resource_status_reason=f"The following resource(s) failed to create: [{', '.join(errors)}].")
+
+    cfn_models.Stack.create_resources = create_resources
+
+    def list_stack_resources(self):
+        stack, _ = self.cloudformation_backend.list_stack_resources(self._get_param("StackName"))
+        outcomes = _outcomes(stack.resource_map)
+        summaries = []
+        for logical_id in stack.resource_map.resources:
+            outcome = outcomes.get(logical_id)
+            if outcome is None:
+                continue  # a false Condition: CloudFormation does not list it either
+            resource = stack.resource_map._parsed_resources.get(logical_id)
+            summary = {"LogicalResourceId": logical_id, "ResourceType": outcome["type"], "ResourceStatus": outcome["status"],
+                       "LastUpdatedTimestamp": stack.creation_time,
+                       "PhysicalResourceId": getattr(resource, "physical_resource_id", "") if resource is not None else ""}
+            if outcome["reason"]:
+                summary["ResourceStatusReason"] = outcome["reason"]
+            summaries.append(summary)
+        return ActionResult({"StackResourceSummaries": summaries})
+
+    cfn_responses.CloudFormationResponse.list_stack_resources = list_stack_resources
+
+
+# --- intrinsic functions -------------------------------------------------------------------------
+
+def _install_parameter_strings() -> None:
+    """``Ref`` to a Number parameter is a string, as CloudFormation gives it.
+
+    moto keeps a template default as YAML/JSON parsed it (an int) and turns a passed value into an
+    int; a Lambda environment variable or a DefinitionSubstitutions value is then not a string."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.load_parameters
+
+    def load_parameters(self):
+        original(self)
+        for name, slot in self._template.get("Parameters", {}).items():
+            value = self.resolved_parameters.get(name)
+            kind = slot.get("Type", "String")
+            if kind == "Number" and not isinstance(value, str):
+                given = self.input_parameters.get(name)
+                value = given if isinstance(given, str) else _cfn_string(value)
+            elif kind in ("CommaDelimitedList", "List<Number>") and isinstance(value, str):
+                value = value.split(",")  # moto splits passed values, not defaults
+            if kind == "List<Number>":
+                value = [_cfn_string(v) for v in value]
+            self.resolved_parameters[name] = value
+        self._parsed_resources.update(self.resolved_parameters)
+
+    ResourceMap.load_parameters = load_parameters
+
+
+def _cfn_string(value: Any) -> str:
+    """A value as CloudFormation turns it into a string (true/false for booleans; 7200, not 7200.0)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _install_refs() -> None:
+    """``Ref`` gives the bus's name and the deployment's id (moto's models have no physical id), and
+    ``Fn::GetAtt <LogGroup>.Arn`` ends with ``:*`` as CloudFormation's does (moto's has no suffix;
+    Step Functions accepts a logging destination only with it)."""
+    from moto.apigateway.models import Deployment
+    from moto.events.models import EventBus
+    from moto.logs.models import LogGroup
+
+    EventBus.physical_resource_id = property(lambda self: self.name)
+    Deployment.physical_resource_id = property(lambda self: self.id)
+
+    original = LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(self, attribute_name):
+        value = original(self, attribute_name)
+        return value if attribute_name != "Arn" or value.endswith(":*") else value + ":*"
+
+    LogGroup.get_cfn_attribute = get_cfn_attribute
+
+
+# --- AWS::StepFunctions::StateMachine ------------------------------------------------------------
+
+def _camel(node: Any) -> Any:
+    """CloudFormation's PascalCase property names as Step Functions' API spells them (LogGroupArn -> logGroupArn)."""
+    if isinstance(node, dict):
+        return {key[:1].lower() + key[1:]: _camel(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_camel(item) for item in node]
+    return node
+
+
+def definition_of(properties: dict[str, Any], account_id: str, region_name: str) -> str:
+    """The state machine definition of a template's properties, with DefinitionSubstitutions applied.
+
+    As documented for AWS::StepFunctions::StateMachine, the definition is one of Definition (an object),
+    DefinitionString or DefinitionS3Location (a JSON or YAML object in S3), and every ``${Key}`` of
+    DefinitionSubstitutions in it is replaced by the key's resolved value
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-stepfunctions-statemachine.html).
+    A ``${...}`` with no key is left as it is: CreateStateMachine then judges the result."""
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    if "Definition" in properties:
+        text = json.dumps(properties["Definition"])
+    elif "DefinitionS3Location" in properties:
+        location = properties["DefinitionS3Location"]
+        s3 = s3_backends[account_id][get_partition(region_name)]
+        text = s3.get_object(location["Bucket"], location["Key"]).value.decode("utf-8")
+        if location["Key"].endswith((".yaml", ".yml")):
+            import yaml
+
+            text = json.dumps(yaml.safe_load(text))
+    else:
+        text = properties.get("DefinitionString", "")
+    for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        text = text.replace("${" + key + "}", _cfn_string(value))
+    return text
+
+
+def _install_state_machine() -> None:
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.models import StateMachine, stepfunctions_backends
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    class InvalidDefinition(AWSError):
+        TYPE = "InvalidDefinition"
+        STATUS = 400
+
+    class InvalidLoggingConfiguration(AWSError):
+        TYPE = "InvalidLoggingConfiguration"
+        STATUS = 400
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        definition = definition_of(properties, account_id, region_name)
+        try:
+            json.loads(definition)
+        except ValueError as error:
+            # Step Functions' answer to a definition that is not JSON (moto does not check).
+            raise InvalidDefinition(f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {error}'") from error
+        logging = _camel(properties["LoggingConfiguration"]) if "LoggingConfiguration" in properties else None
+        for destination in (logging or {}).get("destinations", []):
+            # https://docs.aws.amazon.com/step-functions/latest/apireference/API_CloudWatchLogsLogGroup.html
+            arn = destination.get("cloudWatchLogsLogGroup", {}).get("logGroupArn", "")
+            if not arn.endswith(":*"):
+                raise InvalidLoggingConfiguration(f"Invalid Logging Configuration: the log group ARN {arn!r} must end with ':*'")
+        backend = stepfunctions_backends[account_id][region_name]
+        return backend.create_state_machine(
+            properties.get("StateMachineName", resource_name), definition, properties.get("RoleArn", ""),
+            tags=cfn_to_api_tags(properties.get("Tags", [])),
+            loggingConfiguration=logging,
+            tracingConfiguration=_camel(properties["TracingConfiguration"]) if "TracingConfiguration" in properties else None,
+            sm_type=properties.get("StateMachineType", "STANDARD"))
+
+    StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+# --- AWS::Lambda::Function -----------------------------------------------------------------------
+
+def _install_lambda_function() -> None:
+    """The function keeps the template's architecture and tracing mode (moto's model supports both)."""
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        function = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json["Properties"]
+        if "Architectures" in properties:
+            function.architectures = list(properties["Architectures"])
+        if "TracingConfig" in properties:
+            function.tracing_config = dict(properties["TracingConfig"])
+        return function
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+# --- AWS::ApiGateway::RestApi with Body, and AWS::ApiGateway::Stage -----------------------------
+
+def _install_rest_api() -> None:
+    from moto.apigateway.models import RestAPI, apigateway_backends
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    original = RestAPI.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        body = properties.get("Body")
+        if body is None:
+            return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        # Without Name, CloudFormation names the API after the body's info.title.
+        backend = apigateway_backends[account_id][region_name]
+        api = backend.create_rest_api(name=properties.get("Name") or body.get("info", {}).get("title", resource_name),
+                                      description=properties.get("Description", body.get("info", {}).get("description", "")),
+                                      endpoint_configuration=properties.get("EndpointConfiguration"))
+        backend.put_rest_api(api.id, body, fail_on_warnings=bool(properties.get("FailOnWarnings", False)), mode="overwrite")
+        return api
+
+    RestAPI.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    class ApiStage(CloudFormationModel):
+        """AWS::ApiGateway::Stage: a stage of an existing deployment; Ref gives the stage name."""
+
+        # moto's model registry files a model under the second part of its module name.
+        __module__ = "moto.apigateway.trustflow"
+
+        def __init__(self, stage: Any, rest_api_id: str) -> None:
+            self.stage = stage
+            self.rest_api_id = rest_api_id
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.stage.name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGateway::Stage"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            properties = cloudformation_json["Properties"]
+            backend = apigateway_backends[account_id][region_name]
+            api = backend.get_rest_api(properties["RestApiId"])
+            if properties["DeploymentId"] not in api.deployments:
+                raise ValueError(f"Invalid deployment identifier specified: {properties['DeploymentId']}")
+            stage = backend.create_stage(properties["RestApiId"], properties["StageName"], properties["DeploymentId"],
+                                         variables=properties.get("Variables"), description=properties.get("Description", ""),
+                                         tracing_enabled=properties.get("TracingEnabled"))
+            return cls(stage, properties["RestApiId"])
+
+    # moto lists its models once (cached): a new one is seen only after the caches are cleared.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

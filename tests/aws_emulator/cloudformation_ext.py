@@ -10,9 +10,11 @@ id to resource, filled by each model's ``create_from_cloudformation_json``), but
 * ``Ref`` to a ``Number`` parameter gives an int (CloudFormation gives a string, so a Lambda
   environment variable would not be a string);
 * ``AWS::StepFunctions::StateMachine`` reads ``DefinitionString`` only: no ``Definition``, no
-  ``DefinitionS3Location`` (what ``sam package`` produces), no ``DefinitionSubstitutions``, and it
-  drops the type, logging and tracing configuration;
-* ``AWS::Lambda::Function`` drops ``Architectures`` and ``TracingConfig``;
+  ``DefinitionS3Location`` (what ``sam package`` produces), no ``DefinitionSubstitutions``; it drops
+  the type, logging and tracing configuration; and once the emulator turns on moto's ASL interpreter
+  (``execute_state_machine``) it creates the state machine where the Step Functions API does not see it;
+* ``AWS::Lambda::Function`` drops ``Architectures`` and ``TracingConfig``; ``AWS::IAM::Role`` drops
+  ``ManagedPolicyArns``; ``Fn::GetAtt <LogGroup>.Arn`` lacks the ``:*`` CloudFormation gives;
 * ``AWS::ApiGateway::RestApi`` needs ``Name`` (SAM gives a ``Body`` and no name) and ignores the body,
   so the deployment then fails with "The REST API doesn't contain any methods";
   ``AWS::ApiGateway::Stage`` is not supported.
@@ -38,6 +40,7 @@ id to resource, filled by each model's ``create_from_cloudformation_json``), but
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -57,7 +60,15 @@ def install() -> None:
     _install_refs()
     _install_state_machine()
     _install_lambda_function()
+    _install_role_managed_policies()
+    _install_queue_policy()
     _install_rest_api()
+    # moto lists its models once (cached): the ones added here are seen only once the caches are cleared.
+    from moto.cloudformation import parsing
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
 
 
 # --- partial creation, with a reason for every resource not created ------------------------------
@@ -155,8 +166,12 @@ def _install_partial_creation() -> None:
     original_create_resources = cfn_models.Stack.create_resources
 
     def create_resources(self):
+        before = len(self.events)
         original_create_resources(self)
         outcomes = _outcomes(self.resource_map)
+        # The resources' events go before the stack's own CREATE_COMPLETE, as on CloudFormation.
+        stack_events = self.events[before:]
+        del self.events[before:]
         for logical_id in self.resource_map.resources:
             outcome = outcomes.get(logical_id)
             if outcome is None:
@@ -168,8 +183,12 @@ def _install_partial_creation() -> None:
                 resource_status=outcome["status"], resource_status_reason=outcome["reason"], resource_properties=None))
         errors = sorted(k for k, v in outcomes.items() if v["status"] == "CREATE_FAILED" and not v["not_emulated"])
         if errors:
+            # As CreateStack with OnFailure=DO_NOTHING leaves it: failed, what was created kept.
+            self.events.extend(e for e in stack_events if e.resource_status != "CREATE_COMPLETE")
             self.status = "CREATE_FAILED"
             self._add_stack_event("CREATE_FAILED", resource_status_reason=f"The following resource(s) failed to create: [{', '.join(errors)}].")
+        else:
+            self.events.extend(stack_events)
 
     cfn_models.Stack.create_resources = create_resources
 
@@ -220,6 +239,16 @@ def _install_parameter_strings() -> None:
         self._parsed_resources.update(self.resolved_parameters)
 
     ResourceMap.load_parameters = load_parameters
+
+    from moto.cloudformation.models import Stack
+
+    def parameter_list(self):
+        # As DescribeStacks shows them: a list parameter comma-separated (not a Python list), NoEcho ones masked.
+        hidden = set(getattr(self.resource_map, "no_echo_parameter_keys", []))
+        return [{"ParameterKey": key, "ParameterValue": "****" if key in hidden else ",".join(value) if isinstance(value, list) else value}
+                for key, value in self.resource_map.resolved_parameters.items()]
+
+    Stack.parameter_list = property(parameter_list)
 
 
 def _cfn_string(value: Any) -> str:
@@ -292,7 +321,8 @@ def definition_of(properties: dict[str, Any], account_id: str, region_name: str)
 
 def _install_state_machine() -> None:
     from moto.core.exceptions import AWSError
-    from moto.stepfunctions.models import StateMachine, stepfunctions_backends
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.responses import get_backend
     from moto.stepfunctions.utils import cfn_to_api_tags
 
     class InvalidDefinition(AWSError):
@@ -316,7 +346,9 @@ def _install_state_machine() -> None:
             arn = destination.get("cloudWatchLogsLogGroup", {}).get("logGroupArn", "")
             if not arn.endswith(":*"):
                 raise InvalidLoggingConfiguration(f"Invalid Logging Configuration: the log group ARN {arn!r} must end with ':*'")
-        backend = stepfunctions_backends[account_id][region_name]
+        # The backend the API serves: with execute_state_machine on, moto's API uses its ASL interpreter's
+        # backend (which also parses the definition, as CreateStateMachine does), its CloudFormation another.
+        backend = get_backend(account_id, region_name)
         return backend.create_state_machine(
             properties.get("StateMachineName", resource_name), definition, properties.get("RoleArn", ""),
             tags=cfn_to_api_tags(properties.get("Tags", [])),
@@ -327,11 +359,15 @@ def _install_state_machine() -> None:
     StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
-# --- AWS::Lambda::Function -----------------------------------------------------------------------
+# --- AWS::Lambda::Function, Version, Alias -------------------------------------------------------
 
 def _install_lambda_function() -> None:
-    """The function keeps the template's architecture and tracing mode (moto's model supports both)."""
-    from moto.awslambda.models import LambdaFunction
+    """The function keeps the template's architecture, tracing mode and logging configuration;
+    ``Ref`` to a Version gives the version's ARN and ``Fn::GetAtt <Version>.Version`` its number, as
+    CloudFormation documents (moto gives the Python object, whose text is its logical id); and
+    ``AWS::Lambda::Alias``, which moto has no model for, is created with moto's CreateAlias."""
+    from moto.awslambda.models import LambdaFunction, LambdaVersion, get_backend
+    from moto.core.common_models import CloudFormationModel
 
     original = LambdaFunction.create_from_cloudformation_json.__func__
 
@@ -342,16 +378,157 @@ def _install_lambda_function() -> None:
             function.architectures = list(properties["Architectures"])
         if "TracingConfig" in properties:
             function.tracing_config = dict(properties["TracingConfig"])
+        if "LoggingConfig" in properties:
+            # moto has no LoggingConfig; GetFunctionConfiguration shows it as Lambda does, with Lambda's defaults.
+            function._tf_logging_config = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.function_name}",
+                                           **properties["LoggingConfig"]}
         return function
 
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    original_configuration = LambdaFunction.get_configuration
+
+    def get_configuration(self, on_create=False):
+        configuration = original_configuration(self, on_create)
+        if getattr(self, "_tf_logging_config", None):
+            configuration["LoggingConfig"] = dict(self._tf_logging_config)
+        return configuration
+
+    LambdaFunction.get_configuration = get_configuration
+
+    def create_version(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        published = get_backend(account_id, region_name).publish_version(properties["FunctionName"], properties.get("Description", ""))
+        if published is None:
+            raise ValueError(f"Function {properties['FunctionName']} has no code to publish")
+        version = LambdaVersion({"Version": published.version})
+        version.arn = published.function_arn  # qualified: ...:function:NAME:VERSION
+        return version
+
+    def version_attribute(self, attribute_name):
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Version":
+            return str(self.version)
+        raise UnformattedGetAttTemplateException()
+
+    LambdaVersion.create_from_cloudformation_json = classmethod(create_version)
+    LambdaVersion.physical_resource_id = property(lambda self: self.arn)
+    LambdaVersion.get_cfn_attribute = version_attribute
+    LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr == "Version")
+
+    class LambdaAliasResource(CloudFormationModel):
+        """AWS::Lambda::Alias; Ref gives the alias ARN."""
+
+        __module__ = "moto.awslambda.trustflow"  # moto's model registry files a model under this name's second part
+
+        def __init__(self, alias: Any) -> None:
+            self.alias = alias
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.alias.arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Alias"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            properties = cloudformation_json["Properties"]
+            alias = get_backend(account_id, region_name).create_alias(
+                properties["Name"], properties["FunctionName"], str(properties["FunctionVersion"]),
+                properties.get("Description", ""), properties.get("RoutingConfig"))
+            return cls(alias)
+
+
+# --- AWS::SQS::QueuePolicy -----------------------------------------------------------------------
+
+def _install_queue_policy() -> None:
+    """AWS::SQS::QueuePolicy sets the ``Policy`` attribute of each queue (moto has no model for it)."""
+    from moto.core.common_models import CloudFormationModel
+    from moto.sqs.models import sqs_backends
+
+    class QueuePolicy(CloudFormationModel):
+        __module__ = "moto.sqs.trustflow"  # moto's model registry files a model under this name's second part
+
+        def __init__(self, policy_id: str) -> None:
+            self.policy_id = policy_id
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.policy_id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SQS::QueuePolicy"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            properties = cloudformation_json["Properties"]
+            backend = sqs_backends[account_id][region_name]
+            document = properties["PolicyDocument"]
+            for queue_url in properties["Queues"]:
+                backend.set_queue_attributes(queue_url.rstrip("/").split("/")[-1],
+                                             {"Policy": document if isinstance(document, str) else json.dumps(document)})
+            return cls(resource_name)
+
+
+# --- AWS::IAM::Role ManagedPolicyArns --------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _aws_managed_policy_data() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return json.loads(aws_managed_policies_data)
+
+
+def _install_role_managed_policies() -> None:
+    """The role gets its ManagedPolicyArns attached (moto ignores the property).
+
+    moto loads AWS's managed policies only with MOTO_IAM_LOAD_MANAGED_POLICIES=true (all ~1,500 of
+    them, for every account); here just the ones a template names are loaded from moto's copy, and
+    a name AWS does not have fails the role as AttachRolePolicy would."""
+    from moto.iam.models import AWSManagedPolicy, Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    original = Role.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for arn in cloudformation_json["Properties"].get("ManagedPolicyArns", []):
+            name = arn.split(":policy/")[-1].split("/")[-1]
+            if ":iam::aws:policy/" in arn and arn not in backend.managed_policies and name in _aws_managed_policy_data():
+                policy = AWSManagedPolicy.from_data(name, account_id, region_name, _aws_managed_policy_data()[name])
+                if policy.arn == arn:  # the path matters: service-role/AWSLambdaBasicExecutionRole
+                    backend.managed_policies[arn] = policy
+            backend.attach_role_policy(arn, role.name)
+        return role
+
+    Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
 # --- AWS::ApiGateway::RestApi with Body, and AWS::ApiGateway::Stage -----------------------------
 
 def _install_rest_api() -> None:
     from moto.apigateway.models import RestAPI, apigateway_backends
-    from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
     original = RestAPI.create_from_cloudformation_json.__func__
@@ -409,7 +586,3 @@ def _install_rest_api() -> None:
                                          tracing_enabled=properties.get("TracingEnabled"))
             return cls(stage, properties["RestApiId"])
 
-    # moto lists its models once (cached): a new one is seen only after the caches are cleared.
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()

@@ -42,6 +42,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+import cloudformation_ext
+
 SCENARIOS = ("verifies", "wrong-password", "unreachable", "netbios-clash", "remote-late", "stuck")
 ACCESS_DENIED = "The trust relationship could not be verified: Access is denied."
 UNREACHABLE = "The specified domain name does not exist or could not be contacted."
@@ -579,6 +581,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server, WSGIRequestHandler
 
     install_ds_extensions()
+    cloudformation_ext.install()
     install_events_to_lambda(args.lambda_invoke_url.rstrip("/") if args.lambda_invoke_url else None)
     if args.lambda_invoke_url:
         install_lambda_forward(args.lambda_invoke_url.rstrip("/"))

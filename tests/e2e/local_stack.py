@@ -223,7 +223,8 @@ class LocalStack:
         s = self.settings
         self.definition = render_definition(substitutions({k: arns[k] for k in FUNCTIONS}, {
             "PollIntervalSeconds": s.poll_interval_seconds, "MaxPollIntervalSeconds": s.max_poll_interval_seconds,
-            "ReverifyIntervalSeconds": s.reverify_interval_seconds, "ExecutionTimeoutSeconds": s.execution_timeout_seconds}))
+            "ReverifyIntervalSeconds": s.reverify_interval_seconds, "ExecutionTimeoutSeconds": s.execution_timeout_seconds,
+            "Partition": "aws"}))
         self.state_machine_arn = sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=self.definition,
                                                           roleArn=role)["stateMachineArn"]
         assert self.state_machine_arn == STATE_MACHINE_ARN, f"request-status was given {STATE_MACHINE_ARN}, not {self.state_machine_arn}"

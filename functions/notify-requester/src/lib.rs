@@ -293,6 +293,54 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
     }
 }
 
+/// The CloudWatch namespace of trustflow's own metrics.
+pub const METRIC_NAMESPACE: &str = "trustflow";
+
+/// The outcome as metrics, in CloudWatch embedded metric format: one JSON line per metric, which
+/// CloudWatch Logs turns into metrics without an API call (the dashboard's "Requests by outcome"
+/// and "Failed trusts by remedy", and `WorkflowFaults`, which the stack alarms on). A fault is a
+/// request that ended on trustflow's own failure (an internal error, retries exhausted), not on a
+/// verdict about the request or the trust. Lines carry `level` and `timestamp` like every log line,
+/// so Lambda's log-level filter treats them as INFO (faults as ERROR).
+pub fn metric_lines(state: &Value, result: &NotifyResult, now: OffsetDateTime) -> Vec<Value> {
+    // arn:aws:states:<region>:<account>:execution:<state machine>:<execution>
+    let machine = state.get("executionId").and_then(Value::as_str).and_then(|arn| arn.split(':').nth(6)).unwrap_or("unknown");
+    let millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    let line = |name: &str, dimension: Option<(&str, &str)>, level: &str| {
+        let mut dimensions = vec!["StateMachine"];
+        let mut body = json!({
+            "_aws": {"Timestamp": millis, "CloudWatchMetrics": [{"Namespace": METRIC_NAMESPACE, "Dimensions": [], "Metrics": [{"Name": name, "Unit": "Count"}]}]},
+            "timestamp": trustflow_core::telemetry::rfc3339(now),
+            "level": level,
+            "StateMachine": machine,
+            name: 1,
+        });
+        if let Some((key, value)) = dimension {
+            dimensions.push(key);
+            body[key] = json!(value);
+        }
+        body["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = json!([dimensions]);
+        body
+    };
+    let outcome = serde_json::to_value(result.announcement).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let mut lines = vec![line("Requests", Some(("Outcome", &outcome)), "INFO")];
+    if let Some(code) = result.remedy.as_ref().and_then(|r| r.get("code")).and_then(Value::as_str) {
+        if result.announcement != Announcement::AwaitingRemoteSide {
+            lines.push(line("FailedTrusts", Some(("Remedy", code)), "INFO"));
+        }
+    }
+    let fault = result
+        .error
+        .as_ref()
+        .and_then(|e| e.get("name"))
+        .and_then(Value::as_str)
+        .is_some_and(|name| !REJECTIONS.contains(&name) && !matches!(name, REPLACEMENT_NOT_CREATED | "TrustNotFound"));
+    if fault {
+        lines.push(line("WorkflowFaults", None, "ERROR"));
+    }
+    lines
+}
+
 /// SNS subjects are at most 100 printable ASCII characters.
 fn subject(text: &str) -> String {
     let clean: String = text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();

@@ -1,7 +1,7 @@
 //! Lambda entry point: set-up only. The logic is in the library.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use notify_requester::{notify, Settings};
+use notify_requester::{metric_lines, notify, Settings};
 use serde_json::Value;
 use tracing::Instrument;
 use trustflow_core::aws::{load_sdk_config, SdkNotifier};
@@ -25,7 +25,13 @@ async fn main() -> Result<(), Error> {
         async move {
             let result = notify(&event.payload, settings, notifier, trustflow_core::time::OffsetDateTime::now_utc()).await;
             match &result {
-                Ok(sent) => tracing::info!(announcement = ?sent.announcement, topics = sent.topics.len(), "requester notified"),
+                Ok(sent) => {
+                    tracing::info!(announcement = ?sent.announcement, topics = sent.topics.len(), "requester notified");
+                    // Embedded metric format: printed as is, one object per line (see metric_lines).
+                    for line in metric_lines(&event.payload, sent, trustflow_core::time::OffsetDateTime::now_utc()) {
+                        println!("{line}");
+                    }
+                }
                 Err(error) => log_failure(error, "notification failed"),
             }
             result

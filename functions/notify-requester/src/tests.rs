@@ -257,3 +257,30 @@ async fn a_one_way_incoming_trust_is_announced_created_not_verified_with_the_on_
     assert!(!message.contains("asks AWS to verify the trust again"), "{message}");
     assert!(aws.published.borrow()[0].subject.ends_with("created on the AWS side"));
 }
+
+#[tokio::test]
+async fn outcomes_become_embedded_metrics_and_only_faults_count_as_faults() {
+    let execution = "arn:aws:states:us-east-1:123456789012:execution:trustflow-trust-workflow:trust-REQ-7";
+    let failed = json!({"plan": plan("Create"), "executionId": execution,
+        "status": status("failed", "Failed", "The specified domain name does not exist or could not be contacted.")});
+    let (_, result) = send(failed.clone()).await;
+    let lines = metric_lines(&failed, &result, OffsetDateTime::UNIX_EPOCH);
+    let names: Vec<String> =
+        lines.iter().map(|l| l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(names, ["Requests", "FailedTrusts"]);
+    assert_eq!(lines[0]["Outcome"], "failed");
+    assert_eq!(lines[0]["StateMachine"], "trustflow-trust-workflow");
+    assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["StateMachine", "Outcome"]]));
+    assert_eq!(lines[1]["Remedy"], "domain-unreachable");
+    assert_eq!(lines[0]["Requests"], 1);
+
+    let rejected = json!({"plan": plan("Create"), "executionId": execution, "failure": {"Error": "SecretUnavailable", "Cause": "x"}});
+    let (_, result) = send(rejected.clone()).await;
+    assert_eq!(metric_lines(&rejected, &result, OffsetDateTime::UNIX_EPOCH).len(), 1, "a requester's mistake is no fault");
+
+    let fault = json!({"plan": plan("Create"), "executionId": execution, "failure": {"Error": "Internal", "Cause": "x"}});
+    let (_, result) = send(fault.clone()).await;
+    let lines = metric_lines(&fault, &result, OffsetDateTime::UNIX_EPOCH);
+    assert_eq!(lines.last().map(|l| l["WorkflowFaults"].clone()), Some(json!(1)));
+    assert_eq!(lines.last().map(|l| l["level"].clone()), Some(json!("ERROR")));
+}

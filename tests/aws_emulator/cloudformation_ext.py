@@ -13,7 +13,9 @@ id to resource, filled by each model's ``create_from_cloudformation_json``), but
   ``DefinitionS3Location`` (what ``sam package`` produces), no ``DefinitionSubstitutions``; it drops
   the type, logging and tracing configuration; and once the emulator turns on moto's ASL interpreter
   (``execute_state_machine``) it creates the state machine where the Step Functions API does not see it;
-* ``AWS::Lambda::Function`` drops ``Architectures`` and ``TracingConfig``; ``AWS::IAM::Role`` drops
+* ``AWS::Lambda::Function`` drops ``Architectures``, ``TracingConfig``, ``LoggingConfig`` and
+  ``DeadLetterConfig``; ``Ref`` to an ``AWS::Lambda::Version`` gives the logical id, not the version
+  ARN; ``AWS::Lambda::Alias`` and ``AWS::SQS::QueuePolicy`` are not supported; ``AWS::IAM::Role`` drops
   ``ManagedPolicyArns``; ``Fn::GetAtt <LogGroup>.Arn`` lacks the ``:*`` CloudFormation gives;
 * ``AWS::ApiGateway::RestApi`` needs ``Name`` (SAM gives a ``Body`` and no name) and ignores the body,
   so the deployment then fails with "The REST API doesn't contain any methods";
@@ -40,6 +42,7 @@ id to resource, filled by each model's ``create_from_cloudformation_json``), but
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -362,7 +365,7 @@ def _install_state_machine() -> None:
 # --- AWS::Lambda::Function, Version, Alias -------------------------------------------------------
 
 def _install_lambda_function() -> None:
-    """The function keeps the template's architecture, tracing mode and logging configuration;
+    """The function keeps the template's architecture, tracing mode, logging and dead-letter configuration;
     ``Ref`` to a Version gives the version's ARN and ``Fn::GetAtt <Version>.Version`` its number, as
     CloudFormation documents (moto gives the Python object, whose text is its logical id); and
     ``AWS::Lambda::Alias``, which moto has no model for, is created with moto's CreateAlias."""
@@ -378,10 +381,13 @@ def _install_lambda_function() -> None:
             function.architectures = list(properties["Architectures"])
         if "TracingConfig" in properties:
             function.tracing_config = dict(properties["TracingConfig"])
+        # moto has neither: GetFunctionConfiguration shows them as Lambda does (LoggingConfig with Lambda's defaults).
+        function._tf_configuration = {}
         if "LoggingConfig" in properties:
-            # moto has no LoggingConfig; GetFunctionConfiguration shows it as Lambda does, with Lambda's defaults.
-            function._tf_logging_config = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.function_name}",
-                                           **properties["LoggingConfig"]}
+            function._tf_configuration["LoggingConfig"] = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.function_name}",
+                                                           **properties["LoggingConfig"]}
+        if "DeadLetterConfig" in properties:
+            function._tf_configuration["DeadLetterConfig"] = dict(properties["DeadLetterConfig"])
         return function
 
     LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
@@ -390,8 +396,7 @@ def _install_lambda_function() -> None:
 
     def get_configuration(self, on_create=False):
         configuration = original_configuration(self, on_create)
-        if getattr(self, "_tf_logging_config", None):
-            configuration["LoggingConfig"] = dict(self._tf_logging_config)
+        configuration.update(copy.deepcopy(getattr(self, "_tf_configuration", {})))
         return configuration
 
     LambdaFunction.get_configuration = get_configuration

@@ -70,6 +70,7 @@ class Function:
     handler: str | None
     architectures: list[str]
     logging: dict[str, Any]
+    dead_letter_config: dict[str, Any]
     # Published versions ("1", ...) and aliases (name -> version).
     versions: list[str] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
@@ -341,6 +342,7 @@ def read_functions(lam: Any, created: dict[str, Resource], original: dict[str, A
             name=config["FunctionName"], arn=config["FunctionArn"], role_arn=config["Role"],
             environment=config.get("Environment", {}).get("Variables", {}), runtime=config.get("Runtime"),
             handler=config.get("Handler"), architectures=config.get("Architectures", []), logging=config.get("LoggingConfig", {}),
+            dead_letter_config=config.get("DeadLetterConfig", {}),
             versions=versions, aliases=aliases, invoke_permissions=permissions)
     return functions
 

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import queue
+import re
 import statistics
 import subprocess
 import sys
@@ -356,6 +357,19 @@ def write_report(args, floor, rows, hello_zip, hello_size, workflow) -> None:
         lines += ["", "## Build", "", f"Clean release build of the workspace on this machine: {args.build_seconds/60:.1f} min "
                   "(`cargo build --release --workspace --bins`). Kept low by `default-features = false` on every SDK crate",
                   "(no legacy hyper 0.14 / rustls 0.21 stack, no SSO crates) and by building the whole workspace once, sharing one `target/`."]
+    arm64 = ROOT / ".work" / "arm64-sizes.json"
+    if arm64.exists():
+        built = json.loads(arm64.read_text())
+        x86 = {name: {"binary_mb": size / 1e6, "zip_mb": zsize / 1e6} for name, _, _, size, zsize in rows}
+        lines += ["", "## arm64 artifacts (what `sam build` deploys)", "",
+                  f"`scripts/build-arm64.sh` ran `sam build` (rust-cargolambda, aarch64-unknown-linux-gnu, zig) in {built['build_seconds'] / 60:.1f} min;",
+                  "each bootstrap was checked to be an AArch64 ELF executable. x86_64 figures from the release build above.", "",
+                  "| function (template) | arm64 binary MB | arm64 zip MB | x86_64 binary MB | x86_64 zip MB |", "|---|---|---|---|---|"]
+        for logical, size in sorted(built["functions"].items()):
+            binary = re.sub(r"(?<!^)(?=[A-Z])", "-", logical.removesuffix("Function")).lower()  # SubmitRequestFunction -> submit-request
+            here = x86.get(binary, {})
+            lines.append(f"| {logical} ({binary}) | {size['binary_bytes'] / 1e6:.2f} | {size['zip_bytes'] / 1e6:.2f} | "
+                         f"{here.get('binary_mb', float('nan')):.2f} | {here.get('zip_mb', float('nan')):.2f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

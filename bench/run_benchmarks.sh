@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (docs/benchmarks.md): release build, then every Lambda against its Python/boto3 twin.
-# Pass --clean to measure a clean release build too (about 8 minutes on 2 cores).
+# Pass --clean to measure a clean release build too (about 8 minutes on 2 cores). Also builds the arm64
+# artifacts with `sam build` (scripts/build-arm64.sh) for their sizes, unless --no-arm64 follows.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,4 +18,6 @@ else
   cargo build --release --workspace --bins --locked
 fi
 cargo build --workspace --bins --locked   # the local stack's Lambdas, for the workflow figures
+# The arm64 artifacts as `sam build` makes them (sizes beside the x86_64 ones); --no-arm64 skips it.
+if [ "${1:-}" = "--no-arm64" ]; then shift; else scripts/build-arm64.sh; fi
 exec .venv/bin/python bench/run_benchmarks.py "${build_args[@]}" "$@"

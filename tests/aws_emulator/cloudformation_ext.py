@@ -30,14 +30,18 @@ id to resource, filled by each model's ``create_from_cloudformation_json``), but
   run list every gap. A type moto has no model for is reported as "not emulated" and leaves the stack
   ``CREATE_COMPLETE`` (CloudFormation itself would create it); any other failure makes the stack
   ``CREATE_FAILED``, as CreateStack with ``OnFailure=DO_NOTHING`` leaves it.
-* The state machine's definition is validated as JSON after the substitutions, as CreateStateMachine
-  rejects a definition that is not (the ASL itself is not checked further).
+* The state machine's definition must be JSON once substituted, and a logging destination must end
+  with ``:*``, as CreateStateMachine requires; with the emulator's ``execute_state_machine`` on, moto's
+  ASL parser checks the definition too.
+* ``AWS::IAM::Role`` attaches its ManagedPolicyArns, loading the AWS managed policies it names from
+  moto's copy (an unknown one fails the role, as AttachRolePolicy would) and detaches them on delete.
 * The REST API body is imported with moto's own OpenAPI import (paths, methods, integrations), which
   is enough for the deployment and the stage to exist; nothing of it is served (the project's API
-  executor, ``api_gateway.py``, does that from the template).
-* Not emulated: updates and deletes of the patched resources beyond what moto does, change sets,
-  rollback, ``Fn::Transform``, and any resource type moto has no model for (e.g.
-  ``AWS::CloudWatch::Alarm``).
+  executor, ``api_gateway.py``, does that from the template). ``AWS::Lambda::Alias``,
+  ``AWS::SQS::QueuePolicy`` and ``AWS::ApiGateway::Stage`` are added as models of moto's own calls.
+* Not emulated: updates of the patched resources, change sets, rollback, ``Fn::Transform``, a failed
+  resource in DescribeStackResources (ListStackResources and DescribeStackEvents show it), and any
+  resource type moto has no model for (``AWS::CloudWatch::Alarm`` among them).
 """
 
 from __future__ import annotations
@@ -76,12 +80,15 @@ def install() -> None:
 
 # --- partial creation, with a reason for every resource not created ------------------------------
 
-def references(node: Any) -> set[str]:
-    """Every logical id or parameter a template fragment names through Ref, Fn::GetAtt or Fn::Sub."""
+def references(node: Any, conditions: Any = None) -> set[str]:
+    """Every logical id or parameter a template fragment names through Ref, Fn::GetAtt or Fn::Sub
+    (of an Fn::If, only the branch its condition takes, when ``conditions`` are given)."""
     found: set[str] = set()
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
+            if key == "Fn::If" and conditions is not None and isinstance(value, list) and len(value) == 3:
+                found.update(references(value[1] if conditions[value[0]] else value[2], conditions))
+            elif key == "Ref" and isinstance(value, str):
                 found.add(value)
             elif key == "Fn::GetAtt":
                 found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
@@ -89,12 +96,12 @@ def references(node: Any) -> set[str]:
                 text, local = (value[0], value[1]) if isinstance(value, list) else (value, {})
                 # ${Name} and ${Name.Attribute}; ${!Literal} is not a reference; names of the local map are not ids.
                 found.update(m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text) if m.split(".")[0] not in local)
-                found.update(references(local))
+                found.update(references(local, conditions))
             else:
-                found.update(references(value))
+                found.update(references(value, conditions))
     elif isinstance(node, list):
         for item in node:
-            found.update(references(item))
+            found.update(references(item, conditions))
     return found
 
 
@@ -133,7 +140,8 @@ def _install_partial_creation() -> None:
         # What this resource refers to is created first, so that a resource whose dependency could not be
         # created is not created with a hole where the reference was (moto drops a Ref it cannot resolve).
         depends_on = resource_json.get("DependsOn", [])
-        named = references(resource_json.get("Properties", {})) | set([depends_on] if isinstance(depends_on, str) else depends_on)
+        named = references(resource_json.get("Properties", {}), resources_map.lazy_condition_map)
+        named |= set([depends_on] if isinstance(depends_on, str) else depends_on)
         missing = []
         for name in sorted(n for n in named if n in resources_map._resource_json_map and n != logical_id):
             resources_map[name]
@@ -154,7 +162,8 @@ def _install_partial_creation() -> None:
 
     def parse_output(output_logical_id, output_json, resources_map):
         outcomes = _outcomes(resources_map)
-        missing = sorted(n for n in references(output_json.get("Value")) if outcomes.get(n, {}).get("status") == "CREATE_FAILED")
+        named = references(output_json.get("Value"), resources_map.lazy_condition_map)
+        missing = sorted(n for n in named if outcomes.get(n, {}).get("status") == "CREATE_FAILED")
         if missing:
             # moto would show "${TrustApi}" left in the value; CloudFormation would have no value at all.
             return None
@@ -189,7 +198,8 @@ def _install_partial_creation() -> None:
             # As CreateStack with OnFailure=DO_NOTHING leaves it: failed, what was created kept.
             self.events.extend(e for e in stack_events if e.resource_status != "CREATE_COMPLETE")
             self.status = "CREATE_FAILED"
-            self._add_stack_event("CREATE_FAILED", resource_status_reason=f"The following resource(s) failed to create: [{', '.join(errors)}].")
+            reason = f"The following resource(s) failed to create: [{', '.join(errors)}]."
+            self._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
         else:
             self.events.extend(stack_events)
 
@@ -335,6 +345,7 @@ def _install_state_machine() -> None:
     class InvalidLoggingConfiguration(AWSError):
         TYPE = "InvalidLoggingConfiguration"
         STATUS = 400
+
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         properties = cloudformation_json["Properties"]
         definition = definition_of(properties, account_id, region_name)
@@ -528,6 +539,18 @@ def _install_role_managed_policies() -> None:
         return role
 
     Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    original_delete = Role.delete_from_cloudformation_json.__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        # CloudFormation detaches what it attached; moto's DeleteRole refuses a role with managed policies.
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in [r for r in backend.roles.values() if r.name == resource_name]:
+            for arn in list(role.managed_policies):
+                backend.detach_role_policy(arn, role.name)
+        original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
 
 
 # --- AWS::ApiGateway::RestApi with Body, and AWS::ApiGateway::Stage -----------------------------

@@ -11,7 +11,8 @@ What ``sam package`` + ``sam deploy`` would do, offline, against the emulator (`
 3. *deploy*: CreateStack with the transformed template, then what was created is read back from the
    services themselves: the stack's resources, the state machine and its definition, each Lambda
    function (name, role, environment, resource policy, and the Rust binary the template builds it
-   from, ``Metadata.BuildProperties.Binary``), the EventBridge rules, the stack's outputs.
+   from, ``Metadata.BuildProperties.Binary``), the EventBridge rules, the queues and their policies,
+   the stack's outputs.
 
 Not rehearsed: the build (``sam build``/cargo-lambda), IAM evaluation (roles and policies are created,
 nothing checks them), resource types moto has no model for (they are listed as not created, with the
@@ -45,7 +46,7 @@ from typing import Any, Iterator
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 ARTIFACT_BUCKET = "trustflow-rehearsal-artifacts"
-# CreateStack takes at most this much TemplateBody; `sam deploy` uploads a larger template to S3 (TemplateURL).
+# CreateStack takes at most this much TemplateBody; `sam deploy` sends a larger template through S3 (TemplateURL).
 TEMPLATE_BODY_LIMIT = 51_200
 
 
@@ -106,18 +107,28 @@ class Rule:
 
 
 @dataclass
+class Queue:
+    logical_id: str
+    url: str
+    arn: str
+    policy: dict[str, Any] | None
+
+
+@dataclass
 class Rehearsal:
     stack_name: str
     stack_id: str
     status: str
     status_reason: str | None
     parameters: dict[str, str]
-    template_bytes: int
+    # The packaged SAM template as JSON, what `sam deploy` would send.
+    packaged_bytes: int
     resources: dict[str, Resource]
     not_created: list[Resource]
     functions: dict[str, Function]
     state_machines: dict[str, StateMachine]
     rules: dict[str, Rule]
+    queues: dict[str, Queue]
     outputs: dict[str, str]
     transformed: dict[str, Any] = field(repr=False)
 
@@ -138,7 +149,7 @@ class Rehearsal:
         return found[0]
 
     def function_by_arn(self, arn: str) -> Function | None:
-        return next((f for f in self.functions.values() if f.arn == arn or arn.startswith(f.arn + ":")), None)
+        return function_of(self.functions, arn)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -151,6 +162,11 @@ class Rehearsal:
 
 class RehearsalError(RuntimeError):
     pass
+
+
+def function_of(functions: dict[str, Function], arn: str) -> Function | None:
+    """The function an ARN names; a qualified ARN (version or alias) names its function too."""
+    return next((f for f in functions.values() if arn == f.arn or arn.startswith(f.arn + ":")), None)
 
 
 # --- package and transform -----------------------------------------------------------------------
@@ -208,8 +224,9 @@ def package(template: dict[str, Any], base: Path, s3: Any, bucket: str = ARTIFAC
 
 
 class _NoManagedPolicies:
-    """The translator's managed-policy loader, offline: it is asked only for policies named in
-    ``Policies`` by name (not ARN); the template names none, and an unknown name fails the transform."""
+    """The translator's managed-policy loader, offline. The translator asks it (online: IAM ListPolicies)
+    only for a policy name missing from the map of AWS managed policies it bundles; here such a name
+    stays as written, and attaching it then fails the role in the emulator as it would in IAM."""
 
     def load(self) -> dict[str, str]:
         return {}
@@ -260,20 +277,18 @@ def rehearse(endpoint_url: str, stack_name: str = "trustflow", parameters: dict[
         raise RehearsalError(f"no such template parameter(s): {', '.join(sorted(unknown))}")
     account_id = client("sts").get_caller_identity()["Account"]
     s3 = client("s3")
-    transformed = transform(package(original, template_path.parent, s3), region, account_id, parameters)
-    body = json.dumps(transformed)
+    packaged = package(original, template_path.parent, s3)
+    # What `sam deploy` sends is the packaged SAM template (CloudFormation transforms it): its size is
+    # the one CreateStack's TemplateBody limit applies to.
+    packaged_bytes = len(json.dumps(packaged).encode())
+    transformed = transform(packaged, region, account_id, parameters)
     cfn = client("cloudformation")
-    request: dict[str, Any] = {"StackName": stack_name, "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                               "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"], "OnFailure": "DO_NOTHING"}
-    if len(body.encode()) <= TEMPLATE_BODY_LIMIT:
-        request["TemplateBody"] = body
-    else:
-        key = f"templates/{stack_name}-{hashlib.md5(body.encode()).hexdigest()}.json"  # noqa: S324
-        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=body.encode())
-        request["TemplateURL"] = f"{endpoint_url}/{ARTIFACT_BUCKET}/{key}"
-    stack_id = cfn.create_stack(**request)["StackId"]
+    # moto has no SAM transform: it gets the transformed template, which it does not size-check.
+    stack_id = cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(transformed), OnFailure="DO_NOTHING",
+                                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+                                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])["StackId"]
     stack = wait_for_stack(cfn, stack_id, timeout)
-    return read_back(client, cfn, stack, original, transformed, len(body.encode()))
+    return read_back(client, cfn, stack, original, transformed, packaged_bytes)
 
 
 def wait_for_stack(cfn: Any, stack_id: str, timeout: float) -> dict[str, Any]:
@@ -288,7 +303,7 @@ def wait_for_stack(cfn: Any, stack_id: str, timeout: float) -> dict[str, Any]:
 
 
 def read_back(client: Any, cfn: Any, stack: dict[str, Any], original: dict[str, Any], transformed: dict[str, Any],
-              template_bytes: int) -> Rehearsal:
+              packaged_bytes: int) -> Rehearsal:
     listed = {}
     for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack["StackId"]):
         for summary in page["StackResourceSummaries"]:
@@ -312,8 +327,8 @@ def read_back(client: Any, cfn: Any, stack: dict[str, Any], original: dict[str, 
         stack_name=stack["StackName"], stack_id=stack["StackId"], status=stack["StackStatus"],
         status_reason=stack.get("StackStatusReason") or (events[0].get("ResourceStatusReason") if events else None),
         parameters={p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])},
-        template_bytes=template_bytes, resources=created, not_created=not_created, functions=functions,
-        state_machines=state_machines, rules=rules,
+        packaged_bytes=packaged_bytes, resources=created, not_created=not_created, functions=functions,
+        state_machines=state_machines, rules=rules, queues=read_queues(client("sqs"), created),
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}, transformed=transformed)
 
 
@@ -331,8 +346,9 @@ def read_functions(lam: Any, created: dict[str, Resource], original: dict[str, A
             for statement in json.loads(lam.get_policy(FunctionName=resource.physical_id)["Policy"]).get("Statement", []):
                 principal = statement.get("Principal")
                 source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
-                permissions.append({"principal": principal.get("Service") or principal.get("AWS") if isinstance(principal, dict) else principal,
-                                    "source_arn": source})
+                if isinstance(principal, dict):
+                    principal = principal.get("Service") or principal.get("AWS")
+                permissions.append({"principal": principal, "source_arn": source})
         versions = [v["Version"] for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=resource.physical_id)
                     for v in page["Versions"] if v["Version"] != "$LATEST"]
         aliases = {a["Name"]: a["FunctionVersion"] for page in lam.get_paginator("list_aliases").paginate(FunctionName=resource.physical_id)
@@ -381,8 +397,7 @@ def read_state_machines(sfn: Any, created: dict[str, Resource], functions: dict[
                 if target is not None:
                     targets[name] = target
         # A qualified ARN (version or alias) is its function's too.
-        owner = lambda arn: next((f.logical_id for f in functions.values() if arn == f.arn or arn.startswith(f.arn + ":")), None)  # noqa: E731
-        tasks = {name: owner(target) for name, target in targets.items()}
+        tasks = {name: function.logical_id if (function := function_of(functions, target)) else None for name, target in targets.items()}
         found[resource.logical_id] = StateMachine(
             logical_id=resource.logical_id, arn=described["stateMachineArn"], name=described["name"],
             definition=described["definition"], role_arn=described["roleArn"], type=described.get("type", ""),
@@ -409,14 +424,23 @@ def read_rules(events: Any, created: dict[str, Resource]) -> dict[str, Rule]:
     return rules
 
 
+def read_queues(sqs: Any, created: dict[str, Resource]) -> dict[str, Queue]:
+    queues = {}
+    for resource in of_type(created, "AWS::SQS::Queue"):
+        attributes = sqs.get_queue_attributes(QueueUrl=resource.physical_id, AttributeNames=["QueueArn", "Policy"])["Attributes"]
+        queues[resource.logical_id] = Queue(resource.logical_id, resource.physical_id, attributes["QueueArn"],
+                                            json.loads(attributes["Policy"]) if attributes.get("Policy") else None)
+    return queues
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 def render_report(rehearsal: Rehearsal) -> str:
     out = [f"Deploy rehearsal of stack {rehearsal.stack_name}: {rehearsal.status}"
            + (f" ({rehearsal.status_reason})" if rehearsal.status_reason and rehearsal.status != "CREATE_COMPLETE" else "")]
-    size_note = "fits TemplateBody" if rehearsal.template_bytes <= TEMPLATE_BODY_LIMIT else "too big for TemplateBody: sent as TemplateURL"
-    out.append(f"Transformed template: {len(rehearsal.transformed['Resources'])} resources, {rehearsal.template_bytes:,} bytes "
-               f"({size_note}, limit {TEMPLATE_BODY_LIMIT:,})")
+    size_note = "fits" if rehearsal.packaged_bytes <= TEMPLATE_BODY_LIMIT else "over: sam deploy sends it through S3"
+    out.append(f"Packaged template {rehearsal.packaged_bytes:,} bytes as JSON (TemplateBody limit {TEMPLATE_BODY_LIMIT:,}: {size_note}); "
+               f"transformed: {len(rehearsal.transformed['Resources'])} resources")
     if rehearsal.parameters:
         out.append("Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(rehearsal.parameters.items())))
     out.append(f"\nCreated ({len(rehearsal.resources)}):")
@@ -431,10 +455,13 @@ def render_report(rehearsal: Rehearsal) -> str:
         out.append(f"  {f.logical_id} -> {f.binary}")
         out.append(f"    name {f.name}; {f.runtime}, {'/'.join(f.architectures)}, handler {f.handler}")
         out.append(f"    role {f.role_arn}")
+        if f.dead_letter_config:
+            out.append(f"    dead letters to {f.dead_letter_config.get('TargetArn')}")
         if f.logging:
             out.append(f"    logging {json.dumps(f.logging)}")
         if f.versions or f.aliases:
-            out.append(f"    versions {', '.join(f.versions) or 'none'}; aliases " + (", ".join(f"{k} -> {v}" for k, v in f.aliases.items()) or "none"))
+            aliases = ", ".join(f"{k} -> {v}" for k, v in f.aliases.items()) or "none"
+            out.append(f"    versions {', '.join(f.versions) or 'none'}; aliases {aliases}")
         for key, value in sorted(f.environment.items()):
             out.append(f"    env  {key}={value}")
         for permission in f.invoke_permissions:
@@ -455,6 +482,14 @@ def render_report(rehearsal: Rehearsal) -> str:
         for target in rule.targets:
             function = rehearsal.function_by_arn(target["Arn"])
             out.append(f"    -> {target['Id']}: {target['Arn']}" + (f" ({function.logical_id}, {function.binary})" if function else ""))
+            if "RetryPolicy" in target or "DeadLetterConfig" in target:
+                dead_letters = target.get("DeadLetterConfig", {}).get("Arn")
+                out.append(f"       retry {json.dumps(target.get('RetryPolicy'))}; dead letters to {dead_letters}")
+    for queue in rehearsal.queues.values():
+        out.append(f"\nQueue {queue.logical_id}: {queue.arn}")
+        for statement in (queue.policy or {}).get("Statement", []):
+            out.append(f"  policy {statement.get('Sid', '')}: {statement.get('Effect')} {statement.get('Action')} for "
+                       f"{json.dumps(statement.get('Principal'))} if {json.dumps(statement.get('Condition'))}")
     if rehearsal.outputs:
         out.append("\nOutputs:")
         for key, value in rehearsal.outputs.items():

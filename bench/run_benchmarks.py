@@ -200,7 +200,7 @@ def main() -> None:
                            "notify-requester": "handlers.notify", "request-status": "status_handler.status"}
         env = {"AWS_ENDPOINT_URL": stack.endpoint, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "NOTIFICATION_TOPIC_ARN": stack.topic_arn,
-               "RESULT_EVENT_BUS": "trustflow", "STATE_MACHINE_ARN": stack.state_machine_arn, "RUST_LOG": "warn", "AWS_LAMBDA_LOG_LEVEL": "WARN",
+               "RESULT_EVENT_BUS": stack.bus_name, "STATE_MACHINE_ARN": stack.state_machine_arn, "RUST_LOG": "warn", "AWS_LAMBDA_LOG_LEVEL": "WARN",
                "PYTHONPATH": str(ROOT / "bench" / "python_baseline")}
         rows = []
         floor = summarize([cold_start([str(release / "hello-lambda")], env, [{"hello": "world"}] * args.invocations)

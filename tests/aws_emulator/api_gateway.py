@@ -401,8 +401,11 @@ APIS: dict[str, RestApi] = {}
 _lock = threading.Lock()
 
 
-def load(template_path: str, resource: str, values: dict[str, Any], backend: str, host: str) -> dict[str, str]:
-    """Loads one ``AWS::Serverless::Api`` of a template; returns its id, stage and invoke URL."""
+def load(template_path: str, resource: str, values: dict[str, Any], backend: str, host: str,
+         api_id: str | None = None) -> dict[str, str]:
+    """Loads one ``AWS::Serverless::Api`` of a template; returns its id, stage and invoke URL.
+    ``api_id``: the id the API has (e.g. the one a stack created), so URLs and ARNs that name it
+    match; a random one otherwise."""
     template = yaml.load(Path(template_path).read_text(), Loader=CfnLoader)
     spec = template["Resources"][resource]
     if spec["Type"] not in ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi"):
@@ -411,7 +414,7 @@ def load(template_path: str, resource: str, values: dict[str, Any], backend: str
     definition = resolve(properties.get("DefinitionBody") or properties.get("Body"), values)
     stage = properties.get("StageName", "v1")
     iam = (properties.get("Auth") or {}).get("DefaultAuthorizer") == "AWS_IAM"
-    api_id = "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
+    api_id = api_id or "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
     region = values.get("AWS::Region", "us-east-1")
     with _lock:
         APIS[api_id] = RestApi(api_id, stage, definition, iam, region, values.get("AWS::AccountId", "123456789012"), backend)

@@ -13,11 +13,16 @@ app in-process and adds, without forking moto:
   (throttling, ServiceException, ...) into any AWS call, optionally with an error message that
   repeats a request parameter (as some AWS messages do), and read the log of calls;
 * EventBridge rules that target a state machine start it (moto only delivers to queues, logs, buses);
-* optionally, the forward of Lambda Invoke (as used by moto's Step Functions interpreter) to a
-  Lambda runtime emulator such as ``cargo lambda watch``, so the real ASL runs the real binaries;
+* optionally, the forward of Lambda Invoke (as used by moto's Step Functions interpreter and the API
+  executor) and of EventBridge rules' Lambda targets to a Lambda runtime emulator such as ``cargo
+  lambda watch``, so the real ASL runs the real binaries: a function must exist in moto (with the
+  version or alias invoked), and the binary that serves it is registered by its name with
+  ``POST /_trustflow/lambda-functions {"functions": {"<name>": "<binary>"}}`` (a stack names its
+  functions ``<stack>-<LogicalId>-<random>``; their binaries are in the template);
 * an executor of the template's REST API (``api_gateway.py``: its VTL mapping templates, request
   model, SigV4 auth and integrations, which moto does not run), loaded with ``POST /_trustflow/api``
-  and invoked under ``/restapis/<apiId>/<stage>/_user_request_/<path>`` as on LocalStack.
+  (optionally under the ``apiId`` of a RestApi a stack created) and invoked under
+  ``/restapis/<apiId>/<stage>/_user_request_/<path>`` as on LocalStack.
 
 Usage: ``python tests/aws_emulator/emulator.py --port 4566 [--lambda-invoke-url URL] [--state-seconds 1]``
 It prints ``trustflow-emulator ready on http://127.0.0.1:PORT`` once it serves.
@@ -68,6 +73,8 @@ class Control:
         self.calls: list[dict[str, Any]] = []
         self.primary_regions: dict[str, str] = {}
         self.forwarders: dict[tuple[str, str], dict[str, Any]] = {}
+        # Lambda function name -> the binary the runtime emulator serves it with.
+        self.lambda_binaries: dict[str, str] = {}
 
     def reset(self) -> None:
         with self.lock:
@@ -301,13 +308,40 @@ def install_ds_extensions() -> None:
 
 # --- Lambda: forward invokes to a Lambda runtime emulator ----------------------------------------
 
+class NoBinary(LookupError):
+    """A function moto knows, but no binary was registered for (POST /_trustflow/lambda-functions)."""
+
+
+def binary_of(backend: Any, function_name: str, qualifier: str | None = None) -> str:
+    """The binary that serves a function: ``function_name`` is a name, a name:qualifier or an ARN
+    (unqualified, or of a version or alias), as Invoke and rule targets give it.
+
+    The function must exist in moto, with that version or alias (otherwise moto's own
+    ResourceNotFoundException is raised, as Lambda answers), and its name must have been registered:
+    a stack's functions are named ``<stack>-<LogicalId>-<random>``, nothing the runtime emulator
+    can serve by itself; their binaries come from the template (Metadata.BuildProperties.Binary)."""
+    function = backend.get_function(function_name, qualifier)
+    with CONTROL.lock:
+        binary = CONTROL.lambda_binaries.get(function.function_name)
+    if binary is None:
+        raise NoBinary(f"no binary is registered for the Lambda function {function.function_name!r} "
+                       f"(register it with POST /_trustflow/lambda-functions)")
+    return binary
+
+
 def install_lambda_forward(invoke_url: str) -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
-        name = function_name.split(":function:")[-1].split(":")[0]
+        try:
+            binary = binary_of(self, function_name, qualifier)
+        except NoBinary as error:
+            # A harness error, not the function's: loud in the emulator's log and in the caller's answer.
+            print(f"lambda invoke: {error}", file=sys.stderr, flush=True)
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "trustflow.NoBinary", "errorMessage": str(error)}).encode()
         data = body if isinstance(body, bytes) else (body or "{}").encode()
-        request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{name}/invocations", data=data,
+        request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{binary}/invocations", data=data,
                                          headers={"Content-Type": "application/json"}, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
@@ -327,15 +361,27 @@ def install_events_to_lambda(invoke_url: str | None) -> None:
     whole (no InputPath/InputTransformer: trustflow's rule has none) to the function through the
     Lambda runtime emulator, on a thread of its own, as an asynchronous (``Event``) invocation: a
     function error is retried twice, as Lambda retries asynchronous invocations, then dropped with
-    a line in the log (where AWS would use the function's on-failure destination)."""
+    a line in the log (where AWS would use the function's on-failure destination or dead-letter
+    queue). A target that is not a function moto knows, or has no registered binary, is logged and
+    not delivered (EventBridge would count a failed invocation)."""
     from moto.events.models import Rule
 
     original = Rule.send_to_targets
 
     def invoke(function_arn: str, event: dict[str, Any]) -> None:
+        from moto.awslambda.exceptions import UnknownFunctionException
+        from moto.awslambda.utils import get_backend
+
         name = function_arn.split(":function:")[-1].split(":")[0]
+        _, _, _, region, account = function_arn.split(":")[:5]
+        try:
+            binary = binary_of(get_backend(account, region), function_arn)
+        except (UnknownFunctionException, NoBinary) as error:
+            # EventBridge would count a FailedInvocation (and dead-letter the event): here, a line in the log.
+            print(f"events -> {name}: not delivered: {error}", file=sys.stderr, flush=True)
+            return
         for attempt in range(3):
-            request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{name}/invocations",
+            request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{binary}/invocations",
                                              data=json.dumps(event).encode(), method="POST",
                                              headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"})
             try:
@@ -519,12 +565,22 @@ class Middleware:
             with CONTROL.lock:
                 CONTROL.calls.clear()
             return ok, {"ok": True}
+        if route == "lambda-functions" and method == "POST":
+            functions = payload["functions"]
+            if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in functions.items()):
+                raise ValueError("functions: an object of function name -> binary name")
+            with CONTROL.lock:
+                CONTROL.lambda_binaries.update(functions)
+            return ok, {"ok": True}
+        if route == "lambda-functions" and method == "GET":
+            with CONTROL.lock:
+                return ok, {"functions": dict(CONTROL.lambda_binaries)}
         if route == "api" and method == "POST":
             import api_gateway
 
             port = os.environ["MOTO_PORT"]
             return ok, api_gateway.load(payload["template"], payload.get("resource", "TrustApi"), payload["values"],
-                                        backend=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}")
+                                        backend=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}", api_id=payload.get("apiId"))
         if route == "reset" and method == "POST":
             CONTROL.reset()
             return ok, {"ok": True}

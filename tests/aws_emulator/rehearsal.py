@@ -15,9 +15,11 @@ What ``sam package`` + ``sam deploy`` would do, offline, against the emulator (`
    the stack's outputs.
 
 Not rehearsed: the build (``sam build``/cargo-lambda), IAM evaluation (roles and policies are created,
-nothing checks them), resource types moto has no model for (they are listed as not created, with the
-reason, and everything that does not depend on them is created), limits and quotas other than the
-TemplateBody size, and updates of an existing stack.
+nothing checks them), the parameters' constraints (MinValue, MaxValue, AllowedPattern, AllowedValues:
+neither the SAM translator nor moto checks them; CloudFormation refuses a value that breaks one),
+resource types moto has no model for (they are listed as not created, with the reason, and everything
+that does not depend on them is created), limits and quotas other than the TemplateBody size, and
+updates of an existing stack.
 
 Usage: ``python tests/aws_emulator/rehearsal.py [--endpoint-url URL] [--parameter Key=Value ...]``;
 without ``--endpoint-url`` it starts an emulator of its own for the run.

@@ -1,23 +1,55 @@
-"""The whole trustflow stack on this machine, with no AWS account.
+"""The whole trustflow stack on this machine, with no AWS account, created from template.yaml.
 
-- AWS: moto over HTTP, extended for Directory Service trusts (``tests/aws_emulator/emulator.py``).
-- Lambdas: the real Rust binaries, served over the Lambda runtime API by ``cargo lambda watch``.
-- Step Functions: the real ``statemachine/trust_workflow.asl.json``, with the template's
-  DefinitionSubstitutions applied, executed by moto's Step Functions interpreter, whose Lambda
-  invokes the emulator forwards to cargo lambda.
-- API Gateway: the template's ``TrustApi`` as written (SigV4 auth, Lambda proxy integrations),
-  run by the emulator's API executor (``tests/aws_emulator/api_gateway.py``) at ``api_url``.
-- EventBridge: the template's rule invokes the submit-request Lambda (the one entrance, shared with
-  ``POST /trust-requests``), which the emulator forwards to cargo lambda as an async invocation.
+``LocalStack.start()`` deploys template.yaml as a stack on the emulated AWS, as ``sam deploy`` would,
+through the deploy rehearsal (``tests/aws_emulator/rehearsal.py``: the SAM translator, then
+CloudFormation's CreateStack on moto), with the scaled-down ``Settings`` as the stack's parameters.
+The tests run against what that stack created:
 
-Used by the demo (``scripts/demo.py``) and the end-to-end tests (``tests/e2e/test_workflow.py``).
+- Step Functions: the state machine the stack created, its definition the ASL as CloudFormation
+  resolved the template's DefinitionSubstitutions (published function versions, poll and re-verify
+  intervals, timeout), executed by moto's Step Functions interpreter.
+- Lambdas: the stack's six functions, under the names it gave them (``<stack>-<LogicalId>-<random>``).
+  The emulator forwards every invoke of one of them (by name or ARN, of a version or an alias; from
+  the state machine, the rule or the API) to the Rust binary the template builds it from
+  (``Metadata.BuildProperties.Binary``), served over the Lambda runtime API by ``cargo lambda watch``.
+  Their environment is the variables the stack gave them, plus what Lambda itself sets from their
+  LoggingConfig (``AWS_LAMBDA_LOG_FORMAT``/``AWS_LAMBDA_LOG_LEVEL``).
+- EventBridge: the stack's bus and "Trust Requested" rule (its pattern, its target: the
+  submit-request function, the one entrance shared with ``POST /trust-requests``), whose target the
+  emulator invokes asynchronously (moto has no Lambda targets); the notifier's result events go to
+  the stack's bus, its messages to the stack's topic.
+- API Gateway: the template's ``TrustApi`` as written (SigV4 auth, Lambda proxy integrations), run by
+  the emulator's API executor (``tests/aws_emulator/api_gateway.py``) under the id of the stack's
+  RestApi, its integrations resolved to the stack's functions, at ``api_url``.
+
+Still hand-wired, because the rehearsal cannot reach it:
+
+- The test's own eyes: SQS queues subscribed to the stack's topic and, through rules of the test's
+  own, to the result events and the "Trust Requested" events on the stack's bus; and a topic standing
+  for a requester's own (``notify.topicArn``). They are not part of the template.
+- One ``cargo lambda watch`` process serves every function, with one environment: the union of the
+  functions' variables (start() fails if two functions give one variable different values), the
+  emulator's endpoint, the Region and one set of test credentials. So each function runs with those
+  credentials, not its own role's: the stack's roles and policies are created but not enforced (moto
+  does not evaluate IAM here), and a function sees the other functions' variables.
+- The binaries are the workspace's debug builds for this machine, not ``sam build``'s arm64 release
+  artifacts; Lambda's memory, timeout, concurrency and the functions' and the rule's retry and
+  dead-letter settings are not enforced (a rule's invoke is tried 3 times, then logged and dropped).
+- Parameters: ``TrustDeadlineSeconds`` and ``RemoteSideWindowSeconds`` are below the template's
+  MinValue (60) so a run takes seconds. Neither moto nor the SAM translator checks parameter
+  constraints (CloudFormation would refuse these values); nothing else depends on it.
+- The alarms: moto has no model for ``AWS::CloudWatch::Alarm``; the rehearsal reports them as not
+  created (``stack.txt`` in the log directory has the whole report).
+- Directories, secrets and what the on-premises domain does: the customer's, not the template's; set
+  per test through the emulator's control API.
+
+Used by the demo (``scripts/demo.py``), the benchmarks and the end-to-end tests (``tests/e2e``).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import re
+import os
 import socket
 import subprocess
 import sys
@@ -25,10 +57,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import boto3
 from botocore.auth import SigV4Auth
@@ -37,24 +68,14 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT = "123456789012"
+sys.path.insert(0, str(ROOT / "tests" / "aws_emulator"))
+import rehearsal  # noqa: E402
+
 REGION = "us-east-1"
-# The state machine's functions: the keys are its DefinitionSubstitutions.
-FUNCTIONS = {
-    "ValidateRequestFunctionArn": "validate-request",
-    "CreateTrustFunctionArn": "create-trust",
-    "CheckTrustFunctionArn": "check-trust",
-    "NotifyRequesterFunctionArn": "notify-requester",
-}
-# The entrance and the API's functions (not in the ASL).
-API_FUNCTIONS = {
-    "SubmitRequestFunctionArn": "submit-request",
-    "RequestStatusFunctionArn": "request-status",
-}
-STATE_MACHINE_NAME = "trustflow-trust-workflow"
-STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
-TOPIC_NAME = "trustflow-notifications"
-BUS_NAME = "trustflow"
+STACK_NAME = "trustflow"
+# What the harness adds to the functions' environment: the emulator as every service's endpoint, and
+# the credentials moto accepts. A stack variable of the same name would be overridden: start() refuses.
+HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 def free_port() -> int:
@@ -75,19 +96,39 @@ def wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen |
     raise TimeoutError(f"{what} did not listen on port {port} within {timeout:.0f}s")
 
 
-def substitutions(arns: dict[str, str], settings: dict[str, int]) -> dict[str, str]:
-    values = dict(arns)
-    values.update({k: str(v) for k, v in settings.items()})
-    return values
+def wait_for_line(path: Path, text: str, timeout: float, what: str, proc: subprocess.Popen) -> None:
+    """Waits until ``text`` appears in the log file ``path`` of ``proc``."""
+    deadline = time.time() + timeout
+    while text not in path.read_text(errors="replace"):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}:\n{path.read_text(errors='replace')[-3000:]}")
+        if time.time() > deadline:
+            raise TimeoutError(f"{what} did not print {text!r} within {timeout:.0f}s")
+        time.sleep(0.1)
 
 
-def render_definition(values: dict[str, str]) -> str:
-    """The ASL file with DefinitionSubstitutions applied, as CloudFormation does."""
-    text = (ROOT / "statemachine" / "trust_workflow.asl.json").read_text()
-    missing = sorted(set(re.findall(r"\$\{(\w+)\}", text)) - set(values))
-    if missing:
-        raise KeyError(f"no substitution for {missing}")
-    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+def function_environment(functions: Iterable[rehearsal.Function]) -> dict[str, str]:
+    """The one environment of the ``cargo lambda watch`` process that serves every function: the
+    union of each function's variables as the stack set them, and of what Lambda sets from its
+    LoggingConfig. A variable two functions give different values cannot be served so: an error."""
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for function in functions:
+        variables = dict(function.environment)
+        # Lambda tells the runtime its LoggingConfig in these two (the level only with the JSON format).
+        if function.logging.get("LogFormat"):
+            variables["AWS_LAMBDA_LOG_FORMAT"] = function.logging["LogFormat"]
+            if function.logging["LogFormat"] == "JSON" and function.logging.get("ApplicationLogLevel"):
+                variables["AWS_LAMBDA_LOG_LEVEL"] = function.logging["ApplicationLogLevel"]
+        for key, value in variables.items():
+            if key in HARNESS_VARIABLES:
+                raise RuntimeError(f"{function.logical_id} sets {key}, which the local stack sets for every function")
+            if key in merged and merged[key] != value:
+                raise RuntimeError(f"{key} is {merged[key]!r} for {owner[key]} and {value!r} for {function.logical_id}: "
+                                   "one cargo lambda watch process cannot give both (serve them from separate processes)")
+            merged[key] = value
+            owner.setdefault(key, function.logical_id)
+    return merged
 
 
 @dataclass
@@ -97,10 +138,22 @@ class Settings:
     max_poll_interval_seconds: int = 2
     reverify_interval_seconds: int = 1
     execution_timeout_seconds: int = 600
+    # Below the template's MinValue (60): see the header.
     trust_deadline_seconds: int = 20
     remote_side_window_seconds: int = 12
     delete_failed_trusts: bool = True
+    event_bus_name: str = "trustflow"
+    # Not a template parameter: one step of an emulated trust's life (emulator.py --state-seconds).
     state_seconds: float = 1.0
+
+    def parameters(self) -> dict[str, Any]:
+        """The stack's parameters (the others keep the template's defaults)."""
+        return {
+            "PollIntervalSeconds": self.poll_interval_seconds, "MaxPollIntervalSeconds": self.max_poll_interval_seconds,
+            "ReverifyIntervalSeconds": self.reverify_interval_seconds, "ExecutionTimeoutSeconds": self.execution_timeout_seconds,
+            "TrustDeadlineSeconds": self.trust_deadline_seconds, "RemoteSideWindowSeconds": self.remote_side_window_seconds,
+            "DeleteFailedTrusts": self.delete_failed_trusts, "EventBusName": self.event_bus_name,
+        }
 
 
 @dataclass
@@ -121,11 +174,13 @@ class Run:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings | None = None, log_dir: Path | None = None, quiet: bool = True) -> None:
+    def __init__(self, settings: Settings | None = None, log_dir: Path | None = None, quiet: bool = True,
+                 stack_name: str = STACK_NAME) -> None:
         self.settings = settings or Settings()
         self.log_dir = log_dir or ROOT / ".work" / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.quiet = quiet
+        self.stack_name = stack_name
         self.procs: list[subprocess.Popen] = []
         self.aws_port = free_port()
         self.invoke_port = free_port()
@@ -133,36 +188,26 @@ class LocalStack:
 
     # --- lifecycle ---
     def start(self) -> "LocalStack":
-        python = sys.executable
-        emulator_log = open(self.log_dir / "emulator.log", "w")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # no emulator or cargo lambda left behind by a start that failed
+            raise
+        return self
+
+    def _start(self) -> None:
+        emulator_log_path = self.log_dir / "emulator.log"
+        emulator_log = open(emulator_log_path, "w")
         self.procs.append(subprocess.Popen(
-            [python, str(ROOT / "tests" / "aws_emulator" / "emulator.py"), "--port", str(self.aws_port),
+            [sys.executable, str(ROOT / "tests" / "aws_emulator" / "emulator.py"), "--port", str(self.aws_port),
              "--lambda-invoke-url", f"http://127.0.0.1:{self.invoke_port}", "--state-seconds", str(self.settings.state_seconds)],
             stdout=emulator_log, stderr=subprocess.STDOUT))
-        self.topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
-        env = {
-            "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test", "NOTIFICATION_TOPIC_ARN": self.topic_arn, "RESULT_EVENT_BUS": BUS_NAME,
-            "TRUST_DEADLINE_SECONDS": str(self.settings.trust_deadline_seconds),
-            "REMOTE_SIDE_WINDOW_SECONDS": str(self.settings.remote_side_window_seconds),
-            "DELETE_FAILED_TRUSTS": "true" if self.settings.delete_failed_trusts else "false",
-            # request-status: known before provisioning, as the state machine's ARN is deterministic.
-            "STATE_MACHINE_ARN": STATE_MACHINE_ARN,
-            "RUST_LOG": "info",
-        }
-        env_file = self.log_dir / "functions.env"
-        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-        self.lambda_log_path = self.log_dir / "lambdas.log"
-        lambda_log = open(self.lambda_log_path, "w")
-        cargo_lambda = Path(sys.executable).with_name("cargo-lambda")
-        self.procs.append(subprocess.Popen(
-            [str(cargo_lambda), "lambda", "watch", "--invoke-port", str(self.invoke_port), "--ignore-changes",
-             "--env-file", str(env_file)],
-            cwd=ROOT, stdout=lambda_log, stderr=subprocess.STDOUT))
-        wait_for_port(self.aws_port, 60, "the AWS emulator", self.procs[0])
-        wait_for_port(self.invoke_port, 120, "cargo lambda watch", self.procs[1])
-        self.provision()
-        return self
+        # "ready on" comes once moto's Step Functions interpreter is switched on, before the stack is created.
+        wait_for_line(emulator_log_path, "ready on", 60, "the AWS emulator", self.procs[0])
+        self.deploy()
+        self.start_functions()
+        self.wire_captures()
+        self.load_api()
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -194,56 +239,94 @@ class LocalStack:
         except urllib.error.HTTPError as error:
             raise RuntimeError(f"control {method} {route}: {error.code} {error.read().decode(errors='replace')}") from None
 
-    def provision(self) -> None:
-        """The resources template.yaml creates, made in the emulator."""
-        sns, sqs, events, lam, sfn = (self.client(s) for s in ("sns", "sqs", "events", "lambda", "stepfunctions"))
-        self.topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
-        events.create_event_bus(Name=BUS_NAME)
-        # Capture what a requester receives: the topic and the result events, each into a queue.
-        self.messages_queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        self.events_queue = sqs.create_queue(QueueName="result-events")["QueueUrl"]
+    # --- the stack ---
+    def deploy(self) -> None:
+        """template.yaml as a stack, through the SAM transform and CloudFormation, with the settings as parameters."""
+        self.stack = rehearsal.rehearse(self.endpoint, self.stack_name, self.settings.parameters(), region=REGION)
+        (self.log_dir / "stack.txt").write_text(self.stack.report() + "\n")
+        # CREATE_COMPLETE: every resource was created but those moto has no model for (the alarms).
+        if self.stack.status != "CREATE_COMPLETE":
+            raise RuntimeError(f"the stack was not created:\n{self.stack.report()}")
+        self.account_id = self.stack.stack_id.split(":")[4]
+        machine = self.stack.state_machine
+        self.state_machine_arn, self.state_machine_name, self.definition = machine.arn, machine.name, machine.definition
+        self.topic_arn = self.stack.outputs["NotificationTopicArn"]
+        self.bus_name = self.stack.outputs["EventBusName"]
+        (self.request_rule,) = [r for r in self.stack.rules.values() if "Trust Requested" in (r.pattern or {}).get("detail-type", [])]
+        self.result_source = self.function("notify-requester").environment["RESULT_EVENT_SOURCE"]
+
+    def function(self, binary: str) -> rehearsal.Function:
+        """The stack's function built from ``binary`` (e.g. "request-status")."""
+        return self.stack.function_by_binary(binary)
+
+    def execution_arn(self, name: str) -> str:
+        """The ARN an execution of the stack's state machine named ``name`` has."""
+        return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+
+    def start_functions(self) -> None:
+        """``cargo lambda watch`` with the functions' environment, and the emulator told which binary serves which function."""
+        missing = [f.logical_id for f in self.stack.functions.values() if not f.binary]
+        if missing:
+            raise RuntimeError(f"no Metadata.BuildProperties.Binary in template.yaml for {', '.join(missing)}")
+        self.control("lambda-functions", {"functions": {f.name: f.binary for f in self.stack.functions.values()}})
+        self.function_env = function_environment(self.stack.functions.values())
+        env = {**self.function_env, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+               "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+        env_file = self.log_dir / "functions.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+        # The functions inherit cargo lambda's own environment too: none of this shell's AWS SDK
+        # configuration (a profile, a session token, a per-service AWS_ENDPOINT_URL_*), and no
+        # RUST_LOG, which would override the log level the stack gives them (AWS_LAMBDA_LOG_LEVEL,
+        # from the template's LogLevel). AWS_LC_* is kept: aws-lc-sys's build reads it, and a change
+        # would make cargo rebuild it.
+        inherited = {k: v for k, v in os.environ.items()
+                     if not (k.startswith("AWS_") and not k.startswith("AWS_LC_")) and k != "RUST_LOG"}
+        self.lambda_log_path = self.log_dir / "lambdas.log"
+        lambda_log = open(self.lambda_log_path, "w")
+        cargo_lambda = Path(sys.executable).with_name("cargo-lambda")
+        self.procs.append(subprocess.Popen(
+            [str(cargo_lambda), "lambda", "watch", "--invoke-port", str(self.invoke_port), "--ignore-changes",
+             "--env-file", str(env_file)],
+            cwd=ROOT, env=inherited, stdout=lambda_log, stderr=subprocess.STDOUT))
+        wait_for_port(self.invoke_port, 120, "cargo lambda watch", self.procs[-1])
+
+    def wire_captures(self) -> None:
+        """The test's eyes (not the template's): what a requester receives, and what portals put on the bus."""
+        sns, sqs, events = (self.client(s) for s in ("sns", "sqs", "events"))
         queue_arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        # The stack's topic (the requesters' outcomes) and the notifier's result events on the stack's bus.
+        self.messages_queue = sqs.create_queue(QueueName="capture-notifications")["QueueUrl"]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn(self.messages_queue))
+        self.events_queue = sqs.create_queue(QueueName="capture-result-events")["QueueUrl"]
+        events.put_rule(Name="capture-results", EventBusName=self.bus_name, EventPattern=json.dumps({"source": [self.result_source]}))
+        events.put_targets(Rule="capture-results", EventBusName=self.bus_name,
+                           Targets=[{"Id": "q", "Arn": queue_arn(self.events_queue)}])
+        # "Trust Requested" events as portals (and `trustctl request --via events`) put them, whatever their source.
+        self.requests_queue = sqs.create_queue(QueueName="capture-trust-requests")["QueueUrl"]
+        events.put_rule(Name="capture-requests", EventBusName=self.bus_name, EventPattern=json.dumps({"detail-type": ["Trust Requested"]}))
+        events.put_targets(Rule="capture-requests", EventBusName=self.bus_name,
+                           Targets=[{"Id": "q", "Arn": queue_arn(self.requests_queue)}])
+        # A requester's own topic (notify.topicArn in a request).
         self.request_topic_arn = sns.create_topic(Name="identity-team")["TopicArn"]
-        events.put_rule(Name="results", EventBusName=BUS_NAME, EventPattern=json.dumps({"source": ["trustflow"]}))
-        events.put_targets(Rule="results", EventBusName=BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn(self.events_queue)}])
-        # What portals (and `trustctl request --via events`) put on the bus is also captured here.
-        self.requests_queue = sqs.create_queue(QueueName="trust-requests")["QueueUrl"]
-        events.put_rule(Name="requests", EventBusName=BUS_NAME, EventPattern=json.dumps({"detail-type": ["Trust Requested"]}))
-        events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "q", "Arn": queue_arn(self.requests_queue)}])
-        trust_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}
-        role = self.client("iam").create_role(RoleName="trustflow", AssumeRolePolicyDocument=json.dumps(trust_policy))["Role"]["Arn"]
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as z:
-            z.writestr("bootstrap", "served by cargo lambda watch")
-        arns = {}
-        for key, name in {**FUNCTIONS, **API_FUNCTIONS}.items():
-            arns[key] = lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
-                                            Code={"ZipFile": archive.getvalue()})["FunctionArn"]
-        s = self.settings
-        self.definition = render_definition(substitutions({k: arns[k] for k in FUNCTIONS}, {
-            "PollIntervalSeconds": s.poll_interval_seconds, "MaxPollIntervalSeconds": s.max_poll_interval_seconds,
-            "ReverifyIntervalSeconds": s.reverify_interval_seconds, "ExecutionTimeoutSeconds": s.execution_timeout_seconds,
-            "Partition": "aws"}))
-        self.state_machine_arn = sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=self.definition,
-                                                          roleArn=role)["stateMachineArn"]
-        assert self.state_machine_arn == STATE_MACHINE_ARN, f"request-status was given {STATE_MACHINE_ARN}, not {self.state_machine_arn}"
-        # The template's EventBridgeRule: a "Trust Requested" event goes to the entrance, which starts
-        # the workflow named after the request id.
-        events.put_targets(Rule="requests", EventBusName=BUS_NAME, Targets=[{"Id": "entrance", "Arn": arns["SubmitRequestFunctionArn"]}])
-        # The template's API, with what CloudFormation would substitute into its definition.
-        values = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com",
-                  "AWS::StackName": "trustflow", "TrustWorkflow": self.state_machine_arn, "TrustWorkflow.Arn": self.state_machine_arn,
-                  "TrustWorkflow.Name": STATE_MACHINE_NAME}
-        for key, name in {**FUNCTIONS, **API_FUNCTIONS}.items():
-            resource = key.removesuffix("Arn")
-            values.update({resource: name, f"{resource}.Arn": arns[key]})
-        api = self.control("api", {"template": str(ROOT / "template.yaml"), "resource": "TrustApi", "values": values})
-        self.api_url = api["url"]
+
+    def load_api(self) -> None:
+        """The template's API, run by the emulator's executor under the stack's RestApi id, with what
+        CloudFormation substitutes into its definition taken from the stack."""
+        (api,) = [r for r in self.stack.resources.values() if r.type == "AWS::ApiGateway::RestApi"]
+        values: dict[str, Any] = {"AWS::Partition": rehearsal.partition_of(REGION), "AWS::Region": REGION,
+                                  "AWS::AccountId": self.account_id, "AWS::URLSuffix": "amazonaws.com",
+                                  "AWS::StackName": self.stack_name, **self.stack.parameters}
+        for f in self.stack.functions.values():
+            values.update({f.logical_id: f.name, f"{f.logical_id}.Arn": f.arn})
+        for m in self.stack.state_machines.values():
+            values.update({m.logical_id: m.arn, f"{m.logical_id}.Arn": m.arn, f"{m.logical_id}.Name": m.name})
+        loaded = self.control("api", {"template": str(rehearsal.TEMPLATE), "resource": api.logical_id, "values": values,
+                                      "apiId": api.physical_id})
+        self.api_id, self.api_url = loaded["apiId"], loaded["url"]
 
     def put_request_event(self, detail: dict[str, Any], source: str = "portal.identity") -> None:
         """What a portal does: a "Trust Requested" event on the bus."""
-        entries = self.client("events").put_events(Entries=[{"EventBusName": BUS_NAME, "Source": source,
+        entries = self.client("events").put_events(Entries=[{"EventBusName": self.bus_name, "Source": source,
                                                              "DetailType": "Trust Requested", "Detail": json.dumps(detail)}])
         assert entries["FailedEntryCount"] == 0, entries
 

@@ -9,11 +9,9 @@ import time
 
 import pytest
 
-from local_stack import STATE_MACHINE_ARN
 from test_workflow import CANARY, request
 
 _n = itertools.count(1)
-EXECUTIONS = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")
 OPEN = ("running", "awaitingRemoteSide")
 RESPONSES: list[str] = []  # every answer of the API in this module
 
@@ -69,7 +67,7 @@ def warm_request_status(stack):
     29 s integration timeout that the executor keeps: start request-status once, without that limit."""
     event = {"resource": "/trust-requests/{id}", "path": "/trust-requests/API-WARM-UP", "httpMethod": "GET",
              "pathParameters": {"id": "API-WARM-UP"}, "requestContext": {"httpMethod": "GET", "stage": "v1"}}
-    answer = stack.client("lambda").invoke(FunctionName="request-status", Payload=json.dumps(event))
+    answer = stack.client("lambda").invoke(FunctionName=stack.function("request-status").name, Payload=json.dumps(event))
     assert json.loads(answer["Payload"].read())["statusCode"] == 404
 
 
@@ -96,7 +94,7 @@ def test_a_valid_post_starts_one_execution_named_after_the_request_id(stack, dir
     status, answer, text = call(stack, "POST", "/trust-requests", body)
     assert status == 202, text
     assert answer["requestId"] == body["requestId"]
-    assert answer["executionArn"] == f"{EXECUTIONS}:trust-{body['requestId']}"
+    assert answer["executionArn"] == stack.execution_arn(f"trust-{body['requestId']}")
     assert [e["executionArn"] for e in stack.executions_named(f"trust-{body['requestId']}")] == [answer["executionArn"]]
     execution_input = stack.client("stepfunctions").describe_execution(executionArn=answer["executionArn"])["input"]
     assert json.loads(execution_input) == body

@@ -13,7 +13,7 @@ _n = itertools.count(1)
 
 def trustctl(stack, *args, timeout=180):
     env = dict(os.environ, AWS_ENDPOINT_URL=stack.endpoint, AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test",
-               AWS_SECRET_ACCESS_KEY="test", TRUSTFLOW_STATE_MACHINE_ARN=stack.state_machine_arn, TRUSTFLOW_EVENT_BUS="trustflow")
+               AWS_SECRET_ACCESS_KEY="test", TRUSTFLOW_STATE_MACHINE_ARN=stack.state_machine_arn, TRUSTFLOW_EVENT_BUS=stack.bus_name)
     return subprocess.run([str(TRUSTCTL), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -98,7 +98,7 @@ def test_request_and_status_via_the_api_sign_with_sigv4(stack, directory_id, sec
     args = flags(directory_id, f"api{next(_n)}.ctl.example", secret, request_id)
     started = trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack), *args)
     assert started.returncode == 0, started.stdout + started.stderr
-    assert f"started arn:aws:states:us-east-1:123456789012:execution:trustflow-trust-workflow:trust-{request_id}" in started.stdout
+    assert f"started {stack.execution_arn(f'trust-{request_id}')}" in started.stdout
     # While it runs, the same POST is answered with the same execution (StartExecution is idempotent then).
     again = trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack), *args)
     assert again.returncode == 0, again.stdout + again.stderr

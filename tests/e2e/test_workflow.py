@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from local_stack import API_FUNCTIONS, ROOT, FUNCTIONS, render_definition
+from local_stack import ROOT
 
 CANARY = "Canary-Trust-Pw-9f31!"
 _ids = itertools.count(1)
@@ -229,18 +229,27 @@ def test_transient_faults_are_retried_until_they_pass(stack, directory_id, secre
     assert sum(1 for t in trusts if t["RemoteDomainName"] == "faulty.example.com") == 1
 
 
-def test_every_substitution_in_the_asl_is_in_the_template_and_every_function_is_used():
+def test_every_substitution_in_the_asl_is_in_the_template_and_every_function_is_used(stack):
     asl = (ROOT / "statemachine" / "trust_workflow.asl.json").read_text()
     template = (ROOT / "template.yaml").read_text()
     placeholders = set(re.findall(r"\$\{(\w+)\}", asl))
     block = template.split("DefinitionSubstitutions:")[1].split("Tracing:")[0]
     defined = set(re.findall(r"^\s+(\w+):", block, re.M))
     assert placeholders == defined
-    functions = set(re.findall(r"^  (\w+Function):\n    Type: AWS::Serverless::Function", template, re.M))
-    assert functions == {key.removesuffix("Arn") for key in {**FUNCTIONS, **API_FUNCTIONS}}
-    for key in FUNCTIONS:
-        assert "${%s}" % key in asl
-    json.loads(render_definition({name: "1" for name in placeholders}))
+    # What the stack made of them: nothing left to substitute, and every Task invokes a function of the stack.
+    machine = stack.stack.state_machine
+    assert "${" not in machine.definition
+    json.loads(machine.definition)
+    assert machine.tasks and None not in machine.tasks.values(), machine.task_targets
+    # Every function of the stack is used: by the workflow, as the "Trust Requested" rule's target, or by the API.
+    entrance = set()
+    for target in stack.request_rule.targets:
+        function = stack.stack.function_by_arn(target["Arn"])
+        assert function is not None, f"the rule targets {target['Arn']}, not a function of the stack"
+        entrance.add(function.logical_id)
+    api_body = json.dumps(stack.stack.transformed["Resources"]["TrustApi"]["Properties"]["Body"])
+    api = set(re.findall(r"\$\{(\w+)\.Arn\}", api_body)) & set(stack.stack.functions)
+    assert set(machine.tasks.values()) | entrance | api == set(stack.stack.functions)
 
 
 def test_result_events_match_the_published_schema(stack, directory_id, secret):

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use trustflow_core::announcement::Announcement;
 use trustflow_core::aws::{classify_sdk_error, error_code};
 use trustflow_core::remedy::Remedy;
-use trustflow_core::request::{check_request_id, execution_name};
+use trustflow_core::request::{check_request_id, execution_arn_named, execution_name};
 use trustflow_core::WorkflowError;
 
 /// What DescribeExecution says of an execution.
@@ -156,7 +156,7 @@ pub struct Cause {
 
 /// The execution ARN of a request, from the state machine's ARN.
 pub fn execution_arn(state_machine_arn: &str, request_id: &str) -> String {
-    format!("{}:{}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1), execution_name(request_id))
+    execution_arn_named(state_machine_arn, &execution_name(request_id))
 }
 
 /// Builds the requester's view from the execution and its history.

@@ -22,7 +22,7 @@ use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Value};
 use trustflow_core::aws::{classify_sdk_error, error_code};
 use trustflow_core::error::Violation;
-use trustflow_core::request::{check_request_id, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
+use trustflow_core::request::{check_request_id, execution_arn_named, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_core::WorkflowError;
 
 /// What StartExecution did.
@@ -93,11 +93,6 @@ impl Admission {
     }
 }
 
-/// The ARN of the execution `name` of a state machine.
-pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
-    format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
-}
-
 /// The execution input for a request: its JSON with sorted keys (`serde_json`'s map is ordered),
 /// so that the same request is the same text, as Step Functions compares it.
 pub fn canonical_input(request: &Value) -> String {
@@ -109,7 +104,7 @@ pub async fn admit(starter: &impl ExecutionStarter, state_machine_arn: &str, nam
     match starter.start(state_machine_arn, name, input).await? {
         StartOutcome::Started(execution_arn) => Ok(Admission::Started { execution_arn }),
         StartOutcome::AlreadyExists => {
-            let execution_arn = execution_arn(state_machine_arn, name);
+            let execution_arn = execution_arn_named(state_machine_arn, name);
             let Some(existing) = starter.input_of(&execution_arn).await? else {
                 return Err(WorkflowError::Transient(format!("StartExecution said {name} exists, but DescribeExecution found none")).into());
             };

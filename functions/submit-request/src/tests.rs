@@ -33,13 +33,13 @@ impl ExecutionStarter for FakeSfn {
         let mut executions = self.executions.borrow_mut();
         if let Some((_, existing, open)) = executions.iter().find(|e| e.0 == name) {
             return Ok(if *open && existing == input {
-                StartOutcome::Started(execution_arn(state_machine_arn, name))
+                StartOutcome::Started(execution_arn_named(state_machine_arn, name))
             } else {
                 StartOutcome::AlreadyExists
             });
         }
         executions.push((name.to_owned(), input.to_owned(), true));
-        Ok(StartOutcome::Started(execution_arn(state_machine_arn, name)))
+        Ok(StartOutcome::Started(execution_arn_named(state_machine_arn, name)))
     }
 
     async fn input_of(&self, execution_arn: &str) -> Result<Option<String>, SubmitError> {
@@ -115,7 +115,7 @@ async fn a_different_request_under_a_used_id_is_409_naming_the_id_and_starts_not
     let answer = handle_post(&post(&other.to_string()), &sfn, MACHINE).await;
     assert_eq!(answer.status_code, 409);
     assert!(body(&answer)["message"].as_str().unwrap_or_default().contains("\"REQ-4\" already names a different trust request"));
-    assert_eq!(body(&answer)["executionArn"], execution_arn(MACHINE, "trust-REQ-4"));
+    assert_eq!(body(&answer)["executionArn"], execution_arn_named(MACHINE, "trust-REQ-4"));
     assert_eq!(sfn.names(), ["trust-REQ-4"]);
     let from_an_event = handle_event(&event("e-9", other), &sfn, MACHINE).await.expect("answered");
     assert_eq!(from_an_event["admission"], "requestIdInUse");

@@ -326,6 +326,12 @@ pub fn execution_name(request_id: &str) -> String {
     format!("trust-{request_id}")
 }
 
+/// The ARN of the execution `name` of a state machine (Step Functions derives it from the state
+/// machine's ARN), so the entrance and the status reader can name an execution without a call.
+pub fn execution_arn_named(state_machine_arn: &str, name: &str) -> String {
+    format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+}
+
 /// `None` when the id is acceptable, else the rule it breaks.
 pub fn check_request_id(id: &str) -> Option<&'static str> {
     let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));

@@ -9,6 +9,9 @@ app in-process and adds, without forking moto:
   time, evaluated lazily whenever DescribeTrusts is called;
 * VerifyTrust, UpdateTrust, DeleteTrust with DeleteAssociatedConditionalForwarder, and the four
   conditional-forwarder calls; RegionsInfo in DescribeDirectories; one trust per pair of domains;
+* IAM for callers holding a role's session (the functions, each under its own role): a call whose
+  action the role's policies do not allow is refused with AccessDenied and logged
+  (``iam_enforcement.py``; ``POST /_trustflow/function-credentials`` issues the sessions);
 * a control API under ``/_trustflow/`` to pick scenarios, seed directories, inject faults
   (throttling, ServiceException, ...) into any AWS call, optionally with an error message that
   repeats a request parameter (as some AWS messages do), and read the log of calls;
@@ -48,6 +51,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import cloudformation_ext
+import iam_enforcement
 
 SCENARIOS = ("verifies", "wrong-password", "unreachable", "netbios-clash", "remote-late", "stuck")
 ACCESS_DENIED = "The trust relationship could not be verified: Access is denied."
@@ -75,6 +79,8 @@ class Control:
         self.forwarders: dict[tuple[str, str], dict[str, Any]] = {}
         # Lambda function name -> the binary the runtime emulator serves it with.
         self.lambda_binaries: dict[str, str] = {}
+        # Calls an assumed role made that its policies do not allow (iam_enforcement.py).
+        self.denials: list[dict[str, Any]] = []
 
     def reset(self) -> None:
         with self.lock:
@@ -82,6 +88,7 @@ class Control:
             self.scenarios.clear()
             self.faults.clear()
             self.calls.clear()
+            self.denials.clear()
 
     def take_fault(self, service: str, operation: str, body: bytes) -> dict[str, Any] | None:
         """The first matching fault rule, with one use consumed."""
@@ -443,8 +450,10 @@ def is_json(body: bytes) -> bool:
         return False
 
 
-def fault_response(service: str, operation: str, error: str, start_response, echo: str = "", message: str = ""):
-    status = "500 Internal Server Error" if error in SERVER_FAULTS else ("429 Too Many Requests" if error == "TooManyRequestsException" else "400 Bad Request")
+def fault_response(service: str, operation: str, error: str, start_response, echo: str = "", message: str = "",
+                   status: str = ""):
+    status = status or ("500 Internal Server Error" if error in SERVER_FAULTS
+                        else ("429 Too Many Requests" if error == "TooManyRequestsException" else "400 Bad Request"))
     message = message or f"Injected by trustflow-emulator into {service}:{operation}"
     if echo:
         # Some AWS error messages repeat request parameters: this one does, to prove callers scrub them.
@@ -492,6 +501,11 @@ class Middleware:
             # AWS answers a malformed JSON-protocol body with 400 SerializationException; moto fails with a 500.
             self.record(service, operation, "400")
             return fault_response(service, operation, "SerializationException", start_response, message="the request body is not valid JSON")
+        caller = iam_enforcement.assumed_role_of(environ)
+        role = caller[0] if caller else None
+        refusal = iam_enforcement.check(caller, service, operation)
+        if refusal:
+            return self.refuse(refusal, service, operation, start_response)
         fault = CONTROL.take_fault(service, operation, body)
         if fault:
             self.record(service, operation, f"fault:{fault['error']}")
@@ -509,13 +523,29 @@ class Middleware:
             return start_response(status, headers, exc_info)
 
         result = self.app(environ, capture)
-        self.record(service, operation, seen.get("status", "?"))
+        self.record(service, operation, seen.get("status", "?"), role)
         return result
 
     @staticmethod
-    def record(service: str, operation: str, status: str) -> None:
+    def record(service: str, operation: str, status: str, role: str | None = None) -> None:
+        """One line of the call log; ``role`` is the role whose session made the call (None: plain keys)."""
         with CONTROL.lock:
-            CONTROL.calls.append({"service": service, "operation": operation, "status": status})
+            CONTROL.calls.append({"service": service, "operation": operation, "status": status, "role": role})
+
+    def refuse(self, refusal: dict[str, str], service: str, operation: str, start_response):
+        """AWS's answer to a call the caller's role does not allow: AccessDenied, nothing done."""
+        with CONTROL.lock:
+            CONTROL.denials.append(refusal)
+        self.record(service, operation, "denied", refusal["role"])
+        if refusal["decision"] == "unknown session":
+            return fault_response(service, operation, "UnrecognizedClientException", start_response,
+                                  message="The security token included in the request is invalid.")
+        principal = f"arn:aws:sts::{iam_enforcement.DEFAULT_ACCOUNT_ID}:assumed-role/{refusal['role']}/{refusal['session']}"
+        why = "an explicit deny in an identity-based policy" if refusal["decision"] == "denied" else "no identity-based policy allows the action"
+        message = f"User: {principal} is not authorized to perform: {refusal['action']} because {why}"
+        if service == "sns":
+            return fault_response(service, operation, "AuthorizationError", start_response, message=message, status="403 Forbidden")
+        return fault_response(service, operation, "AccessDeniedException", start_response, message=message)
 
     def control(self, environ, start_response, path, body):
         method = environ["REQUEST_METHOD"]
@@ -575,6 +605,15 @@ class Middleware:
         if route == "lambda-functions" and method == "GET":
             with CONTROL.lock:
                 return ok, {"functions": dict(CONTROL.lambda_binaries)}
+        if route == "function-credentials" and method == "POST":
+            return ok, function_credentials(payload["function"])
+        if route == "denials" and method == "GET":
+            with CONTROL.lock:
+                return ok, {"denials": list(CONTROL.denials)}
+        if route == "denials" and method == "DELETE":
+            with CONTROL.lock:
+                CONTROL.denials.clear()
+            return ok, {"ok": True}
         if route == "api" and method == "POST":
             import api_gateway
 
@@ -585,6 +624,22 @@ class Middleware:
             CONTROL.reset()
             return ok, {"ok": True}
         return "404 Not Found", {"error": f"no control route {method} /_trustflow/{route}"}
+
+
+def function_credentials(name: str) -> dict[str, Any]:
+    """A session of the execution role of the function served as ``name`` (a function name, or the
+    binary registered for one, as the runtime emulator names the process it starts), in the shape
+    of ``credential_process`` output: Lambda hands each function its own role's credentials."""
+    from moto.awslambda.utils import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    with CONTROL.lock:
+        names = [f for f, binary in CONTROL.lambda_binaries.items() if name in (f, binary)]
+    backend = get_backend(DEFAULT_ACCOUNT_ID, "us-east-1")
+    roles = {backend.get_function(f).role for f in names}
+    if len(roles) != 1:
+        raise KeyError(f"{name!r} is served as {len(names)} functions with {len(roles)} roles; one role was expected")
+    return iam_enforcement.assume(roles.pop(), session=name)
 
 
 def seed_directory(spec: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,20 @@ def stack():
         yield running
 
 
+@pytest.fixture(autouse=True)
+def functions_stay_within_their_roles(request):
+    """Fails a test during which the emulator refused a function a call its role does not allow:
+    an action missing from a policy in template.yaml. Tests that refuse on purpose clear the list."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    stack = request.getfixturevalue("stack")
+    stack.control("denials", method="DELETE")
+    yield
+    denials = stack.control("denials", method="GET")["denials"]
+    assert denials == [], f"functions were refused calls their roles do not allow: {denials}"
+
+
 @pytest.fixture(scope="session")
 def directory_id(stack):
     return stack.seed_directory("aws.example.com")

@@ -29,9 +29,11 @@ Still hand-wired, because the rehearsal cannot reach it:
   for a requester's own (``notify.topicArn``). They are not part of the template.
 - One ``cargo lambda watch`` process serves every function, with one environment: the union of the
   functions' variables (start() fails if two functions give one variable different values), the
-  emulator's endpoint, the Region and one set of test credentials. So each function runs with those
-  credentials, not its own role's: the stack's roles and policies are created but not enforced (moto
-  does not evaluate IAM here), and a function sees the other functions' variables.
+  emulator's endpoint and the Region, so a function sees the other functions' variables. It holds no
+  credentials: an AWS config file whose ``credential_process``
+  (``tests/aws_emulator/function_credentials.py``) gets each function, in its own process, a session
+  of the role the stack created for it; the emulator refuses what that role's policies do not allow
+  (actions only, ``tests/aws_emulator/iam_enforcement.py``).
 - The binaries are the workspace's debug builds for this machine, not ``sam build``'s arm64 release
   artifacts; Lambda's memory, timeout, concurrency and the functions' and the rule's retry and
   dead-letter settings are not enforced (a rule's invoke is tried 3 times, then logged and dropped).
@@ -73,9 +75,10 @@ import rehearsal  # noqa: E402
 
 REGION = "us-east-1"
 STACK_NAME = "trustflow"
-# What the harness adds to the functions' environment: the emulator as every service's endpoint, and
-# the credentials moto accepts. A stack variable of the same name would be overridden: start() refuses.
-HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# What the harness sets in the functions' environment: the emulator as every service's endpoint, and
+# where each finds its role's credentials. A stack variable of one of these names: start() refuses.
+HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def free_port() -> int:
@@ -270,8 +273,16 @@ class LocalStack:
             raise RuntimeError(f"no Metadata.BuildProperties.Binary in template.yaml for {', '.join(missing)}")
         self.control("lambda-functions", {"functions": {f.name: f.binary for f in self.stack.functions.values()}})
         self.function_env = function_environment(self.stack.functions.values())
+        # Each function gets its own execution role's credentials, as on Lambda: the SDK's profile
+        # chain runs function_credentials.py in the function's process, which asks the emulator
+        # for a session of that function's role; the emulator then holds it to the role's policies.
+        aws_config = self.log_dir / "functions.aws-config"
+        credential_process = f"{sys.executable} {ROOT / 'tests' / 'aws_emulator' / 'function_credentials.py'}"
+        aws_config.write_text(f"[default]\ncredential_process = {credential_process}\n")
+        no_credentials_file = self.log_dir / "functions.aws-credentials"
+        no_credentials_file.write_text("")
         env = {**self.function_env, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-               "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+               "AWS_CONFIG_FILE": str(aws_config), "AWS_SHARED_CREDENTIALS_FILE": str(no_credentials_file)}
         env_file = self.log_dir / "functions.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
         # The functions inherit cargo lambda's own environment too: none of this shell's AWS SDK

@@ -444,7 +444,8 @@ impl Notifier for SdkNotifier {
 /// so when they are there the configuration is built from them directly: the default chain's
 /// profile-file and container/IMDS probing cost about 3 ms of a 7 ms cold start (docs/benchmarks.md).
 /// `AWS_ENDPOINT_URL` is honoured (the local stack and the tests point it at the emulator).
-/// Anywhere else, the SDK's default chain is used.
+/// Anywhere else, the SDK's default chain is used (the local stack relies on its profile-file
+/// `credential_process` to give each function its own role's session).
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_credential_types::provider::SharedCredentialsProvider;

@@ -9,6 +9,9 @@ scripts/bootstrap.sh
 echo "==> cargo fmt --check (house style: rustfmt.toml)"
 cargo fmt --all -- --check
 
+echo "==> cargo clippy --workspace --all-targets -D warnings (house rules: Cargo.toml [workspace.lints])"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "==> building the workspace (debug: shared by the tests and the local Lambdas)"
 cargo build --workspace --tests --bins --locked
 
@@ -29,8 +32,8 @@ grep -q "ready on" .work/logs/rust-emulator.log || { cat .work/logs/rust-emulato
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 eval "$(.venv/bin/python tests/aws_emulator/seed_for_rust.py "$AWS_ENDPOINT_URL")"
 
-echo "==> cargo test (unit, property and integration tests)"
-cargo test --workspace --locked
+echo "==> cargo test (unit, property and integration tests; the integration tests need the emulator, so plain cargo test skips them)"
+cargo test --workspace --locked -- --include-ignored
 kill $emulator 2>/dev/null || true
 unset AWS_ENDPOINT_URL
 

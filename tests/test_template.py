@@ -16,7 +16,7 @@ CALLED = {
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
     "SubmitRequestFunction": {"states:StartExecution", "states:DescribeExecution"},
 }
-# The SDK call each action stands for, as spelled in the adapters (functions/*/src/).
+# The SDK call each action stands for, as spelled in the adapters (crates/trustflow-aws/src/).
 SDK_CALL = {
     "ds:DescribeDirectories": ".describe_directories()", "ds:DescribeTrusts": ".describe_trusts()",
     "ds:DescribeConditionalForwarders": ".describe_conditional_forwarders()", "ds:CreateTrust": ".create_trust()",
@@ -106,7 +106,7 @@ def test_the_resource_level_table_agrees_with_the_service_authorization_referenc
 
 
 def test_every_allowed_action_is_a_call_the_code_makes():
-    code = "".join(path.read_text() for path in (ROOT / "functions").glob("*/src/**/*.rs") if path.name != "tests.rs")
+    code = "".join(path.read_text() for path in (ROOT / "crates" / "trustflow-aws" / "src").glob("**/*.rs") if path.name != "fakes.rs")
     for allowed in CALLED.values():
         for action in allowed:
             assert SDK_CALL[action] in code, f"{action} is allowed but {SDK_CALL[action]} is not called"
@@ -146,7 +146,7 @@ def test_every_result_event_the_notifier_puts_matches_the_published_schema():
 
     schema = json.loads((ROOT / "schemas" / "trust-result.schema.json").read_text())
     # The detail-types are spelled once, on the Announcement the notifier puts.
-    announcements = (ROOT / "functions" / "trustflow-core" / "src" / "announcement.rs").read_text()
+    announcements = (ROOT / "crates" / "trustflow-domain" / "src" / "announcement.rs").read_text()
     detail_types = re.findall(r'=> "(Trust [A-Za-z ]+)"', announcements)
     assert len(detail_types) == 8, detail_types
     for detail_type in detail_types:

@@ -5,14 +5,15 @@
 //! the state machine's Retry repeats the Task with backoff, so one poll costs one state transition
 //! instead of the three of a Wait -> Task -> Choice loop.
 
-use serde::{Deserialize, Serialize};
-use trustflow_core::aws::{DirectoryReader, TrustInfo, TrustMaintainer};
-use trustflow_core::domain::{classify_state, StateClass};
-use trustflow_core::error::WorkflowError;
-use trustflow_core::plan::{Plan, PlanAction};
-use trustflow_core::remedy::{remedy_for, Remedy};
-use trustflow_core::telemetry::{parse_rfc3339, rfc3339};
-use trustflow_core::time::{Duration, OffsetDateTime};
+use trustflow_aws::ports::{DirectoryReader, TrustMaintainer};
+use trustflow_domain::domain::TrustInfo;
+use trustflow_domain::domain::{classify_state, StateClass};
+use trustflow_domain::error::WorkflowError;
+use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, TrustStatus};
+use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::remedy::remedy_for;
+use trustflow_domain::time::{Duration, OffsetDateTime};
+use trustflow_domain::times::{parse_rfc3339, rfc3339};
 
 /// Configuration, read once at cold start.
 #[derive(Debug, Clone)]
@@ -26,83 +27,6 @@ pub struct Settings {
 
 /// Default for `REMOTE_SIDE_WINDOW_SECONDS`: 24 hours.
 pub const DEFAULT_REMOTE_SIDE_WINDOW_SECONDS: u64 = 24 * 60 * 60;
-
-/// What the Task is asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Mode {
-    /// Wait for creation and first verification to finish.
-    Poll,
-    /// The trust waits for the remote side: ask AWS to verify it again.
-    Reverify,
-    /// The trust failed: delete it if configured to.
-    Cleanup,
-}
-
-/// The Task's payload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckInput {
-    /// What to do.
-    pub mode: Mode,
-    /// The plan, with `trustId` set.
-    pub plan: Plan,
-    /// The last status, for `reverify` and `cleanup`.
-    #[serde(default)]
-    pub status: Option<TrustStatus>,
-}
-
-/// Where the trust stands, for the state machine's Choice and the notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Outcome {
-    /// The trust works.
-    Verified,
-    /// Verification failed for now: the on-premises side is probably not configured yet.
-    AwaitingRemoteSide,
-    /// The trust failed or is gone.
-    Failed,
-    /// Creation did not finish before the deadline.
-    TimedOut,
-    /// The remote side was not configured within the window.
-    RemoteSideTimedOut,
-}
-
-/// A trust's status as the workflow sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrustStatus {
-    /// The classification.
-    pub outcome: Outcome,
-    /// `t-...`.
-    pub trust_id: String,
-    /// The Directory Service state (`Deleted` when the trust is gone).
-    pub trust_state: String,
-    /// The Directory Service's reason, verbatim.
-    pub trust_state_reason: String,
-    /// What the reason means and what to do, where there is a problem.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remedy: Option<Remedy>,
-    /// When the state was read.
-    pub checked_at: String,
-    /// Until when the remote side is waited for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_side_deadline: Option<String>,
-    /// Whether the failed trust was deleted by the cleanup step.
-    #[serde(default)]
-    pub trust_deleted: bool,
-}
-
-/// The Task's result: the plan passed through, and the new status. Returning the whole workflow
-/// document lets the state machine replace its state without reshaping the Lambda's payload.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckOutput {
-    /// The plan, unchanged.
-    pub plan: Plan,
-    /// Where the trust stands.
-    pub status: TrustStatus,
-}
 
 /// Runs one check and returns the workflow document for the state machine.
 pub async fn run_check<D>(
@@ -178,7 +102,7 @@ async fn poll<D: DirectoryReader>(
             awaiting.remote_side_deadline = Some(rfc3339(now + window));
             Ok(awaiting)
         }
-        StateClass::Pending if past(Some(&plan.deadline), now) => Ok(status(plan, trust_id, Outcome::TimedOut, Some(&trust), now)),
+        StateClass::Pending if now >= plan.deadline => Ok(status(plan, trust_id, Outcome::TimedOut, Some(&trust), now)),
         StateClass::Pending => Err(WorkflowError::TrustPending(format!("trust {trust_id} is {}", trust.state))),
     }
 }

@@ -1,17 +1,19 @@
 //! Lambda entry point: set-up only. The logic is in the library.
 
-use check_trust::{run_check, CheckInput, CheckOutput, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
+use check_trust::{run_check, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_core::aws::{load_sdk_config, SdkDirectory};
-use trustflow_core::settings;
-use trustflow_core::telemetry::{invocation_span, log_failure};
-use trustflow_core::WorkflowError;
+use trustflow_aws::{load_sdk_config, SdkDirectory};
+use trustflow_domain::handoff::{CheckInput, CheckOutput};
+use trustflow_domain::settings;
+use trustflow_domain::WorkflowError;
+use trustflow_lambda::telemetry::{invocation_span, log_failure};
+use trustflow_lambda::StepFailure;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    trustflow_core::telemetry::init_json_logs();
+    trustflow_lambda::telemetry::init_json_logs();
     let settings = Settings {
         remote_side_window_seconds: settings::seconds("REMOTE_SIDE_WINDOW_SECONDS", DEFAULT_REMOTE_SIDE_WINDOW_SECONDS)?,
         delete_failed_trusts: settings::flag("DELETE_FAILED_TRUSTS", false)?,
@@ -24,16 +26,16 @@ async fn main() -> Result<(), Error> {
         let span = invocation_span(&event.payload);
         async move {
             let input: CheckInput =
-                serde_json::from_value(event.payload).map_err(|error| WorkflowError::Internal(format!("the Task payload is not a check: {error}")))?;
+                serde_json::from_value(event.payload).map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload is not a check: {error}"))))?;
             let mode = input.mode;
-            let result = run_check(input, settings, directory, trustflow_core::time::OffsetDateTime::now_utc()).await;
+            let result = run_check(input, settings, directory, trustflow_domain::time::OffsetDateTime::now_utc()).await;
             match &result {
                 Ok(CheckOutput { status, .. }) => {
                     tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked")
                 }
                 Err(error) => log_failure(error, "trust checked"),
             }
-            result
+            result.map_err(StepFailure)
         }
         .instrument(span)
     }))

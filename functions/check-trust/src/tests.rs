@@ -1,6 +1,7 @@
 use serde_json::json;
-use trustflow_core::fakes::{sample_directory, FakeAws};
-use trustflow_core::request::parse_request;
+use trustflow_aws::fakes::{sample_directory, FakeAws};
+use trustflow_domain::handoff::{CheckInput, Mode, Outcome, TrustStatus};
+use trustflow_domain::testing::PlanBuilder;
 
 use super::*;
 
@@ -15,19 +16,13 @@ fn at(seconds: i64) -> OffsetDateTime {
 }
 
 fn plan(direction: &str, trust_id: &str, action: PlanAction) -> Plan {
-    Plan {
-        request: parse_request(&json!({
-            "requestId": "REQ-1", "directoryId": DIR, "remoteDomainName": "corp.example.com",
-            "trustDirection": direction, "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": {"secretId": "s"}
-        }))
-        .expect("valid"),
-        directory: sample_directory(DIR),
-        action,
-        trust_id: Some(trust_id.to_owned()),
-        replaces_trust_id: None,
-        existing_trust: None,
-        deadline: rfc3339(at(100)),
-    }
+    PlanBuilder::default()
+        .directory(sample_directory(DIR))
+        .request_field("trustDirection", json!(direction))
+        .action(action)
+        .trust_id(trust_id)
+        .deadline(at(100))
+        .build()
 }
 
 async fn run(aws: &FakeAws, mode: Mode, plan: Plan, status: Option<TrustStatus>, now: i64) -> Result<TrustStatus, WorkflowError> {

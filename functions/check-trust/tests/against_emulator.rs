@@ -4,14 +4,16 @@
 
 use std::time::Duration as StdDuration;
 
-use check_trust::{check_trust, CheckInput, Mode, Outcome, Settings, TrustStatus};
+use check_trust::{check_trust, Settings};
 use serde_json::json;
-use trustflow_core::aws::{DirectoryReader, SdkDirectory};
-use trustflow_core::plan::{Plan, PlanAction};
-use trustflow_core::request::parse_request;
-use trustflow_core::testing::{fixture, sdk_config};
-use trustflow_core::time::OffsetDateTime;
-use trustflow_core::WorkflowError;
+use trustflow_aws::ports::DirectoryReader;
+use trustflow_aws::testing::{fixture, sdk_config};
+use trustflow_aws::SdkDirectory;
+use trustflow_domain::handoff::{CheckInput, Mode, Outcome, TrustStatus};
+use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::testing::PlanBuilder;
+use trustflow_domain::time::OffsetDateTime;
+use trustflow_domain::WorkflowError;
 
 async fn new_trust(domain: &str) -> Plan {
     let config = sdk_config().await;
@@ -27,17 +29,13 @@ async fn new_trust(domain: &str) -> Plan {
         .send()
         .await
         .expect("created");
-    Plan {
-        request: parse_request(&json!({"requestId": "R-3", "directoryId": directory_id, "remoteDomainName": domain,
-            "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": {"secretId": "s"}}))
-        .expect("valid"),
-        directory: api.describe_directory(&directory_id).await.expect("ok").expect("exists"),
-        action: PlanAction::Create,
-        trust_id: created.trust_id().map(str::to_owned),
-        replaces_trust_id: None,
-        existing_trust: None,
-        deadline: "2099-01-01T00:00:00Z".to_owned(),
-    }
+    PlanBuilder::default()
+        .directory(api.describe_directory(&directory_id).await.expect("ok").expect("exists"))
+        .request_field("requestId", json!("R-3"))
+        .request_field("remoteDomainName", json!(domain))
+        .action(PlanAction::Create)
+        .trust_id(created.trust_id().expect("a trust id"))
+        .build()
 }
 
 async fn check(mode: Mode, plan: &Plan, status: Option<TrustStatus>) -> Result<TrustStatus, WorkflowError> {
@@ -59,6 +57,7 @@ async fn settle(plan: &Plan) -> TrustStatus {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn a_verifying_trust_is_pending_then_verified() {
     let plan = new_trust("verifies.rust.example").await;
     assert_eq!(check(Mode::Poll, &plan, None).await.expect_err("pending").name(), "TrustPending");
@@ -66,6 +65,7 @@ async fn a_verifying_trust_is_pending_then_verified() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn an_unreachable_domain_fails_with_its_remedy_and_is_cleaned_up() {
     let plan = new_trust("unreachable.rust.example").await;
     let failed = settle(&plan).await;
@@ -76,6 +76,7 @@ async fn an_unreachable_domain_fails_with_its_remedy_and_is_cleaned_up() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn a_wrong_password_awaits_the_remote_side_and_is_reverified() {
     let plan = new_trust("wrongpw.rust.example").await;
     let awaiting = settle(&plan).await;
@@ -87,6 +88,7 @@ async fn a_wrong_password_awaits_the_remote_side_and_is_reverified() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn a_trust_that_no_longer_exists_is_failed() {
     let mut plan = new_trust("gone.rust.example").await;
     plan.trust_id = Some("t-0000000000".to_owned());

@@ -5,10 +5,10 @@
 //! Creation is idempotent: when CreateTrust says the trust exists (a duplicate event, a retry,
 //! a race with a second request), the existing trust is followed instead.
 
-use trustflow_core::aws::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
-use trustflow_core::domain::normalize_domain;
-use trustflow_core::error::WorkflowError;
-use trustflow_core::plan::{is_requested_shape, Plan, PlanAction};
+use trustflow_aws::ports::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
+use trustflow_domain::domain::normalize_domain;
+use trustflow_domain::error::WorkflowError;
+use trustflow_domain::plan::{is_requested_shape, Plan, PlanAction};
 
 /// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
 /// only once the password has been read and checked, and says plainly when the new one then failed.

@@ -2,23 +2,17 @@
 
 use create_trust::create_trust;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde::Deserialize;
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_core::aws::{load_sdk_config, SdkDirectory, SdkSecrets};
-use trustflow_core::plan::Plan;
-use trustflow_core::telemetry::{invocation_span, log_failure};
-use trustflow_core::WorkflowError;
-
-/// The Task's payload: the plan made by the validation step.
-#[derive(Deserialize)]
-struct CreateTrustInput {
-    plan: Plan,
-}
+use trustflow_aws::{load_sdk_config, SdkDirectory, SdkSecrets};
+use trustflow_domain::handoff::CreateInput;
+use trustflow_domain::WorkflowError;
+use trustflow_lambda::telemetry::{invocation_span, log_failure};
+use trustflow_lambda::StepFailure;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    trustflow_core::telemetry::init_json_logs();
+    trustflow_lambda::telemetry::init_json_logs();
     let config = load_sdk_config().await;
     let directory = SdkDirectory::new(&config);
     let secrets = SdkSecrets::new(&config);
@@ -27,8 +21,8 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
         async move {
-            let input: CreateTrustInput = serde_json::from_value(event.payload)
-                .map_err(|error| WorkflowError::Internal(format!("the Task payload has no plan: {error}")))?;
+            let input: CreateInput = serde_json::from_value(event.payload)
+                .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload has no plan: {error}"))))?;
             let result = create_trust(input.plan, directory, secrets).await;
             match &result {
                 Ok(plan) => {
@@ -36,7 +30,7 @@ async fn main() -> Result<(), Error> {
                 }
                 Err(error) => log_failure(error, "trust creation failed"),
             }
-            result
+            result.map_err(StepFailure)
         }
         .instrument(span)
     }))

@@ -1,7 +1,7 @@
 use serde_json::json;
-use trustflow_core::fakes::{sample_directory, FakeAws};
-use trustflow_core::plan::{Plan, PlanAction};
-use trustflow_core::request::parse_request;
+use trustflow_aws::fakes::{sample_directory, FakeAws};
+use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::testing::PlanBuilder;
 
 use super::*;
 
@@ -16,20 +16,7 @@ fn account() -> FakeAws {
 }
 
 fn plan(secret: serde_json::Value, action: PlanAction) -> Plan {
-    let request = parse_request(&json!({
-        "requestId": "REQ-1", "directoryId": DIR, "remoteDomainName": "corp.example.com",
-        "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": secret
-    }))
-    .expect("valid");
-    Plan {
-        request,
-        directory: sample_directory(DIR),
-        action,
-        trust_id: None,
-        replaces_trust_id: None,
-        existing_trust: None,
-        deadline: "2030-01-01T00:00:00Z".to_owned(),
-    }
+    PlanBuilder::default().directory(sample_directory(DIR)).request_field("trustPassword", secret).action(action).build()
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@
 
 use create_trust::create_trust;
 use serde_json::json;
-use trustflow_core::aws::{DirectoryReader, SdkDirectory, SdkSecrets};
-use trustflow_core::plan::{Plan, PlanAction};
-use trustflow_core::request::parse_request;
-use trustflow_core::testing::{fixture, sdk_config};
+use trustflow_aws::ports::DirectoryReader;
+use trustflow_aws::testing::{fixture, sdk_config};
+use trustflow_aws::{SdkDirectory, SdkSecrets};
+use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::testing::PlanBuilder;
 
 const CANARY: &str = "Canary-Rust-Pw-41!";
 
@@ -15,25 +16,21 @@ async fn plan(domain: &str, secret: serde_json::Value) -> Plan {
     let config = sdk_config().await;
     let directory_id = fixture("TF_DIRECTORY");
     let directory = SdkDirectory::new(&config).describe_directory(&directory_id).await.expect("reachable").expect("exists");
-    Plan {
-        request: parse_request(&json!({"requestId": "R-2", "directoryId": directory_id, "remoteDomainName": domain,
-            "trustDirection": "Two-Way", "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": secret}))
-        .expect("valid"),
-        directory,
-        action: PlanAction::Create,
-        trust_id: None,
-        replaces_trust_id: None,
-        existing_trust: None,
-        deadline: "2099-01-01T00:00:00Z".to_owned(),
-    }
+    PlanBuilder::default()
+        .directory(directory)
+        .request_field("requestId", json!("R-2"))
+        .request_field("remoteDomainName", json!(domain))
+        .request_field("trustPassword", secret)
+        .build()
 }
 
-async fn create(plan: Plan) -> Result<Plan, trustflow_core::WorkflowError> {
+async fn create(plan: Plan) -> Result<Plan, trustflow_domain::WorkflowError> {
     let config = sdk_config().await;
     create_trust(plan, &SdkDirectory::new(&config), &SdkSecrets::new(&config)).await
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn creates_a_trust_from_a_plain_secret() {
     let created = create(plan("plain.create.example", json!({"secretId": "trustflow/plain"})).await).await.expect("created");
     let trust_id = created.trust_id.clone().expect("trust id");
@@ -42,12 +39,14 @@ async fn creates_a_trust_from_a_plain_secret() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn creates_a_trust_from_a_key_of_a_json_secret() {
     let secret = json!({"secretId": "trustflow/json", "jsonKey": "password"});
     assert!(create(plan("json.create.example", secret).await).await.expect("created").trust_id.is_some());
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn a_duplicate_create_adopts_the_existing_trust() {
     let first = create(plan("dup.create.example", json!({"secretId": "trustflow/plain"})).await).await.expect("created");
     let second = create(plan("Dup.Create.Example.", json!({"secretId": "trustflow/plain"})).await).await.expect("adopted");
@@ -56,6 +55,7 @@ async fn a_duplicate_create_adopts_the_existing_trust() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn a_missing_secret_is_a_clear_error_and_creates_nothing() {
     let error = create(plan("missing.create.example", json!({"secretId": "trustflow/nope"})).await).await.expect_err("fails");
     assert_eq!(error.name(), "SecretUnavailable");
@@ -66,6 +66,7 @@ async fn a_missing_secret_is_a_clear_error_and_creates_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn a_missing_json_key_never_shows_the_secret() {
     let secret = json!({"secretId": "trustflow/json", "jsonKey": "pw"});
     let error = create(plan("key.create.example", secret).await).await.expect_err("fails");

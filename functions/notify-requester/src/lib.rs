@@ -4,16 +4,19 @@
 //! It receives the whole workflow state, whatever path led here: a plan and a trust status,
 //! a plan and a caught failure, or the raw request and a failure when validation rejected it.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-pub use trustflow_core::announcement::Announcement;
-use trustflow_core::aws::Notifier;
-use trustflow_core::domain::TrustType;
-use trustflow_core::error::WorkflowError;
-use trustflow_core::plan::{Plan, PlanAction};
-use trustflow_core::request::peek_reply_to;
-use trustflow_core::telemetry::rfc3339;
-use trustflow_core::time::OffsetDateTime;
+use trustflow_aws::ports::Notifier;
+pub use trustflow_domain::announcement::Announcement;
+use trustflow_domain::domain::TrustType;
+use trustflow_domain::error::WorkflowError;
+pub use trustflow_domain::handoff::{NotifyInput, NotifyResult};
+use trustflow_domain::handoff::{Outcome, TrustStatus};
+use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::remedy::Remedy;
+use trustflow_domain::request::peek_reply_to;
+use trustflow_domain::status::Cause;
+use trustflow_domain::time::OffsetDateTime;
+use trustflow_domain::times::rfc3339;
 
 /// Configuration, read once at cold start.
 #[derive(Debug, Clone)]
@@ -24,25 +27,6 @@ pub struct Settings {
     pub event_bus: String,
     /// The `source` of result events.
     pub event_source: String,
-}
-
-/// What the step returns to the state machine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NotifyResult {
-    /// The outcome announced.
-    pub announcement: Announcement,
-    /// Whether the workflow ends in success.
-    pub succeeded: bool,
-    /// Topics the message went to.
-    pub topics: Vec<String>,
-    /// Why a rejected or failed request ended as it did (error name and message), for
-    /// `GET /trust-requests/{id}`, which reads it back from the execution history.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Value>,
-    /// What the trust's state reason means and what to do.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remedy: Option<Value>,
 }
 
 /// A composed notification.
@@ -58,6 +42,10 @@ pub struct Notification {
     pub detail: Value,
     /// The request's own topic, if any.
     pub request_topic: Option<String>,
+    /// Why a rejected or failed request ended so (error name and message).
+    pub cause: Option<Cause>,
+    /// What the trust's state reason means and what to do.
+    pub remedy: Option<Remedy>,
 }
 
 /// The creation step's error when a replacement deleted the old trust and the new one was not created.
@@ -68,12 +56,12 @@ const REJECTIONS: &[&str] = &["ValidationFailed", "TrustConflict", "SecretUnavai
 
 /// Composes and sends the notification for `state`.
 pub async fn notify<N: Notifier>(
-    state: &Value,
+    input: &NotifyInput,
     settings: &Settings,
     notifier: &N,
     now: OffsetDateTime,
 ) -> Result<NotifyResult, WorkflowError> {
-    let notification = compose(state, now);
+    let notification = compose(input, now);
     let mut topics = vec![settings.default_topic_arn.clone()];
     if let Some(topic) = notification.request_topic.clone().filter(|t| *t != settings.default_topic_arn) {
         topics.push(topic);
@@ -84,39 +72,26 @@ pub async fn notify<N: Notifier>(
     notifier
         .put_event(&settings.event_bus, &settings.event_source, notification.announcement.detail_type(), &notification.detail.to_string())
         .await?;
-    let error = notification.detail.get("error").filter(|e| e.is_object()).cloned();
-    let remedy = notification.detail.get("remedy").filter(|r| r.is_object()).cloned();
-    Ok(NotifyResult { announcement: notification.announcement, succeeded: notification.announcement.is_success(), topics, error, remedy })
-}
-
-/// The failure a Catch put in the state: the error name and its message.
-fn failure(state: &Value) -> Option<(String, String)> {
-    let failure = state.get("failure")?;
-    let error = failure.get("Error").and_then(Value::as_str).unwrap_or("Unknown").to_owned();
-    let cause = failure.get("Cause").and_then(Value::as_str).unwrap_or_default();
-    // A Lambda error's Cause is JSON with the errorMessage inside; other causes are plain text.
-    let message = serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|c| c.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| cause.to_owned());
-    Some((error, message))
-}
-
-fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    Ok(NotifyResult {
+        announcement: notification.announcement,
+        succeeded: notification.announcement.is_success(),
+        topics,
+        error: notification.cause,
+        remedy: notification.remedy,
+    })
 }
 
 /// Composes the notification; pure, so every path is unit-tested.
-pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
-    let plan: Option<Plan> = state.get("plan").and_then(|p| serde_json::from_value(p.clone()).ok());
-    let status = state.get("status").cloned().unwrap_or(Value::Null);
-    let failure = failure(state);
+pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
+    let failure = input.failure.as_ref().map(|f| f.name_and_message());
+    let status: Option<&TrustStatus> = input.status.as_ref();
 
-    let Some(plan) = plan else {
+    let Some(plan) = input.plan.as_ref() else {
         // Rejected before a plan existed: reply to what the raw request says, if it says it validly.
         // The state machine sends the raw request as a string (see NotifyRejection); it may not even parse.
-        let raw = state.get("rawRequest").and_then(Value::as_str).map(|text| serde_json::from_str::<Value>(text).unwrap_or(Value::Null));
-        let (request_id, topic) = peek_reply_to(raw.as_ref().unwrap_or(state));
+        let raw =
+            input.raw_request.as_deref().map(|text| serde_json::from_str::<Value>(text).unwrap_or(Value::Null)).unwrap_or(Value::Null);
+        let (request_id, topic) = peek_reply_to(&raw);
         let (mut error, mut message) = failure.unwrap_or_else(|| ("Unknown".to_owned(), "the workflow ended without a result".to_owned()));
         if error.ends_with("DeserializeError") {
             // The Lambda runtime could not read the request (serde_json stops at 128 levels of nesting).
@@ -135,6 +110,8 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
             body,
             detail: json!({"requestId": request_id, "outcome": announcement, "error": {"name": error, "message": message}, "occurredAt": rfc3339(now)}),
             request_topic: topic,
+            cause: Some(Cause { name: error, message }),
+            remedy: None,
         };
     };
 
@@ -142,25 +119,25 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
     // AWS never verifies a one-way incoming trust: "Created" is as far as it goes, and saying
     // "verified" would be false.
     let verifiable = request.trust_direction.is_verifiable();
-    let announcement = match (&failure, status.get("outcome").and_then(Value::as_str)) {
+    let announcement = match (&failure, status.map(|s| s.outcome)) {
         (Some((error, _)), _) if REJECTIONS.contains(&error.as_str()) => Announcement::Rejected,
         (Some(_), _) => Announcement::Failed,
-        (None, Some("verified")) if !verifiable => Announcement::Created,
-        (None, Some("verified")) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
-        (None, Some("verified")) => Announcement::Verified,
-        (None, Some("awaitingRemoteSide")) => Announcement::AwaitingRemoteSide,
-        (None, Some("timedOut")) => Announcement::TimedOut,
-        (None, Some("remoteSideTimedOut")) => Announcement::RemoteSideTimedOut,
-        (None, Some(_)) => Announcement::Failed,
+        (None, Some(Outcome::Verified)) if !verifiable => Announcement::Created,
+        (None, Some(Outcome::Verified)) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
+        (None, Some(Outcome::Verified)) => Announcement::Verified,
+        (None, Some(Outcome::AwaitingRemoteSide)) => Announcement::AwaitingRemoteSide,
+        (None, Some(Outcome::TimedOut)) => Announcement::TimedOut,
+        (None, Some(Outcome::RemoteSideTimedOut)) => Announcement::RemoteSideTimedOut,
+        (None, Some(Outcome::Failed)) => Announcement::Failed,
         (None, None) if plan.action == PlanAction::AlreadyInPlace && !verifiable => Announcement::Created,
         (None, None) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
         (None, None) => Announcement::Failed,
     };
-    let trust_id = plan.trust_id.clone().or_else(|| status.get("trustId").and_then(Value::as_str).map(str::to_owned));
+    let trust_id = plan.trust_id.clone().or_else(|| status.map(|s| s.trust_id.clone()).filter(|id| !id.is_empty()));
     // The existing trust's state describes the followed trust only when they are the same trust
     // (adopted or already in place): a trust being replaced is reported on a line of its own.
     let followed_existing = plan.existing_trust.as_ref().filter(|t| Some(&t.trust_id) == trust_id.as_ref());
-    let state_name = str_at(&status, "/trustState");
+    let state_name = status.map(|s| s.trust_state.as_str()).unwrap_or_default();
     let state_name = if state_name.is_empty() { followed_existing.map(|t| t.state.as_str()).unwrap_or_default() } else { state_name };
     let replaced = plan.existing_trust.as_ref().filter(|_| plan.action == PlanAction::Replace);
     let replaced_deleted = failure.as_ref().is_some_and(|(error, _)| error == REPLACEMENT_NOT_CREATED);
@@ -176,9 +153,10 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
             None => Some(false),
         }
     };
-    let reason = str_at(&status, "/trustStateReason");
-    let remedy = status.get("remedy").cloned().unwrap_or(Value::Null);
-    let trust_deleted = status.get("trustDeleted").and_then(Value::as_bool).unwrap_or(false) || replaced_deleted;
+    let reason = status.map(|s| s.trust_state_reason.as_str()).unwrap_or_default();
+    let remedy: Option<&Remedy> = status.and_then(|s| s.remedy.as_ref());
+    let remote_side_deadline = status.and_then(|s| s.remote_side_deadline.as_deref());
+    let trust_deleted = status.is_some_and(|s| s.trust_deleted) || replaced_deleted;
 
     let headline = match announcement {
         Announcement::Verified => "is verified and ready to use".to_owned(),
@@ -228,8 +206,8 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
     if let Some((error, message)) = &failure {
         body.push_str(&format!("\nWhy ({error}):\n{message}\n"));
     }
-    if remedy.is_object() && announcement != Announcement::AwaitingRemoteSide {
-        body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", str_at(&remedy, "/meaning"), str_at(&remedy, "/action")));
+    if let Some(remedy) = remedy.filter(|_| announcement != Announcement::AwaitingRemoteSide) {
+        body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", remedy.meaning, remedy.action));
     }
     if replaced_deleted {
         body.push_str(&format!(
@@ -244,7 +222,7 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
         body.push_str("\nThe trust was left in place for inspection; delete it before sending a corrected request, or send it with \"onExistingTrust\": \"replace\".\n");
     }
     if matches!(announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created) {
-        body.push_str(&on_premises_instructions(&plan, str_at(&status, "/remoteSideDeadline")));
+        body.push_str(&on_premises_instructions(plan, remote_side_deadline.unwrap_or_default()));
     }
 
     let detail = json!({
@@ -266,7 +244,7 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
             "trustDirection": old.trust_direction,
             "deleted": replaced_gone,
         })),
-        "remoteSideDeadline": status.get("remoteSideDeadline"),
+        "remoteSideDeadline": remote_side_deadline,
         "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
         "occurredAt": rfc3339(now),
     });
@@ -290,6 +268,8 @@ pub fn compose(state: &Value, now: OffsetDateTime) -> Notification {
         body,
         detail,
         request_topic: request.notify.as_ref().map(|n| n.topic_arn.clone()),
+        cause: failure.map(|(name, message)| Cause { name, message }),
+        remedy: remedy.cloned(),
     }
 }
 
@@ -302,15 +282,15 @@ pub const METRIC_NAMESPACE: &str = "trustflow";
 /// request that ended on trustflow's own failure (an internal error, retries exhausted), not on a
 /// verdict about the request or the trust. Lines carry `level` and `timestamp` like every log line,
 /// so Lambda's log-level filter treats them as INFO (faults as ERROR).
-pub fn metric_lines(state: &Value, result: &NotifyResult, now: OffsetDateTime) -> Vec<Value> {
+pub fn metric_lines(input: &NotifyInput, result: &NotifyResult, now: OffsetDateTime) -> Vec<Value> {
     // arn:aws:states:<region>:<account>:execution:<state machine>:<execution>
-    let machine = state.get("executionId").and_then(Value::as_str).and_then(|arn| arn.split(':').nth(6)).unwrap_or("unknown");
+    let machine = input.execution_id.as_deref().and_then(|arn| arn.split(':').nth(6)).unwrap_or("unknown");
     let millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
     let line = |name: &str, dimension: Option<(&str, &str)>, level: &str| {
         let mut dimensions = vec!["StateMachine"];
         let mut body = json!({
             "_aws": {"Timestamp": millis, "CloudWatchMetrics": [{"Namespace": METRIC_NAMESPACE, "Dimensions": [], "Metrics": [{"Name": name, "Unit": "Count"}]}]},
-            "timestamp": trustflow_core::telemetry::rfc3339(now),
+            "timestamp": trustflow_domain::times::rfc3339(now),
             "level": level,
             "StateMachine": machine,
             name: 1,
@@ -324,7 +304,7 @@ pub fn metric_lines(state: &Value, result: &NotifyResult, now: OffsetDateTime) -
     };
     let outcome = serde_json::to_value(result.announcement).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let mut lines = vec![line("Requests", Some(("Outcome", &outcome)), "INFO")];
-    if let Some(code) = result.remedy.as_ref().and_then(|r| r.get("code")).and_then(Value::as_str) {
+    if let Some(code) = result.remedy.as_ref().map(|r| r.code.as_str()) {
         if result.announcement != Announcement::AwaitingRemoteSide {
             lines.push(line("FailedTrusts", Some(("Remedy", code)), "INFO"));
         }
@@ -332,8 +312,7 @@ pub fn metric_lines(state: &Value, result: &NotifyResult, now: OffsetDateTime) -
     let fault = result
         .error
         .as_ref()
-        .and_then(|e| e.get("name"))
-        .and_then(Value::as_str)
+        .map(|e| e.name.as_str())
         .is_some_and(|name| !REJECTIONS.contains(&name) && !matches!(name, REPLACEMENT_NOT_CREATED | "TrustNotFound"));
     if fault {
         lines.push(line("WorkflowFaults", None, "ERROR"));
@@ -361,8 +340,8 @@ pub fn on_premises_instructions(plan: &Plan, deadline: &str) -> String {
         TrustType::External => ("External trust", "Domain", "GetCurrentDomain"),
     };
     let auth = match request.selective_auth {
-        trustflow_core::domain::SelectiveAuth::Enabled => "Selective authentication",
-        trustflow_core::domain::SelectiveAuth::Disabled => "Forest-wide authentication",
+        trustflow_domain::domain::SelectiveAuth::Enabled => "Selective authentication",
+        trustflow_domain::domain::SelectiveAuth::Disabled => "Forest-wide authentication",
     };
     let dns = if plan.directory.dns_ip_addrs.is_empty() {
         "<the directory's DNS addresses>".to_owned()

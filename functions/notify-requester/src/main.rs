@@ -1,16 +1,18 @@
 //! Lambda entry point: set-up only. The logic is in the library.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use notify_requester::{metric_lines, notify, Settings};
+use notify_requester::{metric_lines, notify, NotifyInput, Settings};
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_core::aws::{load_sdk_config, SdkNotifier};
-use trustflow_core::settings;
-use trustflow_core::telemetry::{invocation_span, log_failure};
+use trustflow_aws::{load_sdk_config, SdkNotifier};
+use trustflow_domain::settings;
+use trustflow_domain::WorkflowError;
+use trustflow_lambda::telemetry::{invocation_span, log_failure};
+use trustflow_lambda::StepFailure;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    trustflow_core::telemetry::init_json_logs();
+    trustflow_lambda::telemetry::init_json_logs();
     let settings = Settings {
         default_topic_arn: settings::required("NOTIFICATION_TOPIC_ARN")?,
         event_bus: settings::or_default("RESULT_EVENT_BUS", "default"),
@@ -23,18 +25,20 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
         async move {
-            let result = notify(&event.payload, settings, notifier, trustflow_core::time::OffsetDateTime::now_utc()).await;
+            let input: NotifyInput = serde_json::from_value(event.payload)
+                .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload cannot be read: {error}"))))?;
+            let result = notify(&input, settings, notifier, trustflow_domain::time::OffsetDateTime::now_utc()).await;
             match &result {
                 Ok(sent) => {
                     tracing::info!(announcement = ?sent.announcement, topics = sent.topics.len(), "requester notified");
                     // Embedded metric format: printed as is, one object per line (see metric_lines).
-                    for line in metric_lines(&event.payload, sent, trustflow_core::time::OffsetDateTime::now_utc()) {
+                    for line in metric_lines(&input, sent, trustflow_domain::time::OffsetDateTime::now_utc()) {
                         println!("{line}");
                     }
                 }
                 Err(error) => log_failure(error, "notification failed"),
             }
-            result
+            result.map_err(StepFailure)
         }
         .instrument(span)
     }))

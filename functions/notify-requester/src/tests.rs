@@ -1,5 +1,5 @@
 use serde_json::{json, Value};
-use trustflow_core::fakes::FakeAws;
+use trustflow_aws::fakes::FakeAws;
 
 use super::*;
 
@@ -31,13 +31,18 @@ fn plan(action: &str) -> Value {
 
 fn status(outcome: &str, state: &str, reason: &str) -> Value {
     json!({"outcome": outcome, "trustId": "t-0000000001", "trustState": state, "trustStateReason": reason, "checkedAt": "2026-11-24T00:00:00Z",
-        "remedy": if reason.is_empty() { Value::Null } else { serde_json::to_value(trustflow_core::remedy::remedy_for(reason, "d-1234567890", "corp.example.com")).expect("json") },
+        "remedy": if reason.is_empty() { Value::Null } else { serde_json::to_value(trustflow_domain::remedy::remedy_for(reason, "d-1234567890", "corp.example.com")).expect("json") },
         "remoteSideDeadline": "2026-11-25T00:00:00Z"})
+}
+
+/// The Task payload the state machine would send, read as the Lambda reads it.
+fn input(state: &Value) -> NotifyInput {
+    serde_json::from_value(state.clone()).expect("a notification step payload")
 }
 
 async fn send(state: Value) -> (FakeAws, NotifyResult) {
     let aws = FakeAws::default();
-    let result = notify(&state, &settings(), &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    let result = notify(&input(&state), &settings(), &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
     (aws, result)
 }
 
@@ -110,8 +115,8 @@ async fn reports_an_existing_trust_as_already_in_place() {
 async fn a_rejected_raw_request_is_answered_with_every_reason() {
     let mut raw = request();
     raw["directoryId"] = json!("bad");
-    raw["failure"] = json!({"Error": "ValidationFailed", "Cause": json!({"errorType": "ValidationFailed", "errorMessage": "the trust request was rejected:\n- directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\n- requestedBy: must be a string (got \"a; b\")"}).to_string()});
-    let (aws, result) = send(raw).await;
+    let failure = json!({"Error": "ValidationFailed", "Cause": json!({"errorType": "ValidationFailed", "errorMessage": "the trust request was rejected:\n- directoryId: must match ^d-[0-9a-f]{10}$ (got \"bad\")\n- requestedBy: must be a string (got \"a; b\")"}).to_string()});
+    let (aws, result) = send(json!({"rawRequest": raw.to_string(), "failure": failure})).await;
     assert_eq!(result.announcement, Announcement::Rejected);
     let published = aws.published.borrow();
     assert_eq!(published.len(), 2, "the request's own topic is valid, so it hears too");
@@ -156,7 +161,7 @@ async fn a_failed_publish_is_transient_for_the_state_machine_to_retry() {
     let aws = FakeAws::default();
     aws.failing.borrow_mut().insert("Publish".to_owned(), 1);
     let error = notify(
-        &json!({"plan": plan("Create"), "status": status("verified", "Verified", "")}),
+        &input(&json!({"plan": plan("Create"), "status": status("verified", "Verified", "")})),
         &settings(),
         &aws,
         OffsetDateTime::UNIX_EPOCH,
@@ -223,7 +228,7 @@ async fn a_replacement_not_created_after_the_deletion_says_plainly_that_the_old_
     let state = json!({"plan": replace_plan(), "failure": {"Error": "ReplacementNotCreated", "Cause": cause.to_string()}});
     let (aws, result) = send(state).await;
     assert_eq!(result.announcement, Announcement::Failed);
-    assert_eq!(result.error.as_ref().map(|e| e["name"].clone()), Some(json!("ReplacementNotCreated")));
+    assert_eq!(result.error.as_ref().map(|e| e.name.as_str()), Some("ReplacementNotCreated"));
     let message = &aws.published.borrow()[0].message;
     assert!(
         message.contains("Trust it replaces: t-0000000009 (One-Way: Outgoing Forest, Verified when the request was checked): deleted"),
@@ -264,7 +269,7 @@ async fn outcomes_become_embedded_metrics_and_only_faults_count_as_faults() {
     let failed = json!({"plan": plan("Create"), "executionId": execution,
         "status": status("failed", "Failed", "The specified domain name does not exist or could not be contacted.")});
     let (_, result) = send(failed.clone()).await;
-    let lines = metric_lines(&failed, &result, OffsetDateTime::UNIX_EPOCH);
+    let lines = metric_lines(&input(&failed), &result, OffsetDateTime::UNIX_EPOCH);
     let names: Vec<String> =
         lines.iter().map(|l| l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"].as_str().unwrap_or_default().to_owned()).collect();
     assert_eq!(names, ["Requests", "FailedTrusts"]);
@@ -276,11 +281,11 @@ async fn outcomes_become_embedded_metrics_and_only_faults_count_as_faults() {
 
     let rejected = json!({"plan": plan("Create"), "executionId": execution, "failure": {"Error": "SecretUnavailable", "Cause": "x"}});
     let (_, result) = send(rejected.clone()).await;
-    assert_eq!(metric_lines(&rejected, &result, OffsetDateTime::UNIX_EPOCH).len(), 1, "a requester's mistake is no fault");
+    assert_eq!(metric_lines(&input(&rejected), &result, OffsetDateTime::UNIX_EPOCH).len(), 1, "a requester's mistake is no fault");
 
     let fault = json!({"plan": plan("Create"), "executionId": execution, "failure": {"Error": "Internal", "Cause": "x"}});
     let (_, result) = send(fault.clone()).await;
-    let lines = metric_lines(&fault, &result, OffsetDateTime::UNIX_EPOCH);
+    let lines = metric_lines(&input(&fault), &result, OffsetDateTime::UNIX_EPOCH);
     assert_eq!(lines.last().map(|l| l["WorkflowFaults"].clone()), Some(json!(1)));
     assert_eq!(lines.last().map(|l| l["level"].clone()), Some(json!("ERROR")));
 }

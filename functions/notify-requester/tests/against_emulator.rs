@@ -4,22 +4,31 @@
 
 use notify_requester::{notify, Announcement, Settings};
 use serde_json::json;
-use trustflow_core::aws::SdkNotifier;
-use trustflow_core::testing::{fixture, sdk_config};
-use trustflow_core::time::OffsetDateTime;
+use trustflow_aws::testing::{fixture, sdk_config};
+use trustflow_aws::SdkNotifier;
+use trustflow_domain::time::OffsetDateTime;
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn publishes_a_rejection_and_puts_its_result_event() {
     let config = sdk_config().await;
     let settings =
         Settings { default_topic_arn: fixture("TF_TOPIC"), event_bus: "rust-tests".to_owned(), event_source: "trustflow".to_owned() };
     let state = json!({"requestId": "R-4", "failure": {"Error": "ValidationFailed", "Cause": "{\"errorMessage\":\"directoryId: x\"}"}});
-    let sent = notify(&state, &settings, &SdkNotifier::new(&config), OffsetDateTime::now_utc()).await.expect("sent");
+    let sent = notify(
+        &serde_json::from_value(state.clone()).expect("a notification step payload"),
+        &settings,
+        &SdkNotifier::new(&config),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("sent");
     assert_eq!(sent.announcement, Announcement::Rejected);
     assert_eq!(sent.topics, [fixture("TF_TOPIC")]);
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn an_unknown_topic_is_an_error_not_a_silent_success() {
     let config = sdk_config().await;
     let settings = Settings {
@@ -28,5 +37,12 @@ async fn an_unknown_topic_is_an_error_not_a_silent_success() {
         event_source: "trustflow".to_owned(),
     };
     let state = json!({"requestId": "R-5", "failure": {"Error": "ValidationFailed", "Cause": "x"}});
-    assert!(notify(&state, &settings, &SdkNotifier::new(&config), OffsetDateTime::now_utc()).await.is_err());
+    assert!(notify(
+        &serde_json::from_value(state.clone()).expect("a notification step payload"),
+        &settings,
+        &SdkNotifier::new(&config),
+        OffsetDateTime::now_utc()
+    )
+    .await
+    .is_err());
 }

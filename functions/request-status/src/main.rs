@@ -2,14 +2,15 @@
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use request_status::{handle_get, SdkExecutions};
+use request_status::handle_get;
 use tracing::Instrument;
-use trustflow_core::aws::load_sdk_config;
-use trustflow_core::settings;
+use trustflow_aws::load_sdk_config;
+use trustflow_aws::SdkExecutions;
+use trustflow_domain::settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    trustflow_core::telemetry::init_json_logs();
+    trustflow_lambda::telemetry::init_json_logs();
     let state_machine_arn = settings::required("STATE_MACHINE_ARN")?;
     let config = load_sdk_config().await;
     let executions = SdkExecutions::new(&config);

@@ -1,5 +1,7 @@
 use std::collections::HashMap;
 
+use trustflow_domain::status::{execution_arn, summarise, ExecutionSummary, HistoryRecord, RequestState};
+
 use super::*;
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:trust-workflow";

@@ -14,44 +14,14 @@
 //!   name an execution is started under its EventBridge event id (`event-<id>`), which a
 //!   redelivery of the same event repeats.
 
-use std::future::Future;
-
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Value};
-use trustflow_core::aws::{classify_sdk_error, error_code};
-use trustflow_core::error::Violation;
-use trustflow_core::request::{check_request_id, execution_arn_named, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
-use trustflow_core::WorkflowError;
-
-/// What StartExecution did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartOutcome {
-    /// An execution runs under this ARN: a new one, or the open one with the same name and input.
-    Started(String),
-    /// An execution with this name exists (ended, or open with another input).
-    AlreadyExists,
-}
-
-/// Why an execution could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    /// Step Functions is throttling StartExecution: the caller should retry the same request later.
-    #[error("Step Functions is throttling StartExecution")]
-    Throttled,
-    /// Any other failure; [`WorkflowError::Transient`] when it may pass.
-    #[error(transparent)]
-    Aws(#[from] WorkflowError),
-}
-
-/// The two Step Functions calls the entrance needs.
-pub trait ExecutionStarter {
-    /// StartExecution.
-    fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, SubmitError>>;
-    /// The input of an execution (DescribeExecution), `None` if there is none.
-    fn input_of(&self, execution_arn: &str) -> impl Future<Output = Result<Option<String>, SubmitError>>;
-}
+use trustflow_aws::ports::{ExecutionStarter, StartOutcome, SubmitError};
+use trustflow_domain::error::Violation;
+use trustflow_domain::request::{check_request_id, execution_arn_named, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
+use trustflow_domain::WorkflowError;
 
 /// What became of a submitted request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,31 +214,6 @@ fn respond(status_code: i64, body: &Value) -> ApiGatewayProxyResponse {
     response.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.body = Some(Body::Text(body.to_string()));
     response
-}
-
-/// Step Functions over the AWS SDK.
-#[derive(Clone, Debug)]
-pub struct SdkStarter(pub aws_sdk_sfn::Client);
-
-impl ExecutionStarter for SdkStarter {
-    async fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<StartOutcome, SubmitError> {
-        match self.0.start_execution().state_machine_arn(state_machine_arn).name(name).input(input).send().await {
-            Ok(output) => Ok(StartOutcome::Started(output.execution_arn().to_owned())),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_execution_already_exists()) => Ok(StartOutcome::AlreadyExists),
-            Err(error) if matches!(error_code(&error), Some("ThrottlingException" | "Throttling" | "TooManyRequestsException")) => {
-                Err(SubmitError::Throttled)
-            }
-            Err(error) => Err(classify_sdk_error("StartExecution", error, str::to_owned).into()),
-        }
-    }
-
-    async fn input_of(&self, execution_arn: &str) -> Result<Option<String>, SubmitError> {
-        match self.0.describe_execution().execution_arn(execution_arn).send().await {
-            Ok(output) => Ok(Some(output.input().unwrap_or("{}").to_owned())),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_execution_does_not_exist()) => Ok(None),
-            Err(error) => Err(classify_sdk_error("DescribeExecution", error, str::to_owned).into()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,18 +2,20 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use submit_request::{submit, SdkStarter};
+use submit_request::submit;
 use tracing::Instrument;
-use trustflow_core::aws::load_sdk_config;
-use trustflow_core::settings;
-use trustflow_core::telemetry::{invocation_span, log_failure};
+use trustflow_aws::load_sdk_config;
+use trustflow_aws::SdkStarter;
+use trustflow_domain::settings;
+use trustflow_lambda::telemetry::{invocation_span, log_failure};
+use trustflow_lambda::StepFailure;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    trustflow_core::telemetry::init_json_logs();
+    trustflow_lambda::telemetry::init_json_logs();
     let state_machine_arn = settings::required("STATE_MACHINE_ARN")?;
     let config = load_sdk_config().await;
-    let starter = SdkStarter(aws_sdk_sfn::Client::new(&config));
+    let starter = SdkStarter::new(&config);
     let (state_machine_arn, starter) = (&state_machine_arn, &starter);
 
     run(service_fn(move |event: LambdaEvent<Value>| {
@@ -23,7 +25,7 @@ async fn main() -> Result<(), Error> {
             if let Err(error) = &result {
                 log_failure(error, "trust request event not admitted");
             }
-            result
+            result.map_err(StepFailure)
         }
         .instrument(span)
     }))

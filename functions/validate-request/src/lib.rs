@@ -5,13 +5,12 @@
 //! the conditional forwarder, and the trusts the directory already has for the domain.
 
 use serde_json::Value;
-use trustflow_core::aws::{DirectoryReader, SecretPresence, SecretStore};
-use trustflow_core::domain::normalize_domain;
-use trustflow_core::error::{Violation, WorkflowError};
-use trustflow_core::plan::{decide, Plan};
-use trustflow_core::request::parse_request;
-use trustflow_core::telemetry::rfc3339;
-use trustflow_core::time::{self, OffsetDateTime};
+use trustflow_aws::ports::{DirectoryReader, SecretPresence, SecretStore};
+use trustflow_domain::domain::normalize_domain;
+use trustflow_domain::error::{Violation, WorkflowError};
+use trustflow_domain::plan::{decide, Plan};
+use trustflow_domain::request::parse_request;
+use trustflow_domain::time::{self, OffsetDateTime};
 
 /// Configuration, read once at cold start.
 #[derive(Debug, Clone)]
@@ -109,7 +108,7 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
     let (action, existing) = decide(&request, &trusts)?;
     let deadline = now + time::Duration::seconds(i64::try_from(settings.deadline_seconds).unwrap_or(i64::MAX / 2));
     let existing_id = existing.as_ref().map(|t| t.trust_id.clone());
-    use trustflow_core::plan::PlanAction::*;
+    use trustflow_domain::plan::PlanAction::*;
     Ok(Plan {
         trust_id: matches!(action, Adopt | AlreadyInPlace).then(|| existing_id.clone()).flatten(),
         replaces_trust_id: matches!(action, Replace).then_some(existing_id).flatten(),
@@ -117,7 +116,7 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
         request,
         directory,
         action,
-        deadline: rfc3339(deadline),
+        deadline,
     })
 }
 

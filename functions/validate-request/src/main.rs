@@ -3,14 +3,17 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_core::aws::{load_sdk_config, SdkDirectory, SdkSecrets};
-use trustflow_core::settings;
-use trustflow_core::telemetry::{invocation_span, log_failure};
+use trustflow_aws::{load_sdk_config, SdkDirectory, SdkSecrets};
+use trustflow_domain::handoff::ValidateInput;
+use trustflow_domain::settings;
+use trustflow_domain::WorkflowError;
+use trustflow_lambda::telemetry::{invocation_span, log_failure};
+use trustflow_lambda::StepFailure;
 use validate_request::{plan_request, Settings, DEFAULT_DEADLINE_SECONDS};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    trustflow_core::telemetry::init_json_logs();
+    trustflow_lambda::telemetry::init_json_logs();
     let config = load_sdk_config().await;
     let settings = Settings {
         region: config.region().map(|r| r.to_string()).ok_or("configuration error: no AWS Region (AWS_REGION) is set")?,
@@ -23,12 +26,10 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
         async move {
-            // The state machine sends {"request": <what started the execution>, "executionId": ...}.
-            let input = match event.payload.get("executionId") {
-                Some(_) => event.payload.get("request").cloned().unwrap_or(Value::Null),
-                None => event.payload,
-            };
-            let result = plan_request(&input, settings, directory, secrets, trustflow_core::time::OffsetDateTime::now_utc()).await;
+            let input = serde_json::from_value::<ValidateInput>(event.payload)
+                .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload cannot be read: {error}"))))?
+                .into_request();
+            let result = plan_request(&input, settings, directory, secrets, trustflow_domain::time::OffsetDateTime::now_utc()).await;
             match &result {
                 Ok(plan) => tracing::info!(
                     directory_id = %plan.request.directory_id,
@@ -39,7 +40,7 @@ async fn main() -> Result<(), Error> {
                 ),
                 Err(error) => log_failure(error, "trust request rejected"),
             }
-            result
+            result.map_err(StepFailure)
         }
         .instrument(span)
     }))

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
-use trustflow_core::fakes::{sample_directory, FakeAws};
-use trustflow_core::plan::PlanAction;
+use trustflow_aws::fakes::{sample_directory, FakeAws};
+use trustflow_domain::plan::PlanAction;
 
 use super::*;
 
@@ -43,7 +43,7 @@ async fn plans_a_new_trust_with_a_deadline() {
     assert_eq!(plan.action, PlanAction::Create);
     assert_eq!(plan.trust_id, None);
     assert_eq!(plan.directory.name, "aws.example.com");
-    assert_eq!(plan.deadline, "1970-01-01T01:00:00Z");
+    assert_eq!(trustflow_domain::times::rfc3339(plan.deadline), "1970-01-01T01:00:00Z");
 }
 
 #[tokio::test]

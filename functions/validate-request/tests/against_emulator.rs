@@ -3,10 +3,10 @@
 #![allow(clippy::expect_used)] // test helpers: a failed set-up should stop the test loudly
 
 use serde_json::{json, Value};
-use trustflow_core::aws::{SdkDirectory, SdkSecrets};
-use trustflow_core::plan::PlanAction;
-use trustflow_core::testing::{fixture, sdk_config};
-use trustflow_core::time::OffsetDateTime;
+use trustflow_aws::testing::{fixture, sdk_config};
+use trustflow_aws::{SdkDirectory, SdkSecrets};
+use trustflow_domain::plan::PlanAction;
+use trustflow_domain::time::OffsetDateTime;
 use validate_request::{plan_request, Settings};
 
 fn request(directory: &str, domain: &str) -> Value {
@@ -14,13 +14,14 @@ fn request(directory: &str, domain: &str) -> Value {
            "conditionalForwarderIpAddrs": ["172.16.10.153"], "trustPassword": {"secretId": "trustflow/plain"}})
 }
 
-async fn plan(input: Value) -> Result<trustflow_core::plan::Plan, trustflow_core::WorkflowError> {
+async fn plan(input: Value) -> Result<trustflow_domain::plan::Plan, trustflow_domain::WorkflowError> {
     let config = sdk_config().await;
     let settings = Settings { region: "us-east-1".to_owned(), deadline_seconds: 60 };
     plan_request(&input, &settings, &SdkDirectory::new(&config), &SdkSecrets::new(&config), OffsetDateTime::now_utc()).await
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn plans_a_new_trust_for_an_active_managed_directory() {
     let plan = plan(request(&fixture("TF_DIRECTORY"), "new.validate.example")).await.expect("accepted");
     assert_eq!(plan.action, PlanAction::Create);
@@ -30,24 +31,28 @@ async fn plans_a_new_trust_for_an_active_managed_directory() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn rejects_an_unknown_directory() {
     let error = plan(request("d-0000000000", "x.validate.example")).await.expect_err("rejected");
     assert!(error.to_string().contains("directoryId: must name an existing directory"), "{error}");
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn rejects_a_simple_ad_directory() {
     let error = plan(request(&fixture("TF_SIMPLE_AD"), "x.validate.example")).await.expect_err("rejected");
     assert!(error.to_string().contains("this one is SimpleAD"), "{error}");
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn rejects_a_directory_that_is_not_active() {
     let error = plan(request(&fixture("TF_NOT_ACTIVE"), "x.validate.example")).await.expect_err("rejected");
     assert!(error.to_string().contains("this directory is Creating"), "{error}");
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn rejects_a_replicated_directory_outside_its_primary_region() {
     let error = plan(request(&fixture("TF_REPLICATED"), "x.validate.example")).await.expect_err("rejected");
     let message = error.to_string();
@@ -55,6 +60,7 @@ async fn rejects_a_replicated_directory_outside_its_primary_region() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn rejects_a_missing_secret_without_reading_any_value() {
     let mut input = request(&fixture("TF_DIRECTORY"), "x.validate.example");
     input["trustPassword"] = json!({"secretId": "trustflow/does-not-exist"});
@@ -63,6 +69,7 @@ async fn rejects_a_missing_secret_without_reading_any_value() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn requires_forwarders_when_the_directory_has_none_for_the_domain() {
     let mut input = request(&fixture("TF_DIRECTORY"), "noforwarder.validate.example");
     input.as_object_mut().map(|o| o.remove("conditionalForwarderIpAddrs"));
@@ -71,10 +78,11 @@ async fn requires_forwarders_when_the_directory_has_none_for_the_domain() {
 }
 
 #[tokio::test]
+#[ignore = "needs the emulated AWS: scripts/test.sh starts it and runs these"]
 async fn adopts_an_existing_trust_still_being_created() {
     let config = sdk_config().await;
     let directory = fixture("TF_DIRECTORY");
-    let created = trustflow_core::aws_sdk_directory::Client::new(&config)
+    let created = trustflow_aws::aws_sdk_directory::Client::new(&config)
         .create_trust()
         .directory_id(&directory)
         .remote_domain_name("adopt.rust.example")

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::api::{Answer, TrustApi};
-use request_status::{execution_arn, read_status, HistoryRecord, RequestStatus, SdkExecutions, StatusError};
 use serde_json::{json, Map, Value};
-use trustflow_core::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
-use trustflow_core::WorkflowError;
+use trustflow_aws::{read_status, SdkExecutions, StatusError};
+use trustflow_domain::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
+use trustflow_domain::status::{execution_arn, HistoryRecord, RequestStatus};
+use trustflow_domain::WorkflowError;
 
 /// Why trustctl stops early, and its exit code.
 #[derive(Debug)]
@@ -215,8 +216,8 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
         }
         "events" => {
             let bus = options.setting("--bus", "TRUSTFLOW_EVENT_BUS").unwrap_or_else(|| "trustflow".to_owned());
-            let client = trustflow_core::aws_sdk_eventbridge::Client::new(&config);
-            let entry = trustflow_core::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            let client = trustflow_aws::aws_sdk_eventbridge::Client::new(&config);
+            let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .event_bus_name(&bus)
                 .source("trustctl")
                 .detail_type(TRUST_REQUESTED_DETAIL_TYPE)
@@ -227,7 +228,7 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
                 .entries(entry)
                 .send()
                 .await
-                .map_err(|e| aws("PutEvents", trustflow_core::aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+                .map_err(|e| aws("PutEvents", trustflow_aws::aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
             if output.failed_entry_count() > 0 {
                 return Err(aws("PutEvents", "the event was not accepted"));
             }
@@ -381,7 +382,7 @@ mod tests {
         .expect("parsed");
         let request = parse_request(&request_from(&options).expect("built")).expect("valid");
         assert_eq!(request.conditional_forwarder_ip_addrs.len(), 2);
-        assert_eq!(request.on_existing_trust, trustflow_core::request::ExistingTrustPolicy::Replace);
+        assert_eq!(request.on_existing_trust, trustflow_domain::request::ExistingTrustPolicy::Replace);
     }
 
     #[test]

@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use lambda_runtime::Diagnostic;
-
 /// One broken rule of a trust request: the field, the rule, and the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Violation {
@@ -128,11 +126,5 @@ impl WorkflowError {
     /// A single-violation `ValidationFailed`.
     pub fn invalid(violation: Violation) -> Self {
         Self::ValidationFailed(vec![violation])
-    }
-}
-
-impl From<WorkflowError> for Diagnostic {
-    fn from(error: WorkflowError) -> Self {
-        Diagnostic { error_type: error.name().to_owned(), error_message: error.to_string() }
     }
 }

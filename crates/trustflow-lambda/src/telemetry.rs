@@ -19,7 +19,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::error::WorkflowError;
+use trustflow_domain::WorkflowError;
 
 /// The span the Lambda runtime opens for each invocation calls the Lambda request id `requestId`;
 /// trustflow's `requestId` is the trust request's id, so the runtime's becomes `lambdaRequestId`.
@@ -177,22 +177,6 @@ fn now_rfc3339_millis() -> String {
     millis.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Current time as RFC 3339.
-pub fn now_rfc3339() -> String {
-    rfc3339(time::OffsetDateTime::now_utc())
-}
-
-/// A time as RFC 3339 (seconds precision).
-pub fn rfc3339(at: time::OffsetDateTime) -> String {
-    let at = at.replace_nanosecond(0).unwrap_or(at);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-/// Parses RFC 3339.
-pub fn parse_rfc3339(text: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -200,6 +184,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use trustflow_domain::times::parse_rfc3339;
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);

@@ -11,5 +11,5 @@ pub fn fixture(name: &str) -> String {
 /// The SDK configuration, pointed at the emulator by `AWS_ENDPOINT_URL`.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     let _ = fixture("AWS_ENDPOINT_URL");
-    crate::aws::load_sdk_config().await
+    crate::config::load_sdk_config().await
 }

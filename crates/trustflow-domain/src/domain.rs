@@ -146,6 +146,48 @@ pub fn normalize_domain(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// What the workflow needs to know of a directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryInfo {
+    /// `d-...`.
+    pub directory_id: String,
+    /// The directory's FQDN, e.g. `aws.example.com`.
+    pub name: String,
+    /// The NetBIOS name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_name: Option<String>,
+    /// `MicrosoftAD`, `SimpleAD`, `ADConnector`, `SharedMicrosoftAD`.
+    pub directory_type: String,
+    /// `Active`, `Creating`, ...
+    pub stage: String,
+    /// The Multi-Region primary Region, where trusts are managed; `None` when the API gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+    /// The directory's DNS servers, which the on-premises side forwards to.
+    #[serde(default)]
+    pub dns_ip_addrs: Vec<String>,
+}
+
+/// What the workflow needs to know of a trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustInfo {
+    /// `t-...`.
+    pub trust_id: String,
+    /// The remote domain, as AWS returns it.
+    pub remote_domain_name: String,
+    /// `Forest` or `External`.
+    pub trust_type: String,
+    /// `Two-Way`, `One-Way: Outgoing` or `One-Way: Incoming`.
+    pub trust_direction: String,
+    /// `TrustState`, as the API spells it.
+    pub state: String,
+    /// `TrustStateReason`, free text, often empty.
+    #[serde(default)]
+    pub state_reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

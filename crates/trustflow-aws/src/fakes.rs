@@ -4,14 +4,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::aws::{
-    CreateOutcome, DirectoryInfo, DirectoryReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustInfo,
-    TrustMaintainer,
-};
-use crate::domain::normalize_domain;
-use crate::error::WorkflowError;
-use crate::request::SecretLocation;
-use crate::secret::TrustPassword;
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustInfo};
+use trustflow_domain::request::SecretLocation;
+use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
+use trustflow_domain::WorkflowError;
+
+use crate::ports::{CreateOutcome, DirectoryReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustMaintainer};
 
 /// One published notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +198,7 @@ impl SecretStore for FakeAws {
         let text = self.secrets.borrow().get(&location.secret_id).cloned().flatten().ok_or_else(|| {
             WorkflowError::SecretUnavailable(format!("trustPassword.secretId: the secret {:?} cannot be read", location.secret_id))
         })?;
-        crate::aws::password_from_secret_string(&text, location)
+        password_from_secret_string(&text, location)
     }
 }
 
@@ -227,15 +225,4 @@ impl Notifier for FakeAws {
     }
 }
 
-/// A healthy AWS Managed Microsoft AD directory, `aws.example.com`, for unit tests.
-pub fn sample_directory(directory_id: &str) -> DirectoryInfo {
-    DirectoryInfo {
-        directory_id: directory_id.to_owned(),
-        name: "aws.example.com".to_owned(),
-        short_name: Some("AWSEX".to_owned()),
-        directory_type: "MicrosoftAD".to_owned(),
-        stage: "Active".to_owned(),
-        primary_region: Some("us-east-1".to_owned()),
-        dns_ip_addrs: vec!["10.0.0.10".to_owned(), "10.0.0.11".to_owned()],
-    }
-}
+pub use trustflow_domain::testing::sample_directory;

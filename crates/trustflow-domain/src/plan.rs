@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{DirectoryInfo, TrustInfo};
-use crate::domain::{classify_state, normalize_domain, StateClass, TrustDirection, TrustType};
+use time::OffsetDateTime;
+
+use crate::domain::{classify_state, normalize_domain, DirectoryInfo, StateClass, TrustDirection, TrustInfo, TrustType};
 use crate::error::WorkflowError;
 use crate::request::{ExistingTrustPolicy, TrustRequest};
 
@@ -41,8 +42,10 @@ pub struct Plan {
     /// The trust found for the domain when the request was validated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_trust: Option<TrustInfo>,
-    /// RFC 3339 time after which a trust still being created counts as timed out.
-    pub deadline: String,
+    /// When a trust still being created counts as timed out (RFC 3339 in the hand-off; a value
+    /// that is not a time fails the step that reads it, instead of meaning "never").
+    #[serde(with = "crate::times::rfc3339_seconds")]
+    pub deadline: OffsetDateTime,
 }
 
 /// Whether an existing trust has the requested type and direction.

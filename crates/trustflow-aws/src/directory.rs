@@ -1,0 +1,143 @@
+//! Directory Service over the AWS SDK.
+
+use aws_sdk_directory::error::ProvideErrorMetadata;
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustInfo};
+use trustflow_domain::secret::TrustPassword;
+use trustflow_domain::WorkflowError;
+
+use crate::ports::{CreateOutcome, DirectoryReader, NewTrust, TrustCreator, TrustMaintainer};
+use crate::sdk_error::{classify_sdk_error, error_code, plain};
+
+/// Directory Service over the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct SdkDirectory(pub aws_sdk_directory::Client);
+
+impl DirectoryReader for SdkDirectory {
+    async fn describe_directory(&self, directory_id: &str) -> Result<Option<DirectoryInfo>, WorkflowError> {
+        let output = match self.0.describe_directories().directory_ids(directory_id).send().await {
+            Ok(output) => output,
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => return Ok(None),
+            Err(error) => return Err(classify_sdk_error("DescribeDirectories", error, plain)),
+        };
+        Ok(output.directory_descriptions().iter().find(|d| d.directory_id() == Some(directory_id)).map(|d| DirectoryInfo {
+            directory_id: directory_id.to_owned(),
+            name: d.name().unwrap_or_default().to_owned(),
+            short_name: d.short_name().map(str::to_owned),
+            directory_type: d.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            stage: d.stage().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            primary_region: d.regions_info().and_then(|r| r.primary_region()).map(str::to_owned),
+            dns_ip_addrs: d.dns_ip_addrs().to_vec(),
+        }))
+    }
+
+    async fn list_trusts(&self, directory_id: &str) -> Result<Vec<TrustInfo>, WorkflowError> {
+        let mut trusts = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .0
+                .describe_trusts()
+                .directory_id(directory_id)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify_sdk_error("DescribeTrusts", error, plain))?;
+            trusts.extend(output.trusts().iter().map(trust_info));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(trusts),
+            }
+        }
+    }
+
+    async fn describe_trust(&self, directory_id: &str, trust_id: &str) -> Result<Option<TrustInfo>, WorkflowError> {
+        match self.0.describe_trusts().directory_id(directory_id).trust_ids(trust_id).send().await {
+            Ok(output) => Ok(output.trusts().iter().find(|t| t.trust_id() == Some(trust_id)).map(trust_info)),
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(None),
+            Err(error) => Err(classify_sdk_error("DescribeTrusts", error, plain)),
+        }
+    }
+
+    async fn has_conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<bool, WorkflowError> {
+        match self.0.describe_conditional_forwarders().directory_id(directory_id).remote_domain_names(remote_domain).send().await {
+            Ok(output) => Ok(output
+                .conditional_forwarders()
+                .iter()
+                .any(|f| f.remote_domain_name().map(normalize_domain).as_deref() == Some(remote_domain))),
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(false),
+            Err(error) => Err(classify_sdk_error("DescribeConditionalForwarders", error, plain)),
+        }
+    }
+}
+
+fn trust_info(trust: &aws_sdk_directory::types::Trust) -> TrustInfo {
+    TrustInfo {
+        trust_id: trust.trust_id().unwrap_or_default().to_owned(),
+        remote_domain_name: trust.remote_domain_name().unwrap_or_default().to_owned(),
+        trust_type: trust.trust_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| "Forest".to_owned()),
+        trust_direction: trust.trust_direction().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+        state: trust.trust_state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        state_reason: trust.trust_state_reason().unwrap_or_default().to_owned(),
+    }
+}
+
+impl TrustCreator for SdkDirectory {
+    async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
+        use aws_sdk_directory::types::{SelectiveAuth, TrustDirection, TrustType};
+        let forwarders = (!trust.conditional_forwarder_ip_addrs.is_empty()).then(|| trust.conditional_forwarder_ip_addrs.clone());
+        let result = self
+            .0
+            .create_trust()
+            .directory_id(&trust.directory_id)
+            .remote_domain_name(&trust.remote_domain_name)
+            .trust_password(password.expose())
+            .trust_direction(TrustDirection::from(trust.trust_direction))
+            .trust_type(TrustType::from(trust.trust_type))
+            .selective_auth(SelectiveAuth::from(trust.selective_auth))
+            .set_conditional_forwarder_ip_addrs(forwarders)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .trust_id()
+                .map(|id| CreateOutcome::Created(id.to_owned()))
+                .ok_or_else(|| WorkflowError::Internal("CreateTrust returned no TrustId".to_owned())),
+            Err(error) => match error_code(&error) {
+                Some("EntityAlreadyExistsException") => Ok(CreateOutcome::AlreadyExists),
+                Some(code @ ("InvalidParameterException" | "UnsupportedOperationException" | "EntityDoesNotExistException")) => {
+                    let message = password.scrub(error.as_service_error().and_then(|e| e.message()).unwrap_or_default());
+                    Err(WorkflowError::TrustRejected(format!("{code}: {message}")))
+                }
+                _ => Err(classify_sdk_error("CreateTrust", error, |text| password.scrub(text))),
+            },
+        }
+    }
+}
+
+impl TrustMaintainer for SdkDirectory {
+    async fn verify_trust(&self, trust_id: &str) -> Result<(), WorkflowError> {
+        match self.0.verify_trust().trust_id(trust_id).send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => {
+                Err(WorkflowError::TrustNotFound(format!("trust {trust_id} no longer exists")))
+            }
+            Err(error) => Err(classify_sdk_error("VerifyTrust", error, plain)),
+        }
+    }
+
+    async fn delete_trust(&self, trust_id: &str, delete_forwarder: bool) -> Result<(), WorkflowError> {
+        match self.0.delete_trust().trust_id(trust_id).delete_associated_conditional_forwarder(delete_forwarder).send().await {
+            Ok(_) => Ok(()),
+            // Already gone: deleting is idempotent.
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(()),
+            Err(error) => Err(classify_sdk_error("DeleteTrust", error, plain)),
+        }
+    }
+}
+
+impl SdkDirectory {
+    /// A Directory Service client from the shared configuration.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self(aws_sdk_directory::Client::new(config))
+    }
+}

@@ -1,0 +1,127 @@
+//! The ports: narrow traits over the AWS calls the handlers make, and the values they exchange.
+//!
+//! Handlers are generic over these traits: unit tests pass the in-memory fakes (`fakes`, behind the
+//! `fakes` feature), the Lambdas and the integration tests pass the SDK adapters of this crate.
+
+use std::future::Future;
+
+use trustflow_domain::domain::{DirectoryInfo, TrustInfo};
+use trustflow_domain::request::SecretLocation;
+use trustflow_domain::secret::TrustPassword;
+use trustflow_domain::status::{ExecutionSummary, HistoryRecord};
+use trustflow_domain::WorkflowError;
+
+/// Everything CreateTrust takes but the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTrust {
+    /// The AWS directory.
+    pub directory_id: String,
+    /// The on-premises domain.
+    pub remote_domain_name: String,
+    /// `Forest` or `External`.
+    pub trust_type: &'static str,
+    /// API spelling of the direction.
+    pub trust_direction: &'static str,
+    /// Conditional forwarder addresses; empty to rely on an existing forwarder.
+    pub conditional_forwarder_ip_addrs: Vec<String>,
+    /// `Enabled` or `Disabled`.
+    pub selective_auth: &'static str,
+}
+
+/// What CreateTrust did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// A new trust.
+    Created(String),
+    /// A trust for this domain exists already (a duplicate event, a retry, a race).
+    AlreadyExists,
+}
+
+/// Whether a secret can be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretPresence {
+    /// The secret exists and is not scheduled for deletion.
+    Available,
+    /// No such secret, or trustflow may not see it.
+    Missing,
+    /// The secret is scheduled for deletion.
+    Deleted,
+}
+
+/// Read-only Directory Service calls.
+pub trait DirectoryReader {
+    /// DescribeDirectories for one directory; `None` if it does not exist.
+    fn describe_directory(&self, directory_id: &str) -> impl Future<Output = Result<Option<DirectoryInfo>, WorkflowError>>;
+    /// Every trust of the directory (all pages of DescribeTrusts).
+    fn list_trusts(&self, directory_id: &str) -> impl Future<Output = Result<Vec<TrustInfo>, WorkflowError>>;
+    /// One trust; `None` if it no longer exists.
+    fn describe_trust(&self, directory_id: &str, trust_id: &str) -> impl Future<Output = Result<Option<TrustInfo>, WorkflowError>>;
+    /// Whether the directory has a conditional forwarder for the domain.
+    fn has_conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> impl Future<Output = Result<bool, WorkflowError>>;
+}
+
+/// The one Directory Service call that takes the password.
+pub trait TrustCreator {
+    /// CreateTrust.
+    fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> impl Future<Output = Result<CreateOutcome, WorkflowError>>;
+}
+
+/// Directory Service calls that change an existing trust.
+pub trait TrustMaintainer {
+    /// VerifyTrust.
+    fn verify_trust(&self, trust_id: &str) -> impl Future<Output = Result<(), WorkflowError>>;
+    /// DeleteTrust; `delete_forwarder` also removes the domain's conditional forwarder.
+    fn delete_trust(&self, trust_id: &str, delete_forwarder: bool) -> impl Future<Output = Result<(), WorkflowError>>;
+}
+
+/// Secrets Manager: metadata for validation, the value for trust creation only.
+pub trait SecretStore {
+    /// DescribeSecret: never reads the value.
+    fn secret_presence(&self, secret_id: &str) -> impl Future<Output = Result<SecretPresence, WorkflowError>>;
+    /// GetSecretValue, and the JSON key inside it when one is named.
+    fn read_password(&self, location: &SecretLocation) -> impl Future<Output = Result<TrustPassword, WorkflowError>>;
+}
+
+/// Where outcomes are announced.
+pub trait Notifier {
+    /// SNS Publish.
+    fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> impl Future<Output = Result<(), WorkflowError>>;
+    /// EventBridge PutEvents of one event.
+    fn put_event(&self, bus: &str, source: &str, detail_type: &str, detail: &str) -> impl Future<Output = Result<(), WorkflowError>>;
+}
+
+/// The two Step Functions reads the status needs.
+pub trait ExecutionReader {
+    /// DescribeExecution; `None` if there is no such execution.
+    fn describe(&self, execution_arn: &str) -> impl Future<Output = Result<Option<ExecutionSummary>, WorkflowError>>;
+    /// Every event of GetExecutionHistory, oldest first (all pages).
+    fn history(&self, execution_arn: &str) -> impl Future<Output = Result<Vec<HistoryRecord>, WorkflowError>>;
+}
+
+/// What StartExecution did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// An execution runs under this ARN: a new one, or the open one with the same name and input.
+    Started(String),
+    /// An execution with this name exists (ended, or open with another input).
+    AlreadyExists,
+}
+
+/// Why an execution could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// Step Functions is throttling StartExecution: the caller should retry the same request later.
+    #[error("Step Functions is throttling StartExecution")]
+    Throttled,
+    /// Any other failure; [`WorkflowError::Transient`] when it may pass.
+    #[error(transparent)]
+    Aws(#[from] WorkflowError),
+}
+
+/// The two Step Functions calls the entrance needs.
+pub trait ExecutionStarter {
+    /// StartExecution.
+    fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, SubmitError>>;
+    /// The input of an execution (DescribeExecution), `None` if there is none.
+    fn input_of(&self, execution_arn: &str) -> impl Future<Output = Result<Option<String>, SubmitError>>;
+}

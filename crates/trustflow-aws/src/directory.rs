@@ -1,7 +1,7 @@
 //! Directory Service over the AWS SDK.
 
 use aws_sdk_directory::error::ProvideErrorMetadata;
-use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustInfo};
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustDirection, TrustInfo, TrustState, TrustType};
 use trustflow_domain::secret::TrustPassword;
 use trustflow_domain::WorkflowError;
 
@@ -42,7 +42,9 @@ impl DirectoryReader for SdkDirectory {
                 .send()
                 .await
                 .map_err(|error| classify_sdk_error("DescribeTrusts", error, plain))?;
-            trusts.extend(output.trusts().iter().map(trust_info));
+            for trust in output.trusts() {
+                trusts.push(trust_info(trust)?);
+            }
             match output.next_token() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
                 _ => return Ok(trusts),
@@ -52,7 +54,7 @@ impl DirectoryReader for SdkDirectory {
 
     async fn describe_trust(&self, directory_id: &str, trust_id: &str) -> Result<Option<TrustInfo>, WorkflowError> {
         match self.0.describe_trusts().directory_id(directory_id).trust_ids(trust_id).send().await {
-            Ok(output) => Ok(output.trusts().iter().find(|t| t.trust_id() == Some(trust_id)).map(trust_info)),
+            Ok(output) => output.trusts().iter().find(|t| t.trust_id() == Some(trust_id)).map(trust_info).transpose(),
             Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(None),
             Err(error) => Err(classify_sdk_error("DescribeTrusts", error, plain)),
         }
@@ -70,15 +72,28 @@ impl DirectoryReader for SdkDirectory {
     }
 }
 
-fn trust_info(trust: &aws_sdk_directory::types::Trust) -> TrustInfo {
-    TrustInfo {
-        trust_id: trust.trust_id().unwrap_or_default().to_owned(),
+/// A trust as DescribeTrusts reports it, its strings turned into the domain's types. A type or
+/// direction the API documents no value for fails the call, naming the trust and the value,
+/// rather than being taken for the requested one; an unknown state is kept (`TrustState::Unknown`).
+fn trust_info(trust: &aws_sdk_directory::types::Trust) -> Result<TrustInfo, WorkflowError> {
+    let trust_id = trust.trust_id().unwrap_or_default();
+    let unknown = |what: &str, value: &str| {
+        WorkflowError::Internal(format!("DescribeTrusts returned trust {trust_id} with a {what} trustflow does not know: {value:?}"))
+    };
+    // Forest is the API's default type, and what a trust created without one has.
+    let trust_type = match trust.trust_type() {
+        None => TrustType::Forest,
+        Some(t) => TrustType::parse(t.as_str()).ok_or_else(|| unknown("trust type", t.as_str()))?,
+    };
+    let direction = trust.trust_direction().map(|d| d.as_str()).unwrap_or_default();
+    Ok(TrustInfo {
+        trust_id: trust_id.to_owned(),
         remote_domain_name: trust.remote_domain_name().unwrap_or_default().to_owned(),
-        trust_type: trust.trust_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| "Forest".to_owned()),
-        trust_direction: trust.trust_direction().map(|d| d.as_str().to_owned()).unwrap_or_default(),
-        state: trust.trust_state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        trust_type,
+        trust_direction: TrustDirection::parse(direction).ok_or_else(|| unknown("direction", direction))?,
+        state: TrustState::from_api(trust.trust_state().map(|s| s.as_str()).unwrap_or_default()),
         state_reason: trust.trust_state_reason().unwrap_or_default().to_owned(),
-    }
+    })
 }
 
 impl TrustCreator for SdkDirectory {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustInfo};
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustDirection, TrustInfo, TrustState, TrustType};
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
@@ -85,9 +85,9 @@ impl FakeAws {
             TrustInfo {
                 trust_id: trust_id.clone(),
                 remote_domain_name: domain.to_owned(),
-                trust_type: "Forest".to_owned(),
-                trust_direction: direction.to_owned(),
-                state: state.to_owned(),
+                trust_type: TrustType::Forest,
+                trust_direction: TrustDirection::parse(direction).unwrap_or_else(|| panic!("not a trust direction: {direction:?}")),
+                state: TrustState::from_api(state),
                 state_reason: reason.to_owned(),
             },
         ));
@@ -97,14 +97,14 @@ impl FakeAws {
     /// Sets a trust's state and reason.
     pub fn set_state(&self, trust_id: &str, state: &str, reason: &str) {
         for (_, trust) in self.trusts.borrow_mut().iter_mut().filter(|(_, t)| t.trust_id == trust_id) {
-            trust.state = state.to_owned();
+            trust.state = TrustState::from_api(state);
             trust.state_reason = reason.to_owned();
         }
     }
 
     /// The state of a trust, if it exists.
     pub fn state_of(&self, trust_id: &str) -> Option<String> {
-        self.trusts.borrow().iter().find(|(_, t)| t.trust_id == trust_id).map(|(_, t)| t.state.clone())
+        self.trusts.borrow().iter().find(|(_, t)| t.trust_id == trust_id).map(|(_, t)| t.state.to_string())
     }
 
     /// How many times an operation was called.
@@ -143,11 +143,10 @@ impl TrustCreator for FakeAws {
             return Err(WorkflowError::TrustRejected(format!("InvalidParameterException: {message}")));
         }
         let domain = normalize_domain(&trust.remote_domain_name);
-        let exists = self
-            .trusts
-            .borrow()
-            .iter()
-            .any(|(d, t)| d == &trust.directory_id && normalize_domain(&t.remote_domain_name) == domain && t.state != "Deleted");
+        let exists =
+            self.trusts.borrow().iter().any(|(d, t)| {
+                d == &trust.directory_id && normalize_domain(&t.remote_domain_name) == domain && t.state != TrustState::Deleted
+            });
         if exists {
             return Ok(CreateOutcome::AlreadyExists);
         }

@@ -55,14 +55,15 @@ impl TrustDirection {
         }
     }
 
-    /// Parses the API spelling and the friendlier ones a portal may send
-    /// (`two-way`, `outgoing`, `incoming`, any letter case, spaces around the colon ignored).
+    /// Parses a direction as the Directory Service API spells it, or as a request may
+    /// (`two-way`, `outgoing`, `incoming`), ignoring letter case and spaces around the colon.
+    /// Requests are held to the exact spellings of the request schema by the request parser.
     pub fn parse(value: &str) -> Option<Self> {
-        let folded: String = value.trim().to_ascii_lowercase().chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
+        let folded: String = value.trim().to_ascii_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
         match folded.as_str() {
-            "two-way" | "twoway" | "bidirectional" => Some(Self::TwoWay),
-            "one-way:outgoing" | "outgoing" | "one-wayoutgoing" => Some(Self::OneWayOutgoing),
-            "one-way:incoming" | "incoming" | "one-wayincoming" => Some(Self::OneWayIncoming),
+            "two-way" => Some(Self::TwoWay),
+            "one-way:outgoing" | "outgoing" => Some(Self::OneWayOutgoing),
+            "one-way:incoming" | "incoming" => Some(Self::OneWayIncoming),
             _ => None,
         }
     }
@@ -80,6 +81,18 @@ impl TrustDirection {
             Self::OneWayOutgoing => ("One-way: incoming", "Inbound"),
             Self::OneWayIncoming => ("One-way: outgoing", "Outbound"),
         }
+    }
+}
+
+impl std::fmt::Display for TrustType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_api_str())
+    }
+}
+
+impl std::fmt::Display for TrustDirection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_api_str())
     }
 }
 
@@ -112,6 +125,89 @@ impl SelectiveAuth {
     }
 }
 
+/// A trust's state, as the Directory Service reports it (`TrustState`).
+///
+/// A state this version does not know (the API may add some) is kept verbatim in `Unknown`, and
+/// counts as pending (see [`classify_state`]), so a new state never ends a workflow by surprise.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrustState {
+    /// CreateTrust was accepted.
+    Creating,
+    /// Created; for verifiable directions, verification follows.
+    Created,
+    /// Being verified.
+    Verifying,
+    /// Verification failed: expected until the on-premises side exists.
+    VerifyFailed,
+    /// The trust works.
+    Verified,
+    /// UpdateTrust was accepted.
+    Updating,
+    /// The update failed.
+    UpdateFailed,
+    /// Updated.
+    Updated,
+    /// DeleteTrust was accepted.
+    Deleting,
+    /// Gone.
+    Deleted,
+    /// Creation failed.
+    Failed,
+    /// A state this version does not know, as the API spelled it.
+    Unknown(String),
+}
+
+impl TrustState {
+    const KNOWN: [(&'static str, TrustState); 11] = [
+        ("Creating", Self::Creating),
+        ("Created", Self::Created),
+        ("Verifying", Self::Verifying),
+        ("VerifyFailed", Self::VerifyFailed),
+        ("Verified", Self::Verified),
+        ("Updating", Self::Updating),
+        ("UpdateFailed", Self::UpdateFailed),
+        ("Updated", Self::Updated),
+        ("Deleting", Self::Deleting),
+        ("Deleted", Self::Deleted),
+        ("Failed", Self::Failed),
+    ];
+
+    /// The state as the API spells it; anything else is `Unknown`, verbatim.
+    pub fn from_api(value: &str) -> Self {
+        Self::KNOWN
+            .iter()
+            .find(|(name, _)| *name == value)
+            .map(|(_, state)| state.clone())
+            .unwrap_or_else(|| Self::Unknown(value.to_owned()))
+    }
+
+    /// The API spelling.
+    pub fn as_api_str(&self) -> &str {
+        match self {
+            Self::Unknown(value) => value,
+            known => Self::KNOWN.iter().find(|(_, state)| state == known).map(|(name, _)| *name).unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for TrustState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_api_str())
+    }
+}
+
+impl Serialize for TrustState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_api_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from_api(&String::deserialize(deserializer)?))
+    }
+}
+
 /// What the workflow makes of a trust's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,17 +223,16 @@ pub enum StateClass {
     Failed,
 }
 
-/// Classifies a `TrustState` as the API spells it. Unknown states (the SDK enum is
-/// non-exhaustive) count as pending so that a new state never ends a workflow by surprise;
-/// the overall deadline still bounds the wait.
-pub fn classify_state(state: &str, direction: TrustDirection) -> StateClass {
+/// Classifies a trust's state. Unknown states count as pending so that a new state never ends a
+/// workflow by surprise; the overall deadline still bounds the wait.
+pub fn classify_state(state: &TrustState, direction: TrustDirection) -> StateClass {
     match state {
-        "Verified" | "Updated" => StateClass::Done,
-        "Created" if !direction.is_verifiable() => StateClass::Done,
-        "Creating" | "Created" | "Verifying" | "Updating" => StateClass::Pending,
-        "VerifyFailed" => StateClass::AwaitingRemoteSide,
-        "Failed" | "UpdateFailed" | "Deleting" | "Deleted" => StateClass::Failed,
-        _ => StateClass::Pending,
+        TrustState::Verified | TrustState::Updated => StateClass::Done,
+        TrustState::Created if !direction.is_verifiable() => StateClass::Done,
+        TrustState::Creating | TrustState::Created | TrustState::Verifying | TrustState::Updating => StateClass::Pending,
+        TrustState::VerifyFailed => StateClass::AwaitingRemoteSide,
+        TrustState::Failed | TrustState::UpdateFailed | TrustState::Deleting | TrustState::Deleted => StateClass::Failed,
+        TrustState::Unknown(_) => StateClass::Pending,
     }
 }
 
@@ -178,11 +273,11 @@ pub struct TrustInfo {
     /// The remote domain, as AWS returns it.
     pub remote_domain_name: String,
     /// `Forest` or `External`.
-    pub trust_type: String,
-    /// `Two-Way`, `One-Way: Outgoing` or `One-Way: Incoming`.
-    pub trust_direction: String,
-    /// `TrustState`, as the API spells it.
-    pub state: String,
+    pub trust_type: TrustType,
+    /// The direction, seen from the AWS directory.
+    pub trust_direction: TrustDirection,
+    /// The state.
+    pub state: TrustState,
     /// `TrustStateReason`, free text, often empty.
     #[serde(default)]
     pub state_reason: String,
@@ -211,29 +306,54 @@ mod tests {
     }
 
     #[test]
+    fn a_trust_state_reads_and_writes_as_the_api_spells_it_and_an_unknown_one_is_kept_and_pending() {
+        for name in [
+            "Creating",
+            "Created",
+            "Verifying",
+            "VerifyFailed",
+            "Verified",
+            "Updating",
+            "UpdateFailed",
+            "Updated",
+            "Deleting",
+            "Deleted",
+            "Failed",
+        ] {
+            let state = TrustState::from_api(name);
+            assert!(!matches!(state, TrustState::Unknown(_)), "{name}");
+            assert_eq!(serde_json::to_value(&state).ok(), Some(serde_json::json!(name)));
+        }
+        let new = TrustState::from_api("Reticulating");
+        assert_eq!(new, TrustState::Unknown("Reticulating".to_owned()));
+        assert_eq!(new.to_string(), "Reticulating");
+        assert_eq!(classify_state(&new, TrustDirection::TwoWay), StateClass::Pending);
+    }
+
+    #[test]
     fn incoming_trust_is_done_when_created_but_outgoing_is_not() {
-        assert_eq!(classify_state("Created", TrustDirection::OneWayIncoming), StateClass::Done);
-        assert_eq!(classify_state("Created", TrustDirection::OneWayOutgoing), StateClass::Pending);
-        assert_eq!(classify_state("Created", TrustDirection::TwoWay), StateClass::Pending);
+        assert_eq!(classify_state(&TrustState::from_api("Created"), TrustDirection::OneWayIncoming), StateClass::Done);
+        assert_eq!(classify_state(&TrustState::from_api("Created"), TrustDirection::OneWayOutgoing), StateClass::Pending);
+        assert_eq!(classify_state(&TrustState::from_api("Created"), TrustDirection::TwoWay), StateClass::Pending);
     }
 
     #[test]
     fn verify_failed_awaits_remote_side_rather_than_succeeding() {
-        assert_eq!(classify_state("VerifyFailed", TrustDirection::TwoWay), StateClass::AwaitingRemoteSide);
+        assert_eq!(classify_state(&TrustState::from_api("VerifyFailed"), TrustDirection::TwoWay), StateClass::AwaitingRemoteSide);
     }
 
     #[test]
     fn classifies_every_documented_state() {
         let d = TrustDirection::TwoWay;
-        assert_eq!(classify_state("Verified", d), StateClass::Done);
-        assert_eq!(classify_state("Updated", d), StateClass::Done);
+        assert_eq!(classify_state(&TrustState::from_api("Verified"), d), StateClass::Done);
+        assert_eq!(classify_state(&TrustState::from_api("Updated"), d), StateClass::Done);
         for pending in ["Creating", "Created", "Verifying", "Updating"] {
-            assert_eq!(classify_state(pending, d), StateClass::Pending, "{pending}");
+            assert_eq!(classify_state(&TrustState::from_api(pending), d), StateClass::Pending, "{pending}");
         }
         for failed in ["Failed", "UpdateFailed", "Deleting", "Deleted"] {
-            assert_eq!(classify_state(failed, d), StateClass::Failed, "{failed}");
+            assert_eq!(classify_state(&TrustState::from_api(failed), d), StateClass::Failed, "{failed}");
         }
-        assert_eq!(classify_state("SomethingNew", d), StateClass::Pending);
+        assert_eq!(classify_state(&TrustState::from_api("SomethingNew"), d), StateClass::Pending);
     }
 
     #[test]

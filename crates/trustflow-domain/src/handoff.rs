@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::announcement::Announcement;
+use crate::domain::TrustState;
 use crate::plan::Plan;
 use crate::remedy::Remedy;
 use crate::status::Cause;
@@ -96,7 +97,7 @@ pub struct TrustStatus {
     /// `t-...`.
     pub trust_id: String,
     /// The Directory Service state (`Deleted` when the trust is gone).
-    pub trust_state: String,
+    pub trust_state: TrustState,
     /// The Directory Service's reason, verbatim.
     pub trust_state_reason: String,
     /// What the reason means and what to do, where there is a problem.

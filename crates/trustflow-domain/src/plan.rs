@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use time::OffsetDateTime;
 
-use crate::domain::{classify_state, normalize_domain, DirectoryInfo, StateClass, TrustDirection, TrustInfo, TrustType};
+use crate::domain::{classify_state, normalize_domain, DirectoryInfo, StateClass, TrustInfo, TrustState};
 use crate::error::WorkflowError;
 use crate::request::{ExistingTrustPolicy, TrustRequest};
 
@@ -50,15 +50,15 @@ pub struct Plan {
 
 /// Whether an existing trust has the requested type and direction.
 pub fn is_requested_shape(request: &TrustRequest, trust: &TrustInfo) -> bool {
-    TrustType::parse(&trust.trust_type) == Some(request.trust_type)
-        && TrustDirection::parse(&trust.trust_direction) == Some(request.trust_direction)
+    trust.trust_type == request.trust_type && trust.trust_direction == request.trust_direction
 }
 
 /// Decides what to do about the trusts a directory already has for the requested domain.
 /// Only one trust can exist between two domains.
 pub fn decide(request: &TrustRequest, trusts: &[TrustInfo]) -> Result<(PlanAction, Option<TrustInfo>), WorkflowError> {
     let domain = &request.remote_domain_name;
-    let Some(existing) = trusts.iter().find(|t| &normalize_domain(&t.remote_domain_name) == domain && t.state != "Deleted") else {
+    let Some(existing) = trusts.iter().find(|t| &normalize_domain(&t.remote_domain_name) == domain && t.state != TrustState::Deleted)
+    else {
         return Ok((PlanAction::Create, None));
     };
     let same_shape = is_requested_shape(request, existing);
@@ -73,7 +73,7 @@ pub fn decide(request: &TrustRequest, trusts: &[TrustInfo]) -> Result<(PlanActio
         existing.state,
         if existing.state_reason.is_empty() { String::new() } else { format!(": {}", existing.state_reason) },
     );
-    if existing.state == "Deleting" {
+    if existing.state == TrustState::Deleting {
         return Err(WorkflowError::TrustConflict(format!(
             "{describe}; it is being deleted. Send the request again once the deletion has finished (a few minutes)."
         )));
@@ -105,6 +105,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::{TrustDirection, TrustType};
     use crate::request::parse_request;
 
     fn request(direction: &str, policy: &str) -> TrustRequest {
@@ -120,9 +121,9 @@ mod tests {
         TrustInfo {
             trust_id: "t-0000000001".to_owned(),
             remote_domain_name: domain.to_owned(),
-            trust_type: "Forest".to_owned(),
-            trust_direction: direction.to_owned(),
-            state: state.to_owned(),
+            trust_type: TrustType::Forest,
+            trust_direction: TrustDirection::parse(direction).expect("a direction"),
+            state: TrustState::from_api(state),
             state_reason: String::new(),
         }
     }

@@ -178,9 +178,20 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             None
         }
     });
+    // Only the spellings in schemas/trust-request.schema.json: the API spelling or all lower case.
     let trust_type = match object.get("trustType") {
-        None => Some(TrustType::Forest),
-        Some(value) => parse_enum(value, "trustType", "must be \"Forest\" or \"External\"", TrustType::parse, &mut violations),
+        None | Some(Value::Null) => Some(TrustType::Forest),
+        Some(value) => parse_enum(
+            value,
+            "trustType",
+            "must be \"Forest\" or \"External\"",
+            |s| match s {
+                "Forest" | "forest" => Some(TrustType::Forest),
+                "External" | "external" => Some(TrustType::External),
+                _ => None,
+            },
+            &mut violations,
+        ),
     };
     let trust_direction = match object.get("trustDirection") {
         None => {
@@ -194,7 +205,12 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             value,
             "trustDirection",
             "must be \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\" (or two-way, outgoing, incoming)",
-            TrustDirection::parse,
+            |s| match s {
+                "Two-Way" | "two-way" => Some(TrustDirection::TwoWay),
+                "One-Way: Outgoing" | "outgoing" => Some(TrustDirection::OneWayOutgoing),
+                "One-Way: Incoming" | "incoming" => Some(TrustDirection::OneWayIncoming),
+                _ => None,
+            },
             &mut violations,
         ),
     };
@@ -203,9 +219,17 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         None | Some(Value::Null) => Some(SelectiveAuth::Disabled),
         Some(Value::Bool(true)) => Some(SelectiveAuth::Enabled),
         Some(Value::Bool(false)) => Some(SelectiveAuth::Disabled),
-        Some(value) => {
-            parse_enum(value, "selectiveAuth", "must be \"Enabled\" or \"Disabled\" (or true/false)", SelectiveAuth::parse, &mut violations)
-        }
+        Some(value) => parse_enum(
+            value,
+            "selectiveAuth",
+            "must be \"Enabled\" or \"Disabled\" (or true/false)",
+            |s| match s {
+                "Enabled" | "enabled" => Some(SelectiveAuth::Enabled),
+                "Disabled" | "disabled" => Some(SelectiveAuth::Disabled),
+                _ => None,
+            },
+            &mut violations,
+        ),
     };
     let trust_password = parse_secret_location(object.get("trustPassword"), &mut violations);
     let notify = parse_notify(object.get("notify"), &mut violations);
@@ -215,7 +239,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             value,
             "onExistingTrust",
             "must be \"keep\" (never touch an existing trust) or \"replace\" (delete it and create the requested one)",
-            |s| match s.trim().to_ascii_lowercase().as_str() {
+            |s| match s {
                 "keep" => Some(ExistingTrustPolicy::Keep),
                 "replace" => Some(ExistingTrustPolicy::Replace),
                 _ => None,
@@ -447,9 +471,19 @@ pub fn is_secret_id(id: &str) -> bool {
         Some(rest) => {
             let parts: Vec<&str> = rest.splitn(6, ':').collect();
             matches!(parts.as_slice(), [partition, "secretsmanager", region, account, "secret", name]
-                if partition.starts_with("aws") && !region.is_empty() && is_account(account) && is_name(name))
+                if is_partition(partition) && is_region(region) && is_account(account) && is_name(name))
         }
     }
+}
+
+/// `aws`, `aws-cn`, `aws-us-gov`, ...: `aws` and up to 16 lower-case letters or hyphens.
+fn is_partition(partition: &str) -> bool {
+    partition.strip_prefix("aws").is_some_and(|rest| rest.len() <= 16 && rest.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+}
+
+/// `us-east-1`, ...: 1 to 32 lower-case letters, digits or hyphens.
+fn is_region(region: &str) -> bool {
+    !region.is_empty() && region.len() <= 32 && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn is_account(account: &str) -> bool {
@@ -461,7 +495,7 @@ pub fn is_topic_arn(arn: &str) -> bool {
     let Some(rest) = arn.strip_prefix("arn:") else { return false };
     let parts: Vec<&str> = rest.splitn(5, ':').collect();
     matches!(parts.as_slice(), [partition, "sns", region, account, name]
-        if partition.starts_with("aws") && !region.is_empty() && is_account(account)
+        if is_partition(partition) && is_region(region) && is_account(account)
             && !name.is_empty() && name.len() <= 256
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
 }
@@ -569,3 +603,6 @@ fn parse_notify(value: Option<&Value>, violations: &mut Vec<Violation>) -> Optio
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod corpus_tests;

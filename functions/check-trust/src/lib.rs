@@ -7,7 +7,7 @@
 
 use trustflow_aws::ports::{DirectoryReader, TrustMaintainer};
 use trustflow_domain::domain::TrustInfo;
-use trustflow_domain::domain::{classify_state, StateClass};
+use trustflow_domain::domain::{classify_state, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, TrustStatus};
 use trustflow_domain::plan::{Plan, PlanAction};
@@ -65,7 +65,7 @@ where
 fn status(plan: &Plan, trust_id: &str, outcome: Outcome, trust: Option<&TrustInfo>, now: OffsetDateTime) -> TrustStatus {
     let (state, reason) = match trust {
         Some(trust) => (trust.state.clone(), trust.state_reason.clone()),
-        None => ("Deleted".to_owned(), "The trust no longer exists: it was deleted outside this workflow.".to_owned()),
+        None => (TrustState::Deleted, "The trust no longer exists: it was deleted outside this workflow.".to_owned()),
     };
     let remedy = (outcome != Outcome::Verified).then(|| remedy_for(&reason, &plan.request.directory_id, &plan.request.remote_domain_name));
     TrustStatus {
@@ -152,7 +152,7 @@ where
     let mut status = last.ok_or_else(|| WorkflowError::Internal("cleanup needs the trust's last status".to_owned()))?;
     // Only a trust this workflow created is deleted: an adopted one belongs to another request.
     let created_here = matches!(plan.action, PlanAction::Create | PlanAction::Replace);
-    if settings.delete_failed_trusts && created_here && status.trust_state != "Deleted" {
+    if settings.delete_failed_trusts && created_here && status.trust_state != TrustState::Deleted {
         let delete_forwarder = !plan.request.conditional_forwarder_ip_addrs.is_empty();
         directory_api.delete_trust(trust_id, delete_forwarder).await?;
         tracing::info!(trust_id, delete_forwarder, "deleted the failed trust");

@@ -79,7 +79,7 @@ async fn failed_trust_carries_its_remedy() {
 async fn a_trust_that_vanished_is_failed() {
     let aws = FakeAws::default();
     let status = run(&aws, Mode::Poll, plan("Two-Way", "t-0000000042", PlanAction::Create), None, 10).await.expect("failed");
-    assert_eq!((status.outcome, status.trust_state.as_str()), (Outcome::Failed, "Deleted"));
+    assert_eq!((status.outcome, status.trust_state.as_api_str()), (Outcome::Failed, "Deleted"));
 }
 
 #[tokio::test]

@@ -93,5 +93,5 @@ async fn a_trust_that_no_longer_exists_is_failed() {
     let mut plan = new_trust("gone.rust.example").await;
     plan.trust_id = Some("t-0000000000".to_owned());
     let status = check(Mode::Poll, &plan, None).await.expect("failed");
-    assert_eq!((status.outcome, status.trust_state.as_str()), (Outcome::Failed, "Deleted"));
+    assert_eq!((status.outcome, status.trust_state.as_api_str()), (Outcome::Failed, "Deleted"));
 }

@@ -6,7 +6,7 @@
 //! a race with a second request), the existing trust is followed instead.
 
 use trustflow_aws::ports::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
-use trustflow_domain::domain::normalize_domain;
+use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::plan::{is_requested_shape, Plan, PlanAction};
 
@@ -77,7 +77,7 @@ where
 {
     let request = &plan.request;
     if let Some(trust) = directory_api.describe_trust(&request.directory_id, old).await? {
-        if trust.state != "Deleting" && trust.state != "Deleted" {
+        if trust.state != TrustState::Deleting && trust.state != TrustState::Deleted {
             // Keep the domain's forwarder when the request relies on it (gave no addresses).
             let delete_forwarder = !request.conditional_forwarder_ip_addrs.is_empty();
             directory_api.delete_trust(old, delete_forwarder).await?;
@@ -111,7 +111,7 @@ async fn find_existing<D: DirectoryReader>(plan: &Plan, directory_api: &D) -> Re
     let request = &plan.request;
     let trusts = directory_api.list_trusts(&request.directory_id).await?;
     let Some(existing) =
-        trusts.iter().find(|t| normalize_domain(&t.remote_domain_name) == request.remote_domain_name && t.state != "Deleted")
+        trusts.iter().find(|t| normalize_domain(&t.remote_domain_name) == request.remote_domain_name && t.state != TrustState::Deleted)
     else {
         // It was deleted between the two calls: CreateTrust will go through on the next attempt.
         return Err(WorkflowError::Transient(format!(
@@ -119,7 +119,7 @@ async fn find_existing<D: DirectoryReader>(plan: &Plan, directory_api: &D) -> Re
             request.remote_domain_name
         )));
     };
-    if Some(existing.trust_id.as_str()) == plan.replaces_trust_id.as_deref() || existing.state == "Deleting" {
+    if Some(existing.trust_id.as_str()) == plan.replaces_trust_id.as_deref() || existing.state == TrustState::Deleting {
         return Err(WorkflowError::TrustPending(format!(
             "waiting for trust {} with {} to be deleted before creating the new one (state {})",
             existing.trust_id, request.remote_domain_name, existing.state

@@ -137,8 +137,8 @@ pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
     // The existing trust's state describes the followed trust only when they are the same trust
     // (adopted or already in place): a trust being replaced is reported on a line of its own.
     let followed_existing = plan.existing_trust.as_ref().filter(|t| Some(&t.trust_id) == trust_id.as_ref());
-    let state_name = status.map(|s| s.trust_state.as_str()).unwrap_or_default();
-    let state_name = if state_name.is_empty() { followed_existing.map(|t| t.state.as_str()).unwrap_or_default() } else { state_name };
+    let state_name = status.map(|s| s.trust_state.as_api_str()).unwrap_or_default();
+    let state_name = if state_name.is_empty() { followed_existing.map(|t| t.state.as_api_str()).unwrap_or_default() } else { state_name };
     let replaced = plan.existing_trust.as_ref().filter(|_| plan.action == PlanAction::Replace);
     let replaced_deleted = failure.as_ref().is_some_and(|(error, _)| error == REPLACEMENT_NOT_CREATED);
     // Whether the trust being replaced is gone: the creation step checks everything it can before

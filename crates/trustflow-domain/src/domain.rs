@@ -1,4 +1,5 @@
-//! Trust types, directions and states, as `../shared/reference/directory-service-trusts.md` defines them.
+//! Directories and trusts, their types, directions and states, as the Directory Service API defines
+//! them (AWS Directory Service API Reference: CreateTrust, DescribeTrusts, the `Trust` data type).
 
 use serde::{Deserialize, Serialize};
 

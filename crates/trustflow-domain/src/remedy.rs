@@ -1,5 +1,6 @@
 //! Directory Service status reasons (`TrustStateReason`) turned into remedies a requester can act on.
-//! The table is `../shared/reference/directory-service-trusts.md`, "Trust creation status reasons".
+//! The reasons and what they mean follow the AWS Directory Service Administration Guide, "Trust
+//! creation status reasons".
 
 use serde::{Deserialize, Serialize};
 

@@ -50,8 +50,10 @@ import copy
 import functools
 import json
 import re
-from typing import Any
+from typing import Any, Callable
 
+# The models simple_model made, kept alive (see there).
+_MODELS: list[type] = []
 NOT_EMULATED = "not emulated: moto has no CloudFormation support for {type}"
 _installed = False
 
@@ -332,6 +334,45 @@ def definition_of(properties: dict[str, Any], account_id: str, region_name: str)
     return text
 
 
+def simple_model(service: str, resource_type: str, name_type: str,
+                 create: Callable[[str, dict[str, Any], str, str], str]) -> type:
+    """Registers a CloudFormation model for a resource type moto has none for: ``create(logical id,
+    properties, account, Region)`` makes the resource and returns its physical id (what Ref gives);
+    the resource has no attributes (Fn::GetAtt on it fails, as moto says)."""
+    from moto.core.common_models import CloudFormationModel
+
+    class Model(CloudFormationModel):
+        __module__ = f"moto.{service}.trustflow"  # moto's model registry files a model under this name's second part
+
+        def __init__(self, physical_id: str) -> None:
+            self.physical_id = physical_id
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return name_type
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return resource_type
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            return cls(create(resource_name, cloudformation_json["Properties"], account_id, region_name))
+
+    Model.__name__ = Model.__qualname__ = resource_type.replace("::", "")
+    # moto finds models through CloudFormationModel.__subclasses__(), which holds them weakly.
+    _MODELS.append(Model)
+    return Model
+
+
 def _install_state_machine() -> None:
     from moto.core.exceptions import AWSError
     from moto.stepfunctions.models import StateMachine
@@ -381,7 +422,6 @@ def _install_lambda_function() -> None:
     CloudFormation documents (moto gives the Python object, whose text is its logical id); and
     ``AWS::Lambda::Alias``, which moto has no model for, is created with moto's CreateAlias."""
     from moto.awslambda.models import LambdaFunction, LambdaVersion, get_backend
-    from moto.core.common_models import CloudFormationModel
 
     original = LambdaFunction.create_from_cloudformation_json.__func__
 
@@ -433,77 +473,31 @@ def _install_lambda_function() -> None:
     LambdaVersion.get_cfn_attribute = version_attribute
     LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr == "Version")
 
-    class LambdaAliasResource(CloudFormationModel):
-        """AWS::Lambda::Alias; Ref gives the alias ARN."""
+    def create_alias(logical_id, properties, account_id, region_name) -> str:
+        alias = get_backend(account_id, region_name).create_alias(
+            properties["Name"], properties["FunctionName"], str(properties["FunctionVersion"]),
+            properties.get("Description", ""), properties.get("RoutingConfig"))
+        return alias.arn
 
-        __module__ = "moto.awslambda.trustflow"  # moto's model registry files a model under this name's second part
-
-        def __init__(self, alias: Any) -> None:
-            self.alias = alias
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.alias.arn
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "Name"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Lambda::Alias"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            properties = cloudformation_json["Properties"]
-            alias = get_backend(account_id, region_name).create_alias(
-                properties["Name"], properties["FunctionName"], str(properties["FunctionVersion"]),
-                properties.get("Description", ""), properties.get("RoutingConfig"))
-            return cls(alias)
+    # Ref gives the alias ARN.
+    simple_model("awslambda", "AWS::Lambda::Alias", "Name", create_alias)
 
 
 # --- AWS::SQS::QueuePolicy -----------------------------------------------------------------------
 
 def _install_queue_policy() -> None:
     """AWS::SQS::QueuePolicy sets the ``Policy`` attribute of each queue (moto has no model for it)."""
-    from moto.core.common_models import CloudFormationModel
     from moto.sqs.models import sqs_backends
 
-    class QueuePolicy(CloudFormationModel):
-        __module__ = "moto.sqs.trustflow"  # moto's model registry files a model under this name's second part
+    def set_policy(logical_id, properties, account_id, region_name) -> str:
+        backend = sqs_backends[account_id][region_name]
+        document = properties["PolicyDocument"]
+        for queue_url in properties["Queues"]:
+            backend.set_queue_attributes(queue_url.rstrip("/").split("/")[-1],
+                                         {"Policy": document if isinstance(document, str) else json.dumps(document)})
+        return logical_id
 
-        def __init__(self, policy_id: str) -> None:
-            self.policy_id = policy_id
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.policy_id
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SQS::QueuePolicy"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            properties = cloudformation_json["Properties"]
-            backend = sqs_backends[account_id][region_name]
-            document = properties["PolicyDocument"]
-            for queue_url in properties["Queues"]:
-                backend.set_queue_attributes(queue_url.rstrip("/").split("/")[-1],
-                                             {"Policy": document if isinstance(document, str) else json.dumps(document)})
-            return cls(resource_name)
+    simple_model("sqs", "AWS::SQS::QueuePolicy", "", set_policy)
 
 
 # --- AWS::IAM::Role ManagedPolicyArns --------------------------------------------------------------
@@ -557,7 +551,6 @@ def _install_role_managed_policies() -> None:
 
 def _install_rest_api() -> None:
     from moto.apigateway.models import RestAPI, apigateway_backends
-    from moto.core.common_models import CloudFormationModel
 
     original = RestAPI.create_from_cloudformation_json.__func__
 
@@ -576,41 +569,16 @@ def _install_rest_api() -> None:
 
     RestAPI.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
-    class ApiStage(CloudFormationModel):
-        """AWS::ApiGateway::Stage: a stage of an existing deployment; Ref gives the stage name."""
+    def create_stage(logical_id, properties, account_id, region_name) -> str:
+        backend = apigateway_backends[account_id][region_name]
+        api = backend.get_rest_api(properties["RestApiId"])
+        if properties["DeploymentId"] not in api.deployments:
+            raise ValueError(f"Invalid deployment identifier specified: {properties['DeploymentId']}")
+        stage = backend.create_stage(properties["RestApiId"], properties["StageName"], properties["DeploymentId"],
+                                     variables=properties.get("Variables"), description=properties.get("Description", ""),
+                                     tracing_enabled=properties.get("TracingEnabled"))
+        return stage.name
 
-        # moto's model registry files a model under the second part of its module name.
-        __module__ = "moto.apigateway.trustflow"
-
-        def __init__(self, stage: Any, rest_api_id: str) -> None:
-            self.stage = stage
-            self.rest_api_id = rest_api_id
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.stage.name
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "StageName"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGateway::Stage"
-
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            properties = cloudformation_json["Properties"]
-            backend = apigateway_backends[account_id][region_name]
-            api = backend.get_rest_api(properties["RestApiId"])
-            if properties["DeploymentId"] not in api.deployments:
-                raise ValueError(f"Invalid deployment identifier specified: {properties['DeploymentId']}")
-            stage = backend.create_stage(properties["RestApiId"], properties["StageName"], properties["DeploymentId"],
-                                         variables=properties.get("Variables"), description=properties.get("Description", ""),
-                                         tracing_enabled=properties.get("TracingEnabled"))
-            return cls(stage, properties["RestApiId"])
+    # A stage of an existing deployment; Ref gives the stage name.
+    simple_model("apigateway", "AWS::ApiGateway::Stage", "StageName", create_stage)
 

@@ -5,10 +5,12 @@ well, and Directory Service in part: a new trust stays `Creating` forever, and V
 UpdateTrust, conditional forwarders and RegionsInfo are missing. This program starts moto's WSGI
 app in-process and adds, without forking moto:
 
-* a trust lifecycle driven by named *scenarios* of what the remote (on-premises) domain does over
-  time, evaluated lazily whenever DescribeTrusts is called;
-* VerifyTrust, UpdateTrust, DeleteTrust with DeleteAssociatedConditionalForwarder, and the four
-  conditional-forwarder calls; RegionsInfo in DescribeDirectories; one trust per pair of domains;
+* Directory Service (``directory_service.py``): a trust lifecycle driven by named *scenarios* of
+  what the remote (on-premises) domain does over time, evaluated lazily whenever DescribeTrusts is
+  called; VerifyTrust, UpdateTrust with its states, DeleteTrust with
+  DeleteAssociatedConditionalForwarder, and the four conditional-forwarder calls; RegionsInfo in
+  DescribeDirectories; one trust per pair of domains; a trust's state set from outside
+  (``POST /_trustflow/trust-state``) for one that degrades after being verified;
 * IAM for callers holding a role's session (the functions, each under its own role): a call whose
   action the role's policies do not allow is refused with AccessDenied and logged
   (``iam_enforcement.py``; ``POST /_trustflow/function-credentials`` issues the sessions);
@@ -47,22 +49,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 import cloudformation_ext
+import directory_service
 import iam_enforcement
-
-SCENARIOS = ("verifies", "wrong-password", "unreachable", "netbios-clash", "remote-late", "stuck")
-ACCESS_DENIED = "The trust relationship could not be verified: Access is denied."
-UNREACHABLE = "The specified domain name does not exist or could not be contacted."
-NETBIOS = "The operation could not be performed on this domain."
-DOMAIN_PATTERN = re.compile(r"^([a-zA-Z0-9]+[\.-])+([a-zA-Z0-9])+[.]?$")
-DIRECTIONS = ("One-Way: Outgoing", "One-Way: Incoming", "Two-Way")
+from directory_service import SCENARIOS, norm
 
 
-def norm(domain: str) -> str:
-    return (domain or "").strip().rstrip(".").lower()
+
 
 
 class Control:
@@ -105,212 +100,6 @@ class Control:
 
 
 CONTROL: Control
-
-
-# --- Directory Service: trust lifecycle ---------------------------------------------------------
-
-def trust_state_at(trust: Any, now: float) -> tuple[str, str]:
-    """The state and reason of a trust now, from its scenario and the times it was created/verified."""
-    tf = trust._tf
-    unit = CONTROL.state_seconds
-    scenario = tf["scenario"]
-    incoming = trust.trust_direction == "One-Way: Incoming"
-    if tf.get("deleting_since") is not None:
-        return "Deleting", ""
-    elapsed = (now - tf["created"]) / unit
-    if scenario == "stuck":
-        return "Creating", ""
-    if scenario in ("unreachable", "netbios-clash"):
-        if elapsed < 1:
-            return "Creating", ""
-        return "Failed", UNREACHABLE if scenario == "unreachable" else NETBIOS
-    if elapsed < 1:
-        return "Creating", ""
-    if incoming:
-        # AWS does not verify incoming trusts: Created is their end state.
-        return "Created", ""
-    if elapsed < 2:
-        return "Created", ""
-    verified_at = tf.get("verify_requested")
-    if verified_at is None:
-        if elapsed < 3:
-            return "Verifying", ""
-        if scenario == "verifies":
-            return "Verified", ""
-        return "VerifyFailed", ACCESS_DENIED if scenario == "wrong-password" else UNREACHABLE
-    # After a VerifyTrust call: Verifying for one unit, then the verdict of that moment.
-    if (now - verified_at) / unit < 1:
-        return "Verifying", ""
-    if scenario == "verifies":
-        return "Verified", ""
-    if scenario == "wrong-password":
-        return "VerifyFailed", ACCESS_DENIED
-    ready_at = tf["created"] + tf["ready_after_units"] * unit
-    return ("Verified", "") if verified_at >= ready_at else ("VerifyFailed", UNREACHABLE)
-
-
-def refresh(trust: Any) -> None:
-    state, reason = trust_state_at(trust, time.time())
-    if (state, reason) != (trust.trust_state, trust.trust_state_reason):
-        now = datetime.now(timezone.utc)
-        trust.trust_state, trust.trust_state_reason = state, reason
-        trust.state_last_updated_date_time = now
-        trust.last_updated_date_time = now
-
-
-def install_ds_extensions() -> None:
-    from moto.ds import models as ds_models
-    from moto.ds import responses as ds_responses
-    from moto.ds.exceptions import (
-        EntityAlreadyExistsException,
-        EntityDoesNotExistException,
-        InvalidParameterException,
-        UnsupportedOperationException,
-    )
-    from moto.core.responses import ActionResult
-
-    Backend = ds_models.DirectoryServiceBackend
-    Response = ds_responses.DirectoryServiceResponse
-
-    def all_trusts(backend: Any):
-        for directory in backend.directories.values():
-            for trust in list(directory.trusts):
-                if getattr(trust, "_tf", None) is not None:
-                    tf = trust._tf
-                    if tf.get("deleting_since") is not None and (time.time() - tf["deleting_since"]) >= CONTROL.state_seconds:
-                        directory.trusts.remove(trust)
-                        continue
-                    refresh(trust)
-                yield directory, trust
-
-    def find_trust(backend: Any, trust_id: str):
-        for directory, trust in all_trusts(backend):
-            if trust.trust_id == trust_id:
-                return directory, trust
-        raise EntityDoesNotExistException(f"Trust {trust_id} does not exist.")
-
-    def create_trust(self, directory_id, remote_domain_name, trust_password, trust_direction, trust_type,
-                     conditional_forwarder_ip_addrs, selective_auth):
-        self._validate_directory_id(directory_id)
-        if not remote_domain_name or len(remote_domain_name) > 1024 or not DOMAIN_PATTERN.match(remote_domain_name):
-            raise InvalidParameterException("Invalid RemoteDomainName. Required and valid domain name.")
-        # The message never repeats the password (AWS's does not either).
-        if not trust_password or len(trust_password) > 128 or any(ord(c) < 32 for c in trust_password):
-            raise InvalidParameterException("Invalid TrustPassword: must be 1-128 printable characters.")
-        if trust_direction not in DIRECTIONS:
-            raise InvalidParameterException(f"Invalid TrustDirection {trust_direction!r}.")
-        directory = self.directories[directory_id]
-        if directory.directory_type != "MicrosoftAD":
-            raise UnsupportedOperationException("Trusts are supported only for AWS Managed Microsoft AD.")
-        domain = norm(remote_domain_name)
-        for _, existing in all_trusts(self):
-            if existing.directory_id == directory_id and norm(existing.remote_domain_name) == domain:
-                raise EntityAlreadyExistsException(f"A trust with {remote_domain_name} already exists.")
-        trust = ds_models.Trust(directory_id, remote_domain_name, "", trust_direction, trust_type or "Forest",
-                                conditional_forwarder_ip_addrs, selective_auth or "Disabled")
-        with CONTROL.lock:
-            chosen = CONTROL.scenarios.get(domain, {"scenario": CONTROL.default_scenario, "readyAfterUnits": 6})
-        trust._tf = {"scenario": chosen["scenario"], "ready_after_units": chosen.get("readyAfterUnits", 6),
-                     "created": time.time(), "verify_requested": None, "deleting_since": None}
-        directory.trusts.append(trust)
-        if conditional_forwarder_ip_addrs:
-            CONTROL.forwarders.setdefault((directory_id, domain), {
-                "RemoteDomainName": remote_domain_name.rstrip("."), "DnsIpAddrs": list(conditional_forwarder_ip_addrs),
-                "ReplicationScope": "Domain"})
-        return trust.trust_id
-
-    original_describe_trusts = Backend.describe_trusts
-
-    def describe_trusts(self, *args, **kwargs):
-        list(all_trusts(self))  # brings every trust's state up to date
-        return original_describe_trusts(self, *args, **kwargs)
-
-    def delete_trust(self, trust_id, delete_associated_conditional_forwarder):
-        directory, trust = find_trust(self, trust_id)
-        trust._tf["deleting_since"] = time.time()
-        refresh(trust)
-        if delete_associated_conditional_forwarder:
-            CONTROL.forwarders.pop((directory.directory_id, norm(trust.remote_domain_name)), None)
-        return trust_id
-
-    Backend.create_trust = create_trust
-    Backend.describe_trusts = describe_trusts
-    Backend.delete_trust = delete_trust
-
-    def r_describe_trusts(self):
-        if self._get_param("TrustIds") == []:
-            raise InvalidParameterException("TrustIds must not be an empty list.")
-        return original_r_describe_trusts(self)
-
-    original_r_describe_trusts = Response.describe_trusts
-    Response.describe_trusts = r_describe_trusts
-
-    def r_verify_trust(self):
-        _, trust = find_trust(self.ds_backend, self._get_param("TrustId"))
-        if trust.trust_direction == "One-Way: Incoming":
-            raise UnsupportedOperationException("AWS does not support verification of incoming trusts.")
-        trust._tf["verify_requested"] = time.time()
-        refresh(trust)
-        return ActionResult({"TrustId": trust.trust_id})
-
-    def r_update_trust(self):
-        _, trust = find_trust(self.ds_backend, self._get_param("TrustId"))
-        if self._get_param("SelectiveAuth"):
-            trust.selective_auth = self._get_param("SelectiveAuth")
-        return ActionResult({"RequestId": str(uuid.uuid4()), "TrustId": trust.trust_id})
-
-    def r_create_conditional_forwarder(self):
-        directory_id = self._get_param("DirectoryId")
-        self.ds_backend._validate_directory_id(directory_id)
-        domain = self._get_param("RemoteDomainName")
-        key = (directory_id, norm(domain))
-        if key in CONTROL.forwarders:
-            raise EntityAlreadyExistsException(f"A conditional forwarder for {domain} already exists.")
-        CONTROL.forwarders[key] = {"RemoteDomainName": domain.rstrip("."), "DnsIpAddrs": self._get_param("DnsIpAddrs") or [],
-                                   "ReplicationScope": "Domain"}
-        return ActionResult({})
-
-    def r_describe_conditional_forwarders(self):
-        directory_id = self._get_param("DirectoryId")
-        self.ds_backend._validate_directory_id(directory_id)
-        wanted = [norm(d) for d in (self._get_param("RemoteDomainNames") or [])]
-        found = [f for (d, domain), f in CONTROL.forwarders.items() if d == directory_id and (not wanted or domain in wanted)]
-        if wanted and not found:
-            raise EntityDoesNotExistException("No conditional forwarder exists for the given domain names.")
-        return ActionResult({"ConditionalForwarders": found})
-
-    def r_update_conditional_forwarder(self):
-        key = (self._get_param("DirectoryId"), norm(self._get_param("RemoteDomainName")))
-        if key not in CONTROL.forwarders:
-            raise EntityDoesNotExistException("No conditional forwarder exists for that domain.")
-        CONTROL.forwarders[key]["DnsIpAddrs"] = self._get_param("DnsIpAddrs") or []
-        return ActionResult({})
-
-    def r_delete_conditional_forwarder(self):
-        key = (self._get_param("DirectoryId"), norm(self._get_param("RemoteDomainName")))
-        if CONTROL.forwarders.pop(key, None) is None:
-            raise EntityDoesNotExistException("No conditional forwarder exists for that domain.")
-        return ActionResult({})
-
-    for name, fn in {
-        "verify_trust": r_verify_trust, "update_trust": r_update_trust,
-        "create_conditional_forwarder": r_create_conditional_forwarder,
-        "describe_conditional_forwarders": r_describe_conditional_forwarders,
-        "update_conditional_forwarder": r_update_conditional_forwarder,
-        "delete_conditional_forwarder": r_delete_conditional_forwarder,
-    }.items():
-        setattr(Response, name, fn)
-
-    # DescribeDirectories: add RegionsInfo (moto has none), the primary Region settable per directory.
-    original_description = ds_responses._directory_description
-
-    def directory_description(directory):
-        described = original_description(directory)
-        described["RegionsInfo"] = {"PrimaryRegion": CONTROL.primary_regions.get(directory.directory_id, directory.region),
-                                    "AdditionalRegions": []}
-        return described
-
-    ds_responses._directory_description = directory_description
 
 
 # --- Lambda: forward invokes to a Lambda runtime emulator ----------------------------------------
@@ -573,7 +362,7 @@ class Middleware:
             CONTROL.default_scenario = payload["scenario"]
             return ok, {"ok": True}
         if route == "directory" and method == "POST":
-            return ok, seed_directory(payload)
+            return ok, directory_service.seed_directory(payload)
         if route == "faults" and method == "POST":
             rule = {"service": payload["service"], "operation": payload["operation"], "error": payload["error"],
                     "count": int(payload.get("count", 1)), "bodyContains": payload.get("bodyContains"),
@@ -607,6 +396,8 @@ class Middleware:
                 return ok, {"functions": dict(CONTROL.lambda_binaries)}
         if route == "function-credentials" and method == "POST":
             return ok, function_credentials(payload["function"])
+        if route == "trust-state" and method == "POST":
+            return ok, directory_service.force_state(payload["trustId"], payload["state"], payload.get("reason", ""))
         if route == "denials" and method == "GET":
             with CONTROL.lock:
                 return ok, {"denials": list(CONTROL.denials)}
@@ -642,38 +433,6 @@ def function_credentials(name: str) -> dict[str, Any]:
     return iam_enforcement.assume(roles.pop(), session=name)
 
 
-def seed_directory(spec: dict[str, Any]) -> dict[str, Any]:
-    """Creates a directory (and the VPC and subnets moto requires) straight in moto's backends."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ds.models import ds_backends
-    from moto.ec2.models import ec2_backends
-
-    region = spec.get("region", "us-east-1")
-    account = spec.get("account", DEFAULT_ACCOUNT_ID)
-    ec2 = ec2_backends[account][region]
-    vpc = ec2.create_vpc("10.0.0.0/16")
-    subnets = [ec2.create_subnet(vpc.id, f"10.0.{i}.0/24", availability_zone=f"{region}{zone}").id
-               for i, zone in ((1, "a"), (2, "b"))]
-    backend = ds_backends[account][region]
-    kind = spec.get("type", "MicrosoftAD")
-    settings = {"VpcId": vpc.id, "SubnetIds": subnets}
-    if kind == "MicrosoftAD":
-        directory_id = backend.create_microsoft_ad(region=region, name=spec["name"], short_name=spec.get("shortName"),
-                                                   password="Adm1n-Passw0rd", description=None,
-                                                   vpc_settings=settings, edition="Standard", tags=[])
-    elif kind == "SimpleAD":
-        directory_id = backend.create_directory(region=region, name=spec["name"], short_name=spec.get("shortName"),
-                                                password="Adm1n-Passw0rd", description=None, size="Small",
-                                                vpc_settings=settings, tags=[])
-    else:
-        raise ValueError(f"unsupported directory type {kind!r}")
-    directory = backend.directories[directory_id]
-    if "stage" in spec:
-        directory.stage = spec["stage"]
-    CONTROL.primary_regions[directory_id] = spec.get("primaryRegion", region)
-    return {"directoryId": directory_id, "dnsIpAddrs": directory.dns_ip_addrs}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=4566)
@@ -691,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server, WSGIRequestHandler
 
-    install_ds_extensions()
+    directory_service.install(CONTROL)
     cloudformation_ext.install()
     install_events_to_lambda(args.lambda_invoke_url.rstrip("/") if args.lambda_invoke_url else None)
     if args.lambda_invoke_url:

@@ -141,126 +141,19 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         )));
     }
 
-    let mut violations = Vec::new();
-    for key in object.keys() {
-        if !FIELDS.contains(&key.as_str()) {
-            // The value is withheld: an unknown field is where a stray password would land.
-            violations.push(Violation::without_value(
-                crate::error::excerpt(key),
-                format!("is not a field of a trust request (known fields: {})", FIELDS.join(", ")),
-            ));
-        }
-    }
+    let mut violations = unknown_fields(object);
 
-    let request_id = required_str(object, "requestId", &mut violations).and_then(|id| match check_request_id(id) {
-        None => Some(id.to_owned()),
-        Some(rule) => {
-            violations.push(Violation::new("requestId", rule, id));
-            None
-        }
-    });
-    let directory_id = required_str(object, "directoryId", &mut violations).and_then(|id| {
-        if is_directory_id(id) {
-            Some(id.to_owned())
-        } else {
-            violations.push(Violation::new(
-                "directoryId",
-                "must match ^d-[0-9a-f]{10}$ (\"d-\" and ten lower-case hexadecimal digits)",
-                id,
-            ));
-            None
-        }
-    });
-    let remote_domain_name = required_str(object, "remoteDomainName", &mut violations).and_then(|name| match check_fqdn(name) {
-        Ok(normalized) => Some(normalized),
-        Err(rule) => {
-            violations.push(Violation::new("remoteDomainName", rule, name));
-            None
-        }
-    });
-    // Only the spellings in schemas/trust-request.schema.json: the API spelling or all lower case.
-    let trust_type = match object.get("trustType") {
-        None | Some(Value::Null) => Some(TrustType::Forest),
-        Some(value) => parse_enum(
-            value,
-            "trustType",
-            "must be \"Forest\" or \"External\"",
-            |s| match s {
-                "Forest" | "forest" => Some(TrustType::Forest),
-                "External" | "external" => Some(TrustType::External),
-                _ => None,
-            },
-            &mut violations,
-        ),
-    };
-    let trust_direction = match object.get("trustDirection") {
-        None => {
-            violations.push(Violation::without_value(
-                "trustDirection",
-                "is required: \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\"",
-            ));
-            None
-        }
-        Some(value) => parse_enum(
-            value,
-            "trustDirection",
-            "must be \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\" (or two-way, outgoing, incoming)",
-            |s| match s {
-                "Two-Way" | "two-way" => Some(TrustDirection::TwoWay),
-                "One-Way: Outgoing" | "outgoing" => Some(TrustDirection::OneWayOutgoing),
-                "One-Way: Incoming" | "incoming" => Some(TrustDirection::OneWayIncoming),
-                _ => None,
-            },
-            &mut violations,
-        ),
-    };
+    let request_id = parse_request_id(object, &mut violations);
+    let directory_id = parse_directory_id(object, &mut violations);
+    let remote_domain_name = parse_remote_domain_name(object, &mut violations);
+    let trust_type = parse_trust_type(object, &mut violations);
+    let trust_direction = parse_trust_direction(object, &mut violations);
     let forwarders = parse_forwarders(object.get("conditionalForwarderIpAddrs"), &mut violations);
-    let selective_auth = match object.get("selectiveAuth") {
-        None | Some(Value::Null) => Some(SelectiveAuth::Disabled),
-        Some(Value::Bool(true)) => Some(SelectiveAuth::Enabled),
-        Some(Value::Bool(false)) => Some(SelectiveAuth::Disabled),
-        Some(value) => parse_enum(
-            value,
-            "selectiveAuth",
-            "must be \"Enabled\" or \"Disabled\" (or true/false)",
-            |s| match s {
-                "Enabled" | "enabled" => Some(SelectiveAuth::Enabled),
-                "Disabled" | "disabled" => Some(SelectiveAuth::Disabled),
-                _ => None,
-            },
-            &mut violations,
-        ),
-    };
+    let selective_auth = parse_selective_auth(object, &mut violations);
     let trust_password = parse_secret_location(object.get("trustPassword"), &mut violations);
     let notify = parse_notify(object.get("notify"), &mut violations);
-    let on_existing_trust = match object.get("onExistingTrust") {
-        None | Some(Value::Null) => Some(ExistingTrustPolicy::Keep),
-        Some(value) => parse_enum(
-            value,
-            "onExistingTrust",
-            "must be \"keep\" (never touch an existing trust) or \"replace\" (delete it and create the requested one)",
-            |s| match s {
-                "keep" => Some(ExistingTrustPolicy::Keep),
-                "replace" => Some(ExistingTrustPolicy::Replace),
-                _ => None,
-            },
-            &mut violations,
-        ),
-    };
-    let requested_by = match object.get("requestedBy") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(who)) if !who.is_empty() && who.chars().count() <= 256 && !who.chars().any(char::is_control) => {
-            Some(who.clone())
-        }
-        Some(value) => {
-            violations.push(Violation::new(
-                "requestedBy",
-                "must be a string of 1 to 256 characters without control characters",
-                display_json(value),
-            ));
-            None
-        }
-    };
+    let on_existing_trust = parse_on_existing_trust(object, &mut violations);
+    let requested_by = parse_requested_by(object, &mut violations);
 
     match (
         request_id,
@@ -299,6 +192,158 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             requested_by,
         }),
         _ => Err(WorkflowError::ValidationFailed(violations)),
+    }
+}
+
+/// A violation per field that is not a field of a trust request. The value is withheld: an
+/// unknown field is where a stray password would land.
+fn unknown_fields(object: &Map<String, Value>) -> Vec<Violation> {
+    object
+        .keys()
+        .filter(|key| !FIELDS.contains(&key.as_str()))
+        .map(|key| {
+            Violation::without_value(
+                crate::error::excerpt(key),
+                format!("is not a field of a trust request (known fields: {})", FIELDS.join(", ")),
+            )
+        })
+        .collect()
+}
+
+/// The request's `requestId`, or `None` with the broken rule added to `violations`.
+fn parse_request_id(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+    required_str(object, "requestId", violations).and_then(|id| match check_request_id(id) {
+        None => Some(id.to_owned()),
+        Some(rule) => {
+            violations.push(Violation::new("requestId", rule, id));
+            None
+        }
+    })
+}
+
+/// The request's `directoryId`, or `None` with the broken rule added to `violations`.
+fn parse_directory_id(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+    required_str(object, "directoryId", violations).and_then(|id| {
+        if is_directory_id(id) {
+            Some(id.to_owned())
+        } else {
+            violations.push(Violation::new(
+                "directoryId",
+                "must match ^d-[0-9a-f]{10}$ (\"d-\" and ten lower-case hexadecimal digits)",
+                id,
+            ));
+            None
+        }
+    })
+}
+
+/// The request's `remoteDomainName`, or `None` with the broken rule added to `violations`.
+fn parse_remote_domain_name(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+    required_str(object, "remoteDomainName", violations).and_then(|name| match check_fqdn(name) {
+        Ok(normalized) => Some(normalized),
+        Err(rule) => {
+            violations.push(Violation::new("remoteDomainName", rule, name));
+            None
+        }
+    })
+}
+
+/// Only the spellings in schemas/trust-request.schema.json: the API spelling or all lower case.
+fn parse_trust_type(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<TrustType> {
+    match object.get("trustType") {
+        None | Some(Value::Null) => Some(TrustType::Forest),
+        Some(value) => parse_enum(
+            value,
+            "trustType",
+            "must be \"Forest\" or \"External\"",
+            |s| match s {
+                "Forest" | "forest" => Some(TrustType::Forest),
+                "External" | "external" => Some(TrustType::External),
+                _ => None,
+            },
+            violations,
+        ),
+    }
+}
+
+/// The request's `trustDirection`, or `None` with the broken rule added to `violations`.
+fn parse_trust_direction(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<TrustDirection> {
+    match object.get("trustDirection") {
+        None => {
+            violations.push(Violation::without_value(
+                "trustDirection",
+                "is required: \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\"",
+            ));
+            None
+        }
+        Some(value) => parse_enum(
+            value,
+            "trustDirection",
+            "must be \"Two-Way\", \"One-Way: Outgoing\" or \"One-Way: Incoming\" (or two-way, outgoing, incoming)",
+            |s| match s {
+                "Two-Way" | "two-way" => Some(TrustDirection::TwoWay),
+                "One-Way: Outgoing" | "outgoing" => Some(TrustDirection::OneWayOutgoing),
+                "One-Way: Incoming" | "incoming" => Some(TrustDirection::OneWayIncoming),
+                _ => None,
+            },
+            violations,
+        ),
+    }
+}
+
+/// The request's `selectiveAuth`, or `None` with the broken rule added to `violations`.
+fn parse_selective_auth(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<SelectiveAuth> {
+    match object.get("selectiveAuth") {
+        None | Some(Value::Null) => Some(SelectiveAuth::Disabled),
+        Some(Value::Bool(true)) => Some(SelectiveAuth::Enabled),
+        Some(Value::Bool(false)) => Some(SelectiveAuth::Disabled),
+        Some(value) => parse_enum(
+            value,
+            "selectiveAuth",
+            "must be \"Enabled\" or \"Disabled\" (or true/false)",
+            |s| match s {
+                "Enabled" | "enabled" => Some(SelectiveAuth::Enabled),
+                "Disabled" | "disabled" => Some(SelectiveAuth::Disabled),
+                _ => None,
+            },
+            violations,
+        ),
+    }
+}
+
+/// The request's `onExistingTrust`, or `None` with the broken rule added to `violations`.
+fn parse_on_existing_trust(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<ExistingTrustPolicy> {
+    match object.get("onExistingTrust") {
+        None | Some(Value::Null) => Some(ExistingTrustPolicy::Keep),
+        Some(value) => parse_enum(
+            value,
+            "onExistingTrust",
+            "must be \"keep\" (never touch an existing trust) or \"replace\" (delete it and create the requested one)",
+            |s| match s {
+                "keep" => Some(ExistingTrustPolicy::Keep),
+                "replace" => Some(ExistingTrustPolicy::Replace),
+                _ => None,
+            },
+            violations,
+        ),
+    }
+}
+
+/// The request's `requestedBy`, or `None` with the broken rule added to `violations`.
+fn parse_requested_by(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+    match object.get("requestedBy") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(who)) if !who.is_empty() && who.chars().count() <= 256 && !who.chars().any(char::is_control) => {
+            Some(who.clone())
+        }
+        Some(value) => {
+            violations.push(Violation::new(
+                "requestedBy",
+                "must be a string of 1 to 256 characters without control characters",
+                display_json(value),
+            ));
+            None
+        }
     }
 }
 

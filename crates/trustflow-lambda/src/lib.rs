@@ -1,10 +1,12 @@
 //! What every trustflow Lambda shares with the Lambda runtime.
 //!
+//! - [`api`]: the JSON answers of the Lambdas behind the REST API.
 //! - [`telemetry`]: JSON log lines with the trust request id, the execution id and the Lambda
 //!   request id on each, and handler failures logged at the level they deserve.
 //! - [`StepFailure`]: a [`WorkflowError`] as the runtime reports it: its stable name becomes the
 //!   Lambda `errorType`, which the state machine's Retry and Catch match on.
 
+pub mod api;
 pub mod telemetry;
 
 use lambda_runtime::Diagnostic;

@@ -84,43 +84,119 @@ pub async fn notify<N: Notifier>(
 /// Composes the notification; pure, so every path is unit-tested.
 pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
     let failure = input.failure.as_ref().map(|f| f.name_and_message());
-    let status: Option<&TrustStatus> = input.status.as_ref();
-
-    let Some(plan) = input.plan.as_ref() else {
-        // Rejected before a plan existed: reply to what the raw request says, if it says it validly.
-        // The state machine sends the raw request as a string (see NotifyRejection); it may not even parse.
-        let raw =
-            input.raw_request.as_deref().map(|text| serde_json::from_str::<Value>(text).unwrap_or(Value::Null)).unwrap_or(Value::Null);
-        let (request_id, topic) = peek_reply_to(&raw);
-        let (mut error, mut message) = failure.unwrap_or_else(|| ("Unknown".to_owned(), "the workflow ended without a result".to_owned()));
-        if error.ends_with("DeserializeError") {
-            // The Lambda runtime could not read the request (serde_json stops at 128 levels of nesting).
-            error = "ValidationFailed".to_owned();
-            message = "(request): must be a JSON object of at most 128 levels of nesting that the validation step can read".to_owned();
+    match input.plan.as_ref() {
+        None => compose_early_rejection(input.raw_request.as_deref(), failure, now),
+        Some(plan) => {
+            let facts = Facts::of(plan, input.status.as_ref(), failure);
+            Notification {
+                announcement: facts.announcement,
+                subject: subject_line(&facts),
+                body: message_body(&facts),
+                detail: result_detail(&facts, now),
+                request_topic: plan.request.notify.as_ref().map(|n| n.topic_arn.clone()),
+                cause: facts.failure.clone().map(|(name, message)| Cause { name, message }),
+                remedy: facts.remedy.cloned(),
+            }
         }
-        let announcement = if REJECTIONS.contains(&error.as_str()) { Announcement::Rejected } else { Announcement::Failed };
-        let id = request_id.clone().unwrap_or_else(|| "(no valid requestId)".to_owned());
-        let verb = if announcement == Announcement::Rejected { "rejected" } else { "failed" };
-        let body = format!(
-            "Your trust request {id} was {verb} before anything was changed.\n\nWhy ({error}):\n{message}\n\nFix the request and send it again.\n"
-        );
-        return Notification {
-            announcement,
-            subject: subject(&format!("trustflow: trust request {id} {verb}")),
-            body,
-            detail: json!({"requestId": request_id, "outcome": announcement, "error": {"name": error, "message": message}, "occurredAt": rfc3339(now)}),
-            request_topic: topic,
-            cause: Some(Cause { name: error, message }),
-            remedy: None,
-        };
-    };
+    }
+}
 
-    let request = &plan.request;
+/// A request rejected before a plan existed: the reply goes to what the raw request says, if it
+/// says it validly. The state machine sends the raw request as a string (see NotifyRejection); it
+/// may not even parse.
+fn compose_early_rejection(raw_request: Option<&str>, failure: Option<(String, String)>, now: OffsetDateTime) -> Notification {
+    let raw = raw_request.map(|text| serde_json::from_str::<Value>(text).unwrap_or(Value::Null)).unwrap_or(Value::Null);
+    let (request_id, topic) = peek_reply_to(&raw);
+    let (mut error, mut message) = failure.unwrap_or_else(|| ("Unknown".to_owned(), "the workflow ended without a result".to_owned()));
+    if error.ends_with("DeserializeError") {
+        // The Lambda runtime could not read the request (serde_json stops at 128 levels of nesting).
+        error = "ValidationFailed".to_owned();
+        message = "(request): must be a JSON object of at most 128 levels of nesting that the validation step can read".to_owned();
+    }
+    let announcement = if REJECTIONS.contains(&error.as_str()) { Announcement::Rejected } else { Announcement::Failed };
+    let id = request_id.clone().unwrap_or_else(|| "(no valid requestId)".to_owned());
+    let verb = if announcement == Announcement::Rejected { "rejected" } else { "failed" };
+    let body = format!(
+        "Your trust request {id} was {verb} before anything was changed.\n\nWhy ({error}):\n{message}\n\nFix the request and send it again.\n"
+    );
+    Notification {
+        announcement,
+        subject: subject(&format!("trustflow: trust request {id} {verb}")),
+        body,
+        detail: json!({"requestId": request_id, "outcome": announcement, "error": {"name": error, "message": message}, "occurredAt": rfc3339(now)}),
+        request_topic: topic,
+        cause: Some(Cause { name: error, message }),
+        remedy: None,
+    }
+}
+
+/// What the requester is told about a planned request, decided once: the message, the subject
+/// and the result event all say the same.
+struct Facts<'a> {
+    plan: &'a Plan,
+    announcement: Announcement,
+    /// The error name and message of a caught failure.
+    failure: Option<(String, String)>,
+    trust_id: Option<String>,
+    state_name: &'a str,
+    reason: &'a str,
+    remedy: Option<&'a Remedy>,
+    remote_side_deadline: Option<&'a str>,
+    /// The trust a Replace replaces.
+    replaced: Option<&'a trustflow_domain::domain::TrustInfo>,
+    /// Whether that trust is gone: `None` when a fault in the middle of the step leaves it unknown.
+    replaced_gone: Option<bool>,
+    /// The old trust was deleted and the new one not created.
+    replaced_deleted: bool,
+    trust_deleted: bool,
+}
+
+impl<'a> Facts<'a> {
+    fn of(plan: &'a Plan, status: Option<&'a TrustStatus>, failure: Option<(String, String)>) -> Self {
+        let trust_id = plan.trust_id.clone().or_else(|| status.map(|s| s.trust_id.clone()).filter(|id| !id.is_empty()));
+        // The existing trust's state describes the followed trust only when they are the same trust
+        // (adopted or already in place): a trust being replaced is reported on a line of its own.
+        let followed_existing = plan.existing_trust.as_ref().filter(|t| Some(&t.trust_id) == trust_id.as_ref());
+        let state_name = status.map(|s| s.trust_state.as_api_str()).unwrap_or_default();
+        let state_name =
+            if state_name.is_empty() { followed_existing.map(|t| t.state.as_api_str()).unwrap_or_default() } else { state_name };
+        let replaced_deleted = failure.as_ref().is_some_and(|(error, _)| error == REPLACEMENT_NOT_CREATED);
+        // Whether the trust being replaced is gone: the creation step checks everything it can before
+        // deleting, so a rejection means it was never touched, and a new trust means it was deleted.
+        // Only a fault in the middle of the step (retries exhausted) leaves it unknown.
+        let replaced_gone: Option<bool> = if replaced_deleted || trust_id.is_some() {
+            Some(true)
+        } else {
+            match &failure {
+                Some((error, _)) if REJECTIONS.contains(&error.as_str()) => Some(false),
+                Some(_) => None,
+                None => Some(false),
+            }
+        };
+        Facts {
+            plan,
+            announcement: announcement_of(plan, status.map(|s| s.outcome), failure.as_ref().map(|(error, _)| error.as_str())),
+            trust_id,
+            state_name,
+            reason: status.map(|s| s.trust_state_reason.as_str()).unwrap_or_default(),
+            remedy: status.and_then(|s| s.remedy.as_ref()),
+            remote_side_deadline: status.and_then(|s| s.remote_side_deadline.as_deref()),
+            replaced: plan.existing_trust.as_ref().filter(|_| plan.action == PlanAction::Replace),
+            replaced_gone,
+            replaced_deleted,
+            trust_deleted: status.is_some_and(|s| s.trust_deleted) || replaced_deleted,
+            failure,
+        }
+    }
+}
+
+/// The outcome announced, from the check step's verdict or the caught failure's name.
+fn announcement_of(plan: &Plan, outcome: Option<Outcome>, error: Option<&str>) -> Announcement {
     // AWS never verifies a one-way incoming trust: "Created" is as far as it goes, and saying
     // "verified" would be false.
-    let verifiable = request.trust_direction.is_verifiable();
-    let announcement = match (&failure, status.map(|s| s.outcome)) {
-        (Some((error, _)), _) if REJECTIONS.contains(&error.as_str()) => Announcement::Rejected,
+    let verifiable = plan.request.trust_direction.is_verifiable();
+    match (error, outcome) {
+        (Some(error), _) if REJECTIONS.contains(&error) => Announcement::Rejected,
         (Some(_), _) => Announcement::Failed,
         (None, Some(Outcome::Verified)) if !verifiable => Announcement::Created,
         (None, Some(Outcome::Verified)) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
@@ -132,35 +208,15 @@ pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
         (None, None) if plan.action == PlanAction::AlreadyInPlace && !verifiable => Announcement::Created,
         (None, None) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
         (None, None) => Announcement::Failed,
-    };
-    let trust_id = plan.trust_id.clone().or_else(|| status.map(|s| s.trust_id.clone()).filter(|id| !id.is_empty()));
-    // The existing trust's state describes the followed trust only when they are the same trust
-    // (adopted or already in place): a trust being replaced is reported on a line of its own.
-    let followed_existing = plan.existing_trust.as_ref().filter(|t| Some(&t.trust_id) == trust_id.as_ref());
-    let state_name = status.map(|s| s.trust_state.as_api_str()).unwrap_or_default();
-    let state_name = if state_name.is_empty() { followed_existing.map(|t| t.state.as_api_str()).unwrap_or_default() } else { state_name };
-    let replaced = plan.existing_trust.as_ref().filter(|_| plan.action == PlanAction::Replace);
-    let replaced_deleted = failure.as_ref().is_some_and(|(error, _)| error == REPLACEMENT_NOT_CREATED);
-    // Whether the trust being replaced is gone: the creation step checks everything it can before
-    // deleting, so a rejection means it was never touched, and a new trust means it was deleted.
-    // Only a fault in the middle of the step (retries exhausted) leaves it unknown.
-    let replaced_gone: Option<bool> = if replaced_deleted || trust_id.is_some() {
-        Some(true)
-    } else {
-        match &failure {
-            Some((error, _)) if REJECTIONS.contains(&error.as_str()) => Some(false),
-            Some(_) => None,
-            None => Some(false),
-        }
-    };
-    let reason = status.map(|s| s.trust_state_reason.as_str()).unwrap_or_default();
-    let remedy: Option<&Remedy> = status.and_then(|s| s.remedy.as_ref());
-    let remote_side_deadline = status.and_then(|s| s.remote_side_deadline.as_deref());
-    let trust_deleted = status.is_some_and(|s| s.trust_deleted) || replaced_deleted;
+    }
+}
 
-    let headline = match announcement {
+/// The message a person reads.
+fn message_body(facts: &Facts<'_>) -> String {
+    let request = &facts.plan.request;
+    let headline = match facts.announcement {
         Announcement::Verified => "is verified and ready to use".to_owned(),
-        Announcement::Created if plan.action == PlanAction::AlreadyInPlace => {
+        Announcement::Created if facts.plan.action == PlanAction::AlreadyInPlace => {
             "already exists on the AWS side: nothing was changed. AWS does not verify one-way incoming trusts".to_owned()
         }
         Announcement::Created => {
@@ -178,99 +234,103 @@ pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
         "The {direction} {kind} trust between {aws} ({dir}) and {remote} {headline}.\n\nRequest: {id}{by}\nDirectory: {aws} ({dir})\nRemote domain: {remote}\nDirection: {direction}\nType: {kind}\nTrust: {trust}\nState: {state}\n",
         direction = request.trust_direction.as_api_str(),
         kind = request.trust_type.as_api_str(),
-        aws = plan.directory.name,
+        aws = facts.plan.directory.name,
         dir = request.directory_id,
         remote = request.remote_domain_name,
         id = request.request_id,
         by = request.requested_by.as_deref().map(|w| format!(" (requested by {w})")).unwrap_or_default(),
-        trust = trust_id.as_deref().unwrap_or("(none)"),
-        state = if state_name.is_empty() { "(unknown)" } else { state_name },
+        trust = facts.trust_id.as_deref().unwrap_or("(none)"),
+        state = if facts.state_name.is_empty() { "(unknown)" } else { facts.state_name },
     );
-    if !reason.is_empty() {
-        body.push_str(&format!("Reason: {reason}\n"));
+    if !facts.reason.is_empty() {
+        body.push_str(&format!("Reason: {}\n", facts.reason));
     }
-    if let Some(old) = replaced {
+    if let Some(old) = facts.replaced {
         body.push_str(&format!(
             "Trust it replaces: {} ({} {}, {} when the request was checked): {}\n",
             old.trust_id,
             old.trust_direction,
             old.trust_type,
             old.state,
-            match replaced_gone {
+            match facts.replaced_gone {
                 Some(true) => "deleted",
                 Some(false) => "not deleted, still in place",
                 None => "it may have been deleted before the workflow stopped: check the directory's trusts",
             },
         ));
     }
-    if let Some((error, message)) = &failure {
+    if let Some((error, message)) = &facts.failure {
         body.push_str(&format!("\nWhy ({error}):\n{message}\n"));
     }
-    if let Some(remedy) = remedy.filter(|_| announcement != Announcement::AwaitingRemoteSide) {
-        body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", remedy.meaning, remedy.action));
+    if let Some(said) = facts.remedy.filter(|_| facts.announcement != Announcement::AwaitingRemoteSide) {
+        body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", said.meaning, said.action));
     }
-    if replaced_deleted {
+    if facts.replaced_deleted {
         body.push_str(&format!(
             "\nNo trust with {remote} exists on {dir} now: the old trust was deleted and the new one was not created. Fix the cause above, then send the request again with a new requestId; with no trust in place, it creates the trust without \"onExistingTrust\": \"replace\".\n",
             remote = request.remote_domain_name,
             dir = request.directory_id,
         ));
-    } else if trust_deleted {
+    } else if facts.trust_deleted {
         body.push_str("\nThe failed trust (and its conditional forwarder) was deleted, so a corrected request can be sent.\n");
-    } else if matches!(announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut) && trust_id.is_some()
+    } else if matches!(facts.announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut)
+        && facts.trust_id.is_some()
     {
         body.push_str("\nThe trust was left in place for inspection; delete it before sending a corrected request, or send it with \"onExistingTrust\": \"replace\".\n");
     }
-    if matches!(announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created) {
-        body.push_str(&on_premises_instructions(plan, remote_side_deadline.unwrap_or_default()));
+    if matches!(facts.announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created) {
+        body.push_str(&on_premises_instructions(facts.plan, facts.remote_side_deadline.unwrap_or_default()));
     }
+    body
+}
 
-    let detail = json!({
+/// The result event's detail: the same facts, for a machine.
+fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
+    let request = &facts.plan.request;
+    json!({
         "requestId": request.request_id,
-        "outcome": announcement,
+        "outcome": facts.announcement,
         "directoryId": request.directory_id,
-        "directoryName": plan.directory.name,
+        "directoryName": facts.plan.directory.name,
         "remoteDomainName": request.remote_domain_name,
         "trustType": request.trust_type.as_api_str(),
         "trustDirection": request.trust_direction.as_api_str(),
-        "trustId": trust_id,
-        "trustState": (!state_name.is_empty()).then_some(state_name),
-        "trustStateReason": (!reason.is_empty()).then_some(reason),
-        "remedy": remedy,
-        "trustDeleted": trust_deleted,
-        "replacedTrust": replaced.map(|old| json!({
+        "trustId": facts.trust_id,
+        "trustState": (!facts.state_name.is_empty()).then_some(facts.state_name),
+        "trustStateReason": (!facts.reason.is_empty()).then_some(facts.reason),
+        "remedy": facts.remedy,
+        "trustDeleted": facts.trust_deleted,
+        "replacedTrust": facts.replaced.map(|old| json!({
             "trustId": old.trust_id,
             "trustType": old.trust_type,
             "trustDirection": old.trust_direction,
-            "deleted": replaced_gone,
+            "deleted": facts.replaced_gone,
         })),
-        "remoteSideDeadline": remote_side_deadline,
-        "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
+        "remoteSideDeadline": facts.remote_side_deadline,
+        "error": facts.failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
         "occurredAt": rfc3339(now),
-    });
-    Notification {
-        announcement,
-        subject: subject(&format!(
-            "trustflow: {} trust with {} {}",
-            plan.directory.name,
-            request.remote_domain_name,
-            match announcement {
-                Announcement::Verified => "verified",
-                Announcement::Created => "created on the AWS side",
-                Announcement::AlreadyInPlace => "already in place",
-                Announcement::AwaitingRemoteSide => "awaits the on-premises side",
-                Announcement::Failed => "failed",
-                Announcement::TimedOut => "timed out",
-                Announcement::RemoteSideTimedOut => "not verified in time",
-                Announcement::Rejected => "rejected",
-            }
-        )),
-        body,
-        detail,
-        request_topic: request.notify.as_ref().map(|n| n.topic_arn.clone()),
-        cause: failure.map(|(name, message)| Cause { name, message }),
-        remedy: remedy.cloned(),
-    }
+    })
+}
+
+/// The SNS subject line.
+fn subject_line(facts: &Facts<'_>) -> String {
+    let (plan, announcement) = (facts.plan, facts.announcement);
+    let request = &plan.request;
+    subject(&format!(
+        "trustflow: {} trust with {} {}",
+        plan.directory.name,
+        request.remote_domain_name,
+        match announcement {
+            Announcement::Verified => "verified",
+            Announcement::Created => "created on the AWS side",
+            Announcement::AlreadyInPlace => "already in place",
+            Announcement::AwaitingRemoteSide => "awaits the on-premises side",
+            Announcement::Failed => "failed",
+            Announcement::TimedOut => "timed out",
+            Announcement::RemoteSideTimedOut => "not verified in time",
+            Announcement::Rejected => "rejected",
+        }
+    ))
 }
 
 /// The CloudWatch namespace of trustflow's own metrics.

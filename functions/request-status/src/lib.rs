@@ -5,13 +5,12 @@
 //! (`trustflow_aws::read_status`) are shared with `trustctl status` / `trustctl watch`.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Value};
 use trustflow_aws::ports::ExecutionReader;
 use trustflow_aws::{read_status, StatusError};
 use trustflow_domain::request::check_request_id;
 use trustflow_domain::WorkflowError;
+use trustflow_lambda::api::json_response as respond;
 
 /// Handles `GET /trust-requests/{id}` (API Gateway REST proxy event).
 ///
@@ -36,14 +35,6 @@ pub async fn handle_get(event: &ApiGatewayProxyRequest, reader: &impl ExecutionR
             respond(500, &json!({"message": "the status could not be read"}))
         }
     }
-}
-
-fn respond(status_code: i64, body: &Value) -> ApiGatewayProxyResponse {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = status_code;
-    response.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(body.to_string()));
-    response
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 
+use aws_lambda_events::encodings::Body;
 use trustflow_domain::status::{execution_arn, summarise, ExecutionSummary, HistoryRecord, RequestState};
 
 use super::*;

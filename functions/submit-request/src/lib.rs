@@ -15,13 +15,12 @@
 //!   redelivery of the same event repeats.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::{json, Value};
 use trustflow_aws::ports::{ExecutionStarter, StartOutcome, SubmitError};
 use trustflow_domain::error::Violation;
 use trustflow_domain::request::{check_request_id, execution_arn_named, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::WorkflowError;
+use trustflow_lambda::api::json_response as respond;
 
 /// What became of a submitted request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,14 +205,6 @@ pub async fn handle_post(
             respond(500, &json!({"message": "The trust workflow could not be started."}))
         }
     }
-}
-
-fn respond(status_code: i64, body: &Value) -> ApiGatewayProxyResponse {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = status_code;
-    response.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(body.to_string()));
-    response
 }
 
 #[cfg(test)]

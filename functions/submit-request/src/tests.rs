@@ -1,5 +1,6 @@
 use std::cell::RefCell;
 
+use aws_lambda_events::encodings::Body;
 use serde_json::json;
 
 use super::*;

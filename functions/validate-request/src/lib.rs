@@ -6,10 +6,10 @@
 
 use serde_json::Value;
 use trustflow_aws::ports::{DirectoryReader, SecretPresence, SecretStore};
-use trustflow_domain::domain::normalize_domain;
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::plan::{decide, Plan};
-use trustflow_domain::request::parse_request;
+use trustflow_domain::request::{parse_request, TrustRequest};
 use trustflow_domain::time::{self, OffsetDateTime};
 
 /// Configuration, read once at cold start.
@@ -34,7 +34,6 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
 ) -> Result<Plan, WorkflowError> {
     let request = parse_request(input)?;
 
-    let mut violations = Vec::new();
     let directory = match directory_api.describe_directory(&request.directory_id).await? {
         None => {
             return Err(WorkflowError::invalid(Violation::new(
@@ -45,50 +44,8 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
         }
         Some(directory) => directory,
     };
-    if directory.directory_type != "MicrosoftAD" {
-        violations.push(Violation::new(
-            "directoryId",
-            format!("must be an AWS Managed Microsoft AD directory (type MicrosoftAD); this one is {}", directory.directory_type),
-            &request.directory_id,
-        ));
-    }
-    if directory.stage != "Active" {
-        violations.push(Violation::new(
-            "directoryId",
-            format!("must be Active to take a trust; this directory is {}", directory.stage),
-            &request.directory_id,
-        ));
-    }
-    if let Some(primary) = directory.primary_region.as_deref().filter(|primary| *primary != settings.region) {
-        violations.push(Violation::new(
-            "directoryId",
-            format!(
-                "trusts of a replicated directory are managed only in its primary Region {primary}, but this workflow runs in {}: deploy and request there",
-                settings.region
-            ),
-            &request.directory_id,
-        ));
-    }
-    if normalize_domain(&directory.name) == request.remote_domain_name {
-        violations.push(Violation::new(
-            "remoteDomainName",
-            format!("must be the on-premises domain, not the AWS directory's own domain {}", directory.name),
-            &request.remote_domain_name,
-        ));
-    }
-    match secrets.secret_presence(&request.trust_password.secret_id).await? {
-        SecretPresence::Available => {}
-        SecretPresence::Missing => violations.push(Violation::new(
-            "trustPassword.secretId",
-            "must name an existing Secrets Manager secret that trustflow may read",
-            &request.trust_password.secret_id,
-        )),
-        SecretPresence::Deleted => violations.push(Violation::new(
-            "trustPassword.secretId",
-            "must not name a secret that is scheduled for deletion",
-            &request.trust_password.secret_id,
-        )),
-    }
+    let mut violations = directory_violations(&request, &directory, &settings.region);
+    violations.extend(secret_violation(&request, secrets.secret_presence(&request.trust_password.secret_id).await?));
     if request.conditional_forwarder_ip_addrs.is_empty()
         && !directory_api.has_conditional_forwarder(&request.directory_id, &request.remote_domain_name).await?
     {
@@ -122,3 +79,56 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
 
 #[cfg(test)]
 mod tests;
+
+/// What makes a directory unfit for the requested trust: not AWS Managed Microsoft AD, not
+/// Active, managed from another Region, or the remote domain itself.
+pub fn directory_violations(request: &TrustRequest, directory: &DirectoryInfo, region: &str) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    if directory.directory_type != "MicrosoftAD" {
+        violations.push(Violation::new(
+            "directoryId",
+            format!("must be an AWS Managed Microsoft AD directory (type MicrosoftAD); this one is {}", directory.directory_type),
+            &request.directory_id,
+        ));
+    }
+    if directory.stage != "Active" {
+        violations.push(Violation::new(
+            "directoryId",
+            format!("must be Active to take a trust; this directory is {}", directory.stage),
+            &request.directory_id,
+        ));
+    }
+    if let Some(primary) = directory.primary_region.as_deref().filter(|primary| *primary != region) {
+        violations.push(Violation::new(
+            "directoryId",
+            format!(
+                "trusts of a replicated directory are managed only in its primary Region {primary}, but this workflow runs in {region}: deploy and request there"
+            ),
+            &request.directory_id,
+        ));
+    }
+    if normalize_domain(&directory.name) == request.remote_domain_name {
+        violations.push(Violation::new(
+            "remoteDomainName",
+            format!("must be the on-premises domain, not the AWS directory's own domain {}", directory.name),
+            &request.remote_domain_name,
+        ));
+    }
+    violations
+}
+
+/// Why the request's secret cannot be used, if it cannot.
+pub fn secret_violation(request: &TrustRequest, presence: SecretPresence) -> Option<Violation> {
+    let secret_id = &request.trust_password.secret_id;
+    match presence {
+        SecretPresence::Available => None,
+        SecretPresence::Missing => Some(Violation::new(
+            "trustPassword.secretId",
+            "must name an existing Secrets Manager secret that trustflow may read",
+            secret_id,
+        )),
+        SecretPresence::Deleted => {
+            Some(Violation::new("trustPassword.secretId", "must not name a secret that is scheduled for deletion", secret_id))
+        }
+    }
+}

@@ -1,0 +1,350 @@
+"""What the emulator adds to moto's Directory Service: trusts that live, and the calls moto lacks.
+
+moto creates a trust and leaves it `Creating` forever; VerifyTrust, UpdateTrust, the conditional
+forwarder calls and RegionsInfo are missing. Here:
+
+* a trust's state follows a named *scenario* of what the remote (on-premises) domain does over
+  time, evaluated lazily whenever DescribeTrusts is called (``trust_state_at``);
+* VerifyTrust; UpdateTrust (selective authentication) with the states AWS documents, ``Updating``
+  -> ``Updated`` -> ``Verifying`` -> ``Verified`` (``Updated`` is the end for a one-way incoming
+  trust, which AWS does not verify), or ``UpdateFailed`` in the ``update-fails`` scenario;
+  DeleteTrust with DeleteAssociatedConditionalForwarder; one trust per pair of domains;
+* the four conditional-forwarder calls, kept per (directory, domain);
+* RegionsInfo in DescribeDirectories, the primary Region settable per directory.
+
+``install(control)`` patches moto; ``control`` holds the scenarios, forwarders and primary Regions
+(the emulator's ``Control``). ``seed_directory`` creates a directory straight in moto's backends.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+SCENARIOS = ("verifies", "wrong-password", "unreachable", "netbios-clash", "remote-late", "stuck", "update-fails")
+ACCESS_DENIED = "The trust relationship could not be verified: Access is denied."
+UNREACHABLE = "The specified domain name does not exist or could not be contacted."
+NETBIOS = "The operation could not be performed on this domain."
+UPDATE_FAILED = "The trust relationship could not be updated."
+DOMAIN_PATTERN = re.compile(r"^([a-zA-Z0-9]+[\.-])+([a-zA-Z0-9])+[.]?$")
+DIRECTIONS = ("One-Way: Outgoing", "One-Way: Incoming", "Two-Way")
+
+CONTROL: Any = None
+
+
+def norm(domain: str) -> str:
+    return (domain or "").strip().rstrip(".").lower()
+
+
+# --- a trust's state over time -------------------------------------------------------------------
+
+def verdict(tf: dict[str, Any], verified_at: float, unit: float) -> tuple[str, str]:
+    """What a verification requested at ``verified_at`` finds, in the trust's scenario."""
+    scenario = tf["scenario"]
+    if scenario in ("verifies", "update-fails"):
+        return "Verified", ""
+    if scenario == "wrong-password":
+        return "VerifyFailed", ACCESS_DENIED
+    ready_at = tf["created"] + tf["ready_after_units"] * unit
+    return ("Verified", "") if verified_at >= ready_at else ("VerifyFailed", UNREACHABLE)
+
+
+def state_after_update(tf: dict[str, Any], now: float, unit: float, incoming: bool) -> tuple[str, str]:
+    """The states UpdateTrust moves a trust through, one unit each."""
+    since = (now - tf["update_requested"]) / unit
+    if since < 1:
+        return "Updating", ""
+    if tf["scenario"] == "update-fails":
+        return "UpdateFailed", UPDATE_FAILED
+    if since < 2 or incoming:
+        return "Updated", ""
+    if since < 3:
+        return "Verifying", ""
+    return verdict(tf, tf["update_requested"], unit)
+
+
+def trust_state_at(trust: Any, now: float) -> tuple[str, str]:
+    """The state and reason of a trust now, from its scenario and the times it was created,
+    verified and updated."""
+    tf = trust._tf
+    unit = CONTROL.state_seconds
+    scenario = tf["scenario"]
+    incoming = trust.trust_direction == "One-Way: Incoming"
+    if tf.get("deleting_since") is not None:
+        return "Deleting", ""
+    if tf.get("forced") is not None:
+        return tf["forced"]
+    if tf.get("update_requested") is not None:
+        return state_after_update(tf, now, unit, incoming)
+    elapsed = (now - tf["created"]) / unit
+    if scenario == "stuck":
+        return "Creating", ""
+    if scenario in ("unreachable", "netbios-clash"):
+        if elapsed < 1:
+            return "Creating", ""
+        return "Failed", UNREACHABLE if scenario == "unreachable" else NETBIOS
+    if elapsed < 1:
+        return "Creating", ""
+    if incoming:
+        # AWS does not verify incoming trusts: Created is their end state.
+        return "Created", ""
+    if elapsed < 2:
+        return "Created", ""
+    verified_at = tf.get("verify_requested")
+    if verified_at is None:
+        if elapsed < 3:
+            return "Verifying", ""
+        if scenario in ("verifies", "update-fails"):
+            return "Verified", ""
+        return "VerifyFailed", ACCESS_DENIED if scenario == "wrong-password" else UNREACHABLE
+    # After a VerifyTrust call: Verifying for one unit, then the verdict of that moment.
+    if (now - verified_at) / unit < 1:
+        return "Verifying", ""
+    return verdict(tf, verified_at, unit)
+
+
+def refresh(trust: Any) -> None:
+    state, reason = trust_state_at(trust, time.time())
+    if (state, reason) != (trust.trust_state, trust.trust_state_reason):
+        now = datetime.now(timezone.utc)
+        trust.trust_state, trust.trust_state_reason = state, reason
+        trust.state_last_updated_date_time = now
+        trust.last_updated_date_time = now
+
+
+def all_trusts(backend: Any):
+    """Every trust of the backend with its state brought up to date; trusts deleted a unit ago are gone."""
+    for directory in backend.directories.values():
+        for trust in list(directory.trusts):
+            if getattr(trust, "_tf", None) is not None:
+                tf = trust._tf
+                if tf.get("deleting_since") is not None and (time.time() - tf["deleting_since"]) >= CONTROL.state_seconds:
+                    directory.trusts.remove(trust)
+                    continue
+                refresh(trust)
+            yield directory, trust
+
+
+def find_trust(backend: Any, trust_id: str):
+    from moto.ds.exceptions import EntityDoesNotExistException
+
+    for directory, trust in all_trusts(backend):
+        if trust.trust_id == trust_id:
+            return directory, trust
+    raise EntityDoesNotExistException(f"Trust {trust_id} does not exist.")
+
+
+def force_state(trust_id: str, state: str, reason: str) -> dict[str, Any]:
+    """Sets a trust's state from now on (a trust that degrades after being verified, say)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ds.models import ds_backends
+
+    for backend in ds_backends[DEFAULT_ACCOUNT_ID].values():
+        for directory in backend.directories.values():
+            for trust in directory.trusts:
+                if trust.trust_id == trust_id and getattr(trust, "_tf", None) is not None:
+                    trust._tf["forced"] = (state, reason)
+                    refresh(trust)
+                    return {"trustId": trust_id, "state": state}
+    raise KeyError(f"no trust {trust_id}")
+
+
+# --- moto patched --------------------------------------------------------------------------------
+
+def install(control: Any) -> None:
+    global CONTROL
+    CONTROL = control
+    patch_backend()
+    patch_responses()
+    patch_regions()
+
+
+def patch_backend() -> None:
+    """CreateTrust with rules and scenarios, DescribeTrusts with live states, DeleteTrust."""
+    from moto.ds import models as ds_models
+    from moto.ds.exceptions import EntityAlreadyExistsException, InvalidParameterException, UnsupportedOperationException
+
+    Backend = ds_models.DirectoryServiceBackend
+
+    def create_trust(self, directory_id, remote_domain_name, trust_password, trust_direction, trust_type,
+                     conditional_forwarder_ip_addrs, selective_auth):
+        self._validate_directory_id(directory_id)
+        if not remote_domain_name or len(remote_domain_name) > 1024 or not DOMAIN_PATTERN.match(remote_domain_name):
+            raise InvalidParameterException("Invalid RemoteDomainName. Required and valid domain name.")
+        # The message never repeats the password (AWS's does not either).
+        if not trust_password or len(trust_password) > 128 or any(ord(c) < 32 for c in trust_password):
+            raise InvalidParameterException("Invalid TrustPassword: must be 1-128 printable characters.")
+        if trust_direction not in DIRECTIONS:
+            raise InvalidParameterException(f"Invalid TrustDirection {trust_direction!r}.")
+        directory = self.directories[directory_id]
+        if directory.directory_type != "MicrosoftAD":
+            raise UnsupportedOperationException("Trusts are supported only for AWS Managed Microsoft AD.")
+        domain = norm(remote_domain_name)
+        for _, existing in all_trusts(self):
+            if existing.directory_id == directory_id and norm(existing.remote_domain_name) == domain:
+                raise EntityAlreadyExistsException(f"A trust with {remote_domain_name} already exists.")
+        trust = ds_models.Trust(directory_id, remote_domain_name, "", trust_direction, trust_type or "Forest",
+                                conditional_forwarder_ip_addrs, selective_auth or "Disabled")
+        with CONTROL.lock:
+            chosen = CONTROL.scenarios.get(domain, {"scenario": CONTROL.default_scenario, "readyAfterUnits": 6})
+        trust._tf = {"scenario": chosen["scenario"], "ready_after_units": chosen.get("readyAfterUnits", 6),
+                     "created": time.time(), "verify_requested": None, "deleting_since": None, "update_requested": None}
+        directory.trusts.append(trust)
+        if conditional_forwarder_ip_addrs:
+            CONTROL.forwarders.setdefault((directory_id, domain), {
+                "RemoteDomainName": remote_domain_name.rstrip("."), "DnsIpAddrs": list(conditional_forwarder_ip_addrs),
+                "ReplicationScope": "Domain"})
+        return trust.trust_id
+
+    original_describe_trusts = Backend.describe_trusts
+
+    def describe_trusts(self, *args, **kwargs):
+        list(all_trusts(self))  # brings every trust's state up to date
+        return original_describe_trusts(self, *args, **kwargs)
+
+    def delete_trust(self, trust_id, delete_associated_conditional_forwarder):
+        directory, trust = find_trust(self, trust_id)
+        trust._tf["deleting_since"] = time.time()
+        refresh(trust)
+        if delete_associated_conditional_forwarder:
+            CONTROL.forwarders.pop((directory.directory_id, norm(trust.remote_domain_name)), None)
+        return trust_id
+
+    Backend.create_trust = create_trust
+    Backend.describe_trusts = describe_trusts
+    Backend.delete_trust = delete_trust
+
+
+def patch_responses() -> None:
+    """The calls moto's responses lack: VerifyTrust, UpdateTrust and the conditional forwarders."""
+    from moto.core.responses import ActionResult
+    from moto.ds import responses as ds_responses
+    from moto.ds.exceptions import (
+        EntityAlreadyExistsException,
+        EntityDoesNotExistException,
+        InvalidParameterException,
+        UnsupportedOperationException,
+    )
+
+    Response = ds_responses.DirectoryServiceResponse
+    original_r_describe_trusts = Response.describe_trusts
+
+    def r_describe_trusts(self):
+        if self._get_param("TrustIds") == []:
+            raise InvalidParameterException("TrustIds must not be an empty list.")
+        return original_r_describe_trusts(self)
+
+    def r_verify_trust(self):
+        _, trust = find_trust(self.ds_backend, self._get_param("TrustId"))
+        if trust.trust_direction == "One-Way: Incoming":
+            raise UnsupportedOperationException("AWS does not support verification of incoming trusts.")
+        trust._tf["verify_requested"] = time.time()
+        refresh(trust)
+        return ActionResult({"TrustId": trust.trust_id})
+
+    def r_update_trust(self):
+        _, trust = find_trust(self.ds_backend, self._get_param("TrustId"))
+        wanted = self._get_param("SelectiveAuth")
+        if wanted not in (None, "Enabled", "Disabled"):
+            raise InvalidParameterException(f"Invalid SelectiveAuth {wanted!r}.")
+        if trust.trust_state not in ("Verified", "Created", "Updated", "VerifyFailed", "UpdateFailed"):
+            raise InvalidParameterException(f"The trust {trust.trust_id} cannot be updated in state {trust.trust_state}.")
+        if wanted:
+            trust.selective_auth = wanted
+        trust._tf["update_requested"] = time.time()
+        trust._tf["forced"] = None
+        refresh(trust)
+        return ActionResult({"RequestId": str(uuid.uuid4()), "TrustId": trust.trust_id})
+
+    def r_create_conditional_forwarder(self):
+        directory_id = self._get_param("DirectoryId")
+        self.ds_backend._validate_directory_id(directory_id)
+        domain = self._get_param("RemoteDomainName")
+        key = (directory_id, norm(domain))
+        if key in CONTROL.forwarders:
+            raise EntityAlreadyExistsException(f"A conditional forwarder for {domain} already exists.")
+        CONTROL.forwarders[key] = {"RemoteDomainName": domain.rstrip("."), "DnsIpAddrs": self._get_param("DnsIpAddrs") or [],
+                                   "ReplicationScope": "Domain"}
+        return ActionResult({})
+
+    def r_describe_conditional_forwarders(self):
+        directory_id = self._get_param("DirectoryId")
+        self.ds_backend._validate_directory_id(directory_id)
+        wanted = [norm(d) for d in (self._get_param("RemoteDomainNames") or [])]
+        found = [f for (d, domain), f in CONTROL.forwarders.items() if d == directory_id and (not wanted or domain in wanted)]
+        if wanted and not found:
+            raise EntityDoesNotExistException("No conditional forwarder exists for the given domain names.")
+        return ActionResult({"ConditionalForwarders": found})
+
+    def r_update_conditional_forwarder(self):
+        key = (self._get_param("DirectoryId"), norm(self._get_param("RemoteDomainName")))
+        if key not in CONTROL.forwarders:
+            raise EntityDoesNotExistException("No conditional forwarder exists for that domain.")
+        CONTROL.forwarders[key]["DnsIpAddrs"] = self._get_param("DnsIpAddrs") or []
+        return ActionResult({})
+
+    def r_delete_conditional_forwarder(self):
+        key = (self._get_param("DirectoryId"), norm(self._get_param("RemoteDomainName")))
+        if CONTROL.forwarders.pop(key, None) is None:
+            raise EntityDoesNotExistException("No conditional forwarder exists for that domain.")
+        return ActionResult({})
+
+    for name, fn in {
+        "describe_trusts": r_describe_trusts,
+        "verify_trust": r_verify_trust, "update_trust": r_update_trust,
+        "create_conditional_forwarder": r_create_conditional_forwarder,
+        "describe_conditional_forwarders": r_describe_conditional_forwarders,
+        "update_conditional_forwarder": r_update_conditional_forwarder,
+        "delete_conditional_forwarder": r_delete_conditional_forwarder,
+    }.items():
+        setattr(Response, name, fn)
+
+
+def patch_regions() -> None:
+    """DescribeDirectories: RegionsInfo (moto has none), the primary Region settable per directory."""
+    from moto.ds import responses as ds_responses
+
+    original_description = ds_responses._directory_description
+
+    def directory_description(directory):
+        described = original_description(directory)
+        described["RegionsInfo"] = {"PrimaryRegion": CONTROL.primary_regions.get(directory.directory_id, directory.region),
+                                    "AdditionalRegions": []}
+        return described
+
+    ds_responses._directory_description = directory_description
+
+
+def seed_directory(spec: dict[str, Any]) -> dict[str, Any]:
+    """Creates a directory (and the VPC and subnets moto requires) straight in moto's backends."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ds.models import ds_backends
+    from moto.ec2.models import ec2_backends
+
+    region = spec.get("region", "us-east-1")
+    account = spec.get("account", DEFAULT_ACCOUNT_ID)
+    ec2 = ec2_backends[account][region]
+    vpc = ec2.create_vpc("10.0.0.0/16")
+    subnets = [ec2.create_subnet(vpc.id, f"10.0.{i}.0/24", availability_zone=f"{region}{zone}").id
+               for i, zone in ((1, "a"), (2, "b"))]
+    backend = ds_backends[account][region]
+    kind = spec.get("type", "MicrosoftAD")
+    settings = {"VpcId": vpc.id, "SubnetIds": subnets}
+    if kind == "MicrosoftAD":
+        directory_id = backend.create_microsoft_ad(region=region, name=spec["name"], short_name=spec.get("shortName"),
+                                                   password="Adm1n-Passw0rd", description=None,
+                                                   vpc_settings=settings, edition="Standard", tags=[])
+    elif kind == "SimpleAD":
+        directory_id = backend.create_directory(region=region, name=spec["name"], short_name=spec.get("shortName"),
+                                                password="Adm1n-Passw0rd", description=None, size="Small",
+                                                vpc_settings=settings, tags=[])
+    else:
+        raise ValueError(f"unsupported directory type {kind!r}")
+    directory = backend.directories[directory_id]
+    if "stage" in spec:
+        directory.stage = spec["stage"]
+    CONTROL.primary_regions[directory_id] = spec.get("primaryRegion", region)
+    return {"directoryId": directory_id, "dnsIpAddrs": directory.dns_ip_addrs}

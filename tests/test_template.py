@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # What each function's code calls: the SDK calls its handler reaches (see the trait each main.rs passes in).
 CALLED = {
     "ValidateRequestFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:DescribeConditionalForwarders", "secretsmanager:DescribeSecret"},
-    "CreateTrustFunction": {"ds:CreateTrust", "ds:DescribeTrusts", "ds:DeleteTrust", "secretsmanager:GetSecretValue"},
+    "CreateTrustFunction": {"ds:DescribeTrusts", "ds:CreateTrust", "ds:DeleteTrust", "secretsmanager:GetSecretValue", "ds:UpdateTrust",
+                            "ds:DescribeConditionalForwarders", "ds:CreateConditionalForwarder", "ds:UpdateConditionalForwarder"},
     "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust"},
     "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents"},
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
@@ -20,7 +21,8 @@ CALLED = {
 SDK_CALL = {
     "ds:DescribeDirectories": ".describe_directories()", "ds:DescribeTrusts": ".describe_trusts()",
     "ds:DescribeConditionalForwarders": ".describe_conditional_forwarders()", "ds:CreateTrust": ".create_trust()",
-    "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "secretsmanager:DescribeSecret": ".describe_secret()",
+    "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "ds:UpdateTrust": ".update_trust()",
+    "ds:CreateConditionalForwarder": ".create_conditional_forwarder()", "ds:UpdateConditionalForwarder": ".update_conditional_forwarder()", "secretsmanager:DescribeSecret": ".describe_secret()",
     "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
     "states:DescribeExecution": ".describe_execution()", "states:StartExecution": ".start_execution()", "states:GetExecutionHistory": ".get_execution_history()",
 }

@@ -1,7 +1,7 @@
 //! Directory Service over the AWS SDK.
 
 use aws_sdk_directory::error::ProvideErrorMetadata;
-use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustDirection, TrustInfo, TrustState, TrustType};
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType};
 use trustflow_domain::secret::TrustPassword;
 use trustflow_domain::WorkflowError;
 
@@ -60,13 +60,14 @@ impl DirectoryReader for SdkDirectory {
         }
     }
 
-    async fn has_conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<bool, WorkflowError> {
+    async fn conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<Option<Vec<String>>, WorkflowError> {
         match self.0.describe_conditional_forwarders().directory_id(directory_id).remote_domain_names(remote_domain).send().await {
             Ok(output) => Ok(output
                 .conditional_forwarders()
                 .iter()
-                .any(|f| f.remote_domain_name().map(normalize_domain).as_deref() == Some(remote_domain))),
-            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(false),
+                .find(|f| f.remote_domain_name().map(normalize_domain).as_deref() == Some(remote_domain))
+                .map(|f| f.dns_ip_addrs().to_vec())),
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(None),
             Err(error) => Err(classify_sdk_error("DescribeConditionalForwarders", error, plain)),
         }
     }
@@ -92,6 +93,11 @@ fn trust_info(trust: &aws_sdk_directory::types::Trust) -> Result<TrustInfo, Work
         trust_type,
         trust_direction: TrustDirection::parse(direction).ok_or_else(|| unknown("direction", direction))?,
         state: TrustState::from_api(trust.trust_state().map(|s| s.as_str()).unwrap_or_default()),
+        // Disabled is the API's default, and what a trust created without the setting has.
+        selective_auth: match trust.selective_auth().map(|s| s.as_str()) {
+            None => SelectiveAuth::Disabled,
+            Some(value) => SelectiveAuth::parse(value).ok_or_else(|| unknown("selective authentication", value))?,
+        },
         state_reason: trust.trust_state_reason().unwrap_or_default().to_owned(),
     })
 }
@@ -146,6 +152,46 @@ impl TrustMaintainer for SdkDirectory {
             // Already gone: deleting is idempotent.
             Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(()),
             Err(error) => Err(classify_sdk_error("DeleteTrust", error, plain)),
+        }
+    }
+
+    async fn update_selective_auth(&self, trust_id: &str, selective_auth: SelectiveAuth) -> Result<(), WorkflowError> {
+        let setting = aws_sdk_directory::types::SelectiveAuth::from(selective_auth.as_api_str());
+        match self.0.update_trust().trust_id(trust_id).selective_auth(setting).send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => {
+                Err(WorkflowError::TrustNotFound(format!("trust {trust_id} no longer exists")))
+            }
+            Err(error) if error_code(&error) == Some("InvalidParameterException") => Err(WorkflowError::TrustRejected(format!(
+                "UpdateTrust: {}",
+                error.as_service_error().and_then(|e| e.message()).unwrap_or_default()
+            ))),
+            Err(error) => Err(classify_sdk_error("UpdateTrust", error, plain)),
+        }
+    }
+
+    async fn set_conditional_forwarder(
+        &self,
+        directory_id: &str,
+        remote_domain: &str,
+        addresses: &[String],
+        exists: bool,
+    ) -> Result<(), WorkflowError> {
+        let addresses = Some(addresses.to_vec());
+        if exists {
+            let call = self.0.update_conditional_forwarder().directory_id(directory_id).remote_domain_name(remote_domain);
+            call.set_dns_ip_addrs(addresses)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| classify_sdk_error("UpdateConditionalForwarder", error, plain))
+        } else {
+            let call = self.0.create_conditional_forwarder().directory_id(directory_id).remote_domain_name(remote_domain);
+            call.set_dns_ip_addrs(addresses)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| classify_sdk_error("CreateConditionalForwarder", error, plain))
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustDirection, TrustInfo, TrustState, TrustType};
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType};
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
@@ -44,6 +44,8 @@ pub struct FakeAws {
     pub trusts: RefCell<Vec<(String, TrustInfo)>>,
     /// (directory id, normalised domain) pairs with a conditional forwarder.
     pub forwarders: RefCell<Vec<(String, String)>>,
+    /// The addresses of those forwarders, where known.
+    pub forwarder_addresses: RefCell<HashMap<(String, String), Vec<String>>>,
     /// Secret strings by id; `None` marks a secret scheduled for deletion.
     pub secrets: RefCell<HashMap<String, Option<String>>>,
     /// Operations called, in order (`CreateTrust`, `VerifyTrust t-...`, ...).
@@ -89,6 +91,7 @@ impl FakeAws {
                 trust_direction: TrustDirection::parse(direction).unwrap_or_else(|| panic!("not a trust direction: {direction:?}")),
                 state: TrustState::from_api(state),
                 state_reason: reason.to_owned(),
+                selective_auth: SelectiveAuth::Disabled,
             },
         ));
         trust_id
@@ -129,9 +132,10 @@ impl DirectoryReader for FakeAws {
         Ok(self.trusts.borrow().iter().find(|(d, t)| d == directory_id && t.trust_id == trust_id).map(|(_, t)| t.clone()))
     }
 
-    async fn has_conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<bool, WorkflowError> {
+    async fn conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<Option<Vec<String>>, WorkflowError> {
         self.call("DescribeConditionalForwarders", remote_domain)?;
-        Ok(self.forwarders.borrow().iter().any(|(d, f)| d == directory_id && f == remote_domain))
+        let key = (directory_id.to_owned(), remote_domain.to_owned());
+        Ok(self.forwarders.borrow().contains(&key).then(|| self.forwarder_addresses.borrow().get(&key).cloned().unwrap_or_default()))
     }
 }
 
@@ -151,7 +155,9 @@ impl TrustCreator for FakeAws {
             return Ok(CreateOutcome::AlreadyExists);
         }
         if !trust.conditional_forwarder_ip_addrs.is_empty() {
-            self.forwarders.borrow_mut().push((trust.directory_id.clone(), domain.clone()));
+            let key = (trust.directory_id.clone(), domain.clone());
+            self.forwarders.borrow_mut().push(key.clone());
+            self.forwarder_addresses.borrow_mut().insert(key, trust.conditional_forwarder_ip_addrs.clone());
         }
         let id = self.add_trust(&trust.directory_id, &domain, trust.trust_direction, "Creating", "");
         Ok(CreateOutcome::Created(id))
@@ -178,6 +184,38 @@ impl TrustMaintainer for FakeAws {
                 self.forwarders.borrow_mut().retain(|(d, f)| !(d == &directory && f == &domain));
             }
         }
+        Ok(())
+    }
+
+    async fn update_selective_auth(&self, trust_id: &str, selective_auth: SelectiveAuth) -> Result<(), WorkflowError> {
+        self.call("UpdateTrust", trust_id)?;
+        let mut trusts = self.trusts.borrow_mut();
+        let Some((_, trust)) = trusts.iter_mut().find(|(_, t)| t.trust_id == trust_id) else {
+            return Err(WorkflowError::TrustNotFound(format!("trust {trust_id} no longer exists")));
+        };
+        trust.selective_auth = selective_auth;
+        trust.state = TrustState::Updating;
+        Ok(())
+    }
+
+    async fn set_conditional_forwarder(
+        &self,
+        directory_id: &str,
+        remote_domain: &str,
+        addresses: &[String],
+        exists: bool,
+    ) -> Result<(), WorkflowError> {
+        let key = (directory_id.to_owned(), remote_domain.to_owned());
+        let known = self.forwarders.borrow().contains(&key);
+        self.call(if exists { "UpdateConditionalForwarder" } else { "CreateConditionalForwarder" }, remote_domain)?;
+        if exists != known {
+            // What AWS answers: EntityDoesNotExist / EntityAlreadyExists.
+            return Err(WorkflowError::Internal(format!("conditional forwarder for {remote_domain}: exists is {known}")));
+        }
+        if !known {
+            self.forwarders.borrow_mut().push(key.clone());
+        }
+        self.forwarder_addresses.borrow_mut().insert(key, addresses.to_vec());
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use trustflow_domain::domain::{DirectoryInfo, TrustInfo};
+use trustflow_domain::domain::{DirectoryInfo, SelectiveAuth, TrustInfo};
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::TrustPassword;
 use trustflow_domain::status::{ExecutionSummary, HistoryRecord};
@@ -56,8 +56,12 @@ pub trait DirectoryReader {
     fn list_trusts(&self, directory_id: &str) -> impl Future<Output = Result<Vec<TrustInfo>, WorkflowError>>;
     /// One trust; `None` if it no longer exists.
     fn describe_trust(&self, directory_id: &str, trust_id: &str) -> impl Future<Output = Result<Option<TrustInfo>, WorkflowError>>;
-    /// Whether the directory has a conditional forwarder for the domain.
-    fn has_conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> impl Future<Output = Result<bool, WorkflowError>>;
+    /// The DNS server addresses of the directory's conditional forwarder for the domain; `None` when it has none.
+    fn conditional_forwarder(
+        &self,
+        directory_id: &str,
+        remote_domain: &str,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, WorkflowError>>;
 }
 
 /// The one Directory Service call that takes the password.
@@ -72,6 +76,16 @@ pub trait TrustMaintainer {
     fn verify_trust(&self, trust_id: &str) -> impl Future<Output = Result<(), WorkflowError>>;
     /// DeleteTrust; `delete_forwarder` also removes the domain's conditional forwarder.
     fn delete_trust(&self, trust_id: &str, delete_forwarder: bool) -> impl Future<Output = Result<(), WorkflowError>>;
+    /// UpdateTrust: selective authentication is the one setting AWS changes in place.
+    fn update_selective_auth(&self, trust_id: &str, selective_auth: SelectiveAuth) -> impl Future<Output = Result<(), WorkflowError>>;
+    /// UpdateConditionalForwarder, or CreateConditionalForwarder when `exists` is false.
+    fn set_conditional_forwarder(
+        &self,
+        directory_id: &str,
+        remote_domain: &str,
+        addresses: &[String],
+        exists: bool,
+    ) -> impl Future<Output = Result<(), WorkflowError>>;
 }
 
 /// Secrets Manager: metadata for validation, the value for trust creation only.

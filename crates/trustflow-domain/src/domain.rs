@@ -213,7 +213,7 @@ impl<'de> Deserialize<'de> for TrustState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum StateClass {
-    /// The trust works: Verified (or Updated), or Created for a one-way incoming trust.
+    /// The trust works: Verified, or Created or Updated for a one-way incoming trust.
     Done,
     /// The Directory Service is still working on it.
     Pending,
@@ -228,9 +228,13 @@ pub enum StateClass {
 /// workflow by surprise; the overall deadline still bounds the wait.
 pub fn classify_state(state: &TrustState, direction: TrustDirection) -> StateClass {
     match state {
-        TrustState::Verified | TrustState::Updated => StateClass::Done,
-        TrustState::Created if !direction.is_verifiable() => StateClass::Done,
-        TrustState::Creating | TrustState::Created | TrustState::Verifying | TrustState::Updating => StateClass::Pending,
+        TrustState::Verified => StateClass::Done,
+        // An updated trust is verified again (Updated -> Verifying -> Verified), except a one-way
+        // incoming trust, which AWS does not verify: like Created, Updated is its end.
+        TrustState::Created | TrustState::Updated if !direction.is_verifiable() => StateClass::Done,
+        TrustState::Creating | TrustState::Created | TrustState::Verifying | TrustState::Updating | TrustState::Updated => {
+            StateClass::Pending
+        }
         TrustState::VerifyFailed => StateClass::AwaitingRemoteSide,
         TrustState::Failed | TrustState::UpdateFailed | TrustState::Deleting | TrustState::Deleted => StateClass::Failed,
         TrustState::Unknown(_) => StateClass::Pending,
@@ -279,6 +283,9 @@ pub struct TrustInfo {
     pub trust_direction: TrustDirection,
     /// The state.
     pub state: TrustState,
+    /// Whether selective authentication is on.
+    #[serde(default)]
+    pub selective_auth: SelectiveAuth,
     /// `TrustStateReason`, free text, often empty.
     #[serde(default)]
     pub state_reason: String,
@@ -347,8 +354,9 @@ mod tests {
     fn classifies_every_documented_state() {
         let d = TrustDirection::TwoWay;
         assert_eq!(classify_state(&TrustState::from_api("Verified"), d), StateClass::Done);
-        assert_eq!(classify_state(&TrustState::from_api("Updated"), d), StateClass::Done);
-        for pending in ["Creating", "Created", "Verifying", "Updating"] {
+        // After UpdateTrust a verifiable trust is verified again: Updated is on the way, not the end.
+        assert_eq!(classify_state(&TrustState::from_api("Updated"), TrustDirection::OneWayIncoming), StateClass::Done);
+        for pending in ["Creating", "Created", "Verifying", "Updating", "Updated"] {
             assert_eq!(classify_state(&TrustState::from_api(pending), d), StateClass::Pending, "{pending}");
         }
         for failed in ["Failed", "UpdateFailed", "Deleting", "Deleted"] {

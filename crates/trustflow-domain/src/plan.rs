@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use time::OffsetDateTime;
 
-use crate::domain::{classify_state, normalize_domain, DirectoryInfo, StateClass, TrustInfo, TrustState};
+use crate::domain::{classify_state, normalize_domain, DirectoryInfo, SelectiveAuth, StateClass, TrustInfo, TrustState};
 use crate::error::WorkflowError;
 use crate::request::{ExistingTrustPolicy, TrustRequest};
 
@@ -20,6 +20,58 @@ pub enum PlanAction {
     AlreadyInPlace,
     /// A conflicting or failed trust exists and the request allows replacing it.
     Replace,
+    /// The requested trust exists with the requested type and direction, and the request changes
+    /// what AWS changes in place ([`Plan::changes`]): selective authentication (UpdateTrust) and
+    /// the domain's conditional forwarder addresses (UpdateConditionalForwarder). Type and
+    /// direction cannot change in place: that is a Replace.
+    Update,
+}
+
+/// One setting an Update changes in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "setting", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Change {
+    /// UpdateTrust.
+    SelectiveAuth {
+        /// The trust's setting.
+        from: SelectiveAuth,
+        /// The requested one.
+        to: SelectiveAuth,
+    },
+    /// UpdateConditionalForwarder.
+    ForwarderAddresses {
+        /// The forwarder's addresses.
+        from: Vec<String>,
+        /// The requested addresses.
+        to: Vec<String>,
+    },
+}
+
+impl Change {
+    /// As a person reads it: `selective authentication: Disabled -> Enabled`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::SelectiveAuth { from, to } => format!("selective authentication: {} -> {}", from.as_api_str(), to.as_api_str()),
+            Self::ForwarderAddresses { from, to } => format!("conditional forwarder addresses: {} -> {}", from.join(", "), to.join(", ")),
+        }
+    }
+}
+
+/// What differs between the request and the trust (and the directory's forwarder for the domain)
+/// that AWS can change in place. Forwarder addresses compare as sets. A request without addresses
+/// relies on the forwarder as it is; a directory without a forwarder for the domain is not given
+/// one here (CreateTrust makes it with a new trust; an existing trust resolves the domain otherwise).
+pub fn changes_for(request: &TrustRequest, trust: &TrustInfo, forwarder: Option<&[String]>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if trust.selective_auth != request.selective_auth {
+        changes.push(Change::SelectiveAuth { from: trust.selective_auth, to: request.selective_auth });
+    }
+    let wanted: Vec<String> = request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect();
+    let as_set = |addresses: &[String]| addresses.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+    if let Some(current) = forwarder.filter(|current| !current.is_empty() && !wanted.is_empty() && as_set(current) != as_set(&wanted)) {
+        changes.push(Change::ForwarderAddresses { from: current.to_vec(), to: wanted });
+    }
+    changes
 }
 
 /// The validated request, the directory it targets, and the decision.
@@ -42,6 +94,9 @@ pub struct Plan {
     /// The trust found for the domain when the request was validated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_trust: Option<TrustInfo>,
+    /// What an Update changes in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
     /// When a trust still being created counts as timed out (RFC 3339 in the hand-off; a value
     /// that is not a time fails the step that reads it, instead of meaning "never").
     #[serde(with = "crate::times::rfc3339_seconds")]
@@ -51,6 +106,34 @@ pub struct Plan {
 /// Whether an existing trust has the requested type and direction.
 pub fn is_requested_shape(request: &TrustRequest, trust: &TrustInfo) -> bool {
     trust.trust_type == request.trust_type && trust.trust_direction == request.trust_direction
+}
+
+/// Turns a decision about an existing trust of the requested shape into a change in place when the
+/// request differs from it in what AWS changes in place. A trust that works, or waits for the
+/// on-premises side (where new forwarder addresses may be the fix), is updated; one that AWS is
+/// still creating or verifying cannot be yet, and the request is refused with when to send it again.
+pub fn with_changes(
+    action: PlanAction,
+    existing: Option<&TrustInfo>,
+    request: &TrustRequest,
+    changes: Vec<Change>,
+) -> Result<(PlanAction, Vec<Change>), WorkflowError> {
+    let Some(trust) = existing.filter(|_| !changes.is_empty() && matches!(action, PlanAction::AlreadyInPlace | PlanAction::Adopt)) else {
+        return Ok((action, Vec::new()));
+    };
+    match classify_state(&trust.state, request.trust_direction) {
+        StateClass::Done | StateClass::AwaitingRemoteSide => Ok((PlanAction::Update, changes)),
+        _ => Err(WorkflowError::TrustConflict(format!(
+            "the {} {} trust with {} on {} ({}) is still {} with other settings than requested ({}); they can be changed once AWS has finished: send the request again in a few minutes",
+            trust.trust_direction,
+            trust.trust_type,
+            request.remote_domain_name,
+            request.directory_id,
+            trust.trust_id,
+            trust.state,
+            changes.iter().map(Change::describe).collect::<Vec<_>>().join("; "),
+        ))),
+    }
 }
 
 /// Decides what to do about the trusts a directory already has for the requested domain.
@@ -125,6 +208,7 @@ mod tests {
             trust_direction: TrustDirection::parse(direction).expect("a direction"),
             state: TrustState::from_api(state),
             state_reason: String::new(),
+            selective_auth: SelectiveAuth::Disabled,
         }
     }
 
@@ -183,5 +267,78 @@ mod tests {
         let existing = [trust("corp.example.com", "Two-Way", "Deleting")];
         let error = decide(&request("Two-Way", "replace"), &existing).expect_err("conflict");
         assert!(error.to_string().contains("being deleted"));
+    }
+
+    fn enabled(mut request: TrustRequest) -> TrustRequest {
+        request.selective_auth = SelectiveAuth::Enabled;
+        request
+    }
+
+    #[test]
+    fn a_different_selective_auth_or_forwarder_is_a_change_and_equal_settings_are_none() {
+        let verified = trust("corp.example.com", "Two-Way", "Verified");
+        let same_forwarder = ["10.0.0.53".to_owned()];
+        assert_eq!(changes_for(&request("Two-Way", "keep"), &verified, Some(&same_forwarder)), []);
+        assert_eq!(
+            changes_for(&enabled(request("Two-Way", "keep")), &verified, Some(&same_forwarder)),
+            [Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }]
+        );
+        let other_forwarder = ["10.9.9.9".to_owned(), "10.0.0.53".to_owned()];
+        assert_eq!(
+            changes_for(&request("Two-Way", "keep"), &verified, Some(&other_forwarder)),
+            [Change::ForwarderAddresses { from: other_forwarder.to_vec(), to: vec!["10.0.0.53".to_owned()] }]
+        );
+    }
+
+    #[test]
+    fn forwarder_addresses_compare_as_a_set_and_a_missing_forwarder_is_left_alone() {
+        let verified = trust("corp.example.com", "Two-Way", "Verified");
+        let mut two = request("Two-Way", "keep");
+        two.conditional_forwarder_ip_addrs = vec!["10.0.0.54".parse().expect("ip"), "10.0.0.53".parse().expect("ip")];
+        let reordered = ["10.0.0.53".to_owned(), "10.0.0.54".to_owned()];
+        assert_eq!(changes_for(&two, &verified, Some(&reordered)), []);
+        assert_eq!(changes_for(&two, &verified, None), []);
+        let mut relying = request("Two-Way", "keep");
+        relying.conditional_forwarder_ip_addrs.clear();
+        assert_eq!(changes_for(&relying, &verified, Some(&reordered)), [], "no addresses: the forwarder as it is");
+    }
+
+    #[test]
+    fn a_working_or_remote_side_waiting_trust_with_changes_is_updated_in_place() {
+        let change = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+        for (state, decided) in [("Verified", PlanAction::AlreadyInPlace), ("VerifyFailed", PlanAction::Adopt)] {
+            let existing = trust("corp.example.com", "Two-Way", state);
+            let (action, changes) = with_changes(decided, Some(&existing), &request("Two-Way", "keep"), change.clone()).expect("an update");
+            assert_eq!((action, changes), (PlanAction::Update, change.clone()), "{state}");
+        }
+    }
+
+    #[test]
+    fn a_trust_aws_is_still_creating_is_not_changed_and_the_requester_is_told_when_to_retry() {
+        let change = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+        let existing = trust("corp.example.com", "Two-Way", "Creating");
+        let error = with_changes(PlanAction::Adopt, Some(&existing), &request("Two-Way", "keep"), change).expect_err("refused");
+        assert_eq!(error.name(), "TrustConflict");
+        assert!(error.to_string().contains("selective authentication: Disabled -> Enabled"), "{error}");
+        assert!(error.to_string().contains("send the request again"), "{error}");
+    }
+
+    #[test]
+    fn without_changes_or_for_a_new_trust_the_decision_stands() {
+        let existing = trust("corp.example.com", "Two-Way", "Verified");
+        let none = with_changes(PlanAction::AlreadyInPlace, Some(&existing), &request("Two-Way", "keep"), Vec::new()).expect("ok");
+        assert_eq!(none, (PlanAction::AlreadyInPlace, Vec::new()));
+        let change = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+        let replace = with_changes(PlanAction::Replace, Some(&existing), &request("Two-Way", "keep"), change).expect("ok");
+        assert_eq!(replace, (PlanAction::Replace, Vec::new()));
+    }
+
+    #[test]
+    fn a_change_reads_as_json_with_the_setting_named() {
+        let change = Change::ForwarderAddresses { from: vec!["10.0.0.1".to_owned()], to: vec!["10.0.0.2".to_owned()] };
+        assert_eq!(
+            serde_json::to_value(&change).ok(),
+            Some(json!({"setting": "forwarderAddresses", "from": ["10.0.0.1"], "to": ["10.0.0.2"]}))
+        );
     }
 }

@@ -90,6 +90,7 @@ impl PlanBuilder {
             trust_id: self.trust_id,
             replaces_trust_id: None,
             existing_trust: None,
+            changes: Vec::new(),
             deadline: self.deadline,
         }
     }

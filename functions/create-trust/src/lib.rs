@@ -1,4 +1,5 @@
-//! The creation step: reads the trust password from Secrets Manager and calls CreateTrust.
+//! The creation step: reads the trust password from Secrets Manager and calls CreateTrust, or,
+//! for an Update, changes the existing trust in place (UpdateTrust, UpdateConditionalForwarder).
 //!
 //! The password lives only inside [`create_trust`]: it is read, handed to CreateTrust, and
 //! dropped (and zeroed) before the function returns. Nothing it returns, logs or raises carries it.
@@ -8,7 +9,7 @@
 use trustflow_aws::ports::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
 use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
-use trustflow_domain::plan::{is_requested_shape, Plan, PlanAction};
+use trustflow_domain::plan::{is_requested_shape, Change, Plan, PlanAction};
 
 /// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
 /// only once the password has been read and checked, and says plainly when the new one then failed.
@@ -22,6 +23,10 @@ where
         PlanAction::Create | PlanAction::Replace => {}
         PlanAction::Adopt | PlanAction::AlreadyInPlace => {
             // Nothing to create: the plan already follows an existing trust.
+            return Ok(plan);
+        }
+        PlanAction::Update => {
+            apply_changes(&plan, directory_api).await?;
             return Ok(plan);
         }
     }
@@ -68,6 +73,46 @@ where
         }
     }
     Ok(plan)
+}
+
+/// Applies an Update's changes to the trust the plan follows: the forwarder first (it touches no
+/// trust, and may be what lets the trust verify), then selective authentication. A setting that
+/// already has the requested value is left alone, so a retried step (the state machine retries
+/// faults) does not update twice. The password is not read: nothing here needs it.
+async fn apply_changes<D: DirectoryReader + TrustMaintainer>(plan: &Plan, directory_api: &D) -> Result<(), WorkflowError> {
+    let request = &plan.request;
+    let trust_id = plan.trust_id.as_deref().ok_or_else(|| WorkflowError::Internal("an Update plan has no trustId".to_owned()))?;
+    let mut changes: Vec<&Change> = plan.changes.iter().collect();
+    changes.sort_by_key(|change| matches!(change, Change::SelectiveAuth { .. }));
+    for change in changes {
+        match change {
+            Change::ForwarderAddresses { to, .. } => {
+                let current = directory_api.conditional_forwarder(&request.directory_id, &request.remote_domain_name).await?;
+                let same = current.as_ref().is_some_and(|addresses| sorted(addresses) == sorted(to));
+                if !same {
+                    let exists = current.is_some();
+                    directory_api.set_conditional_forwarder(&request.directory_id, &request.remote_domain_name, to, exists).await?;
+                }
+            }
+            Change::SelectiveAuth { to, .. } => {
+                let trust = directory_api
+                    .describe_trust(&request.directory_id, trust_id)
+                    .await?
+                    .ok_or_else(|| WorkflowError::TrustNotFound(format!("trust {trust_id} no longer exists")))?;
+                if trust.selective_auth != *to {
+                    directory_api.update_selective_auth(trust_id, *to).await?;
+                }
+            }
+        }
+        tracing::info!(trust_id, request_id = %request.request_id, change = %change.describe(), "changed in place");
+    }
+    Ok(())
+}
+
+fn sorted(addresses: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted
 }
 
 /// Deletes the trust a Replace plan replaces, unless it is already going; returns its id.

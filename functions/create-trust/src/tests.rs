@@ -1,6 +1,7 @@
 use serde_json::json;
 use trustflow_aws::fakes::{sample_directory, FakeAws};
-use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::domain::SelectiveAuth;
+use trustflow_domain::plan::{Change, Plan, PlanAction};
 use trustflow_domain::testing::PlanBuilder;
 
 use super::*;
@@ -160,4 +161,60 @@ async fn the_returned_plan_never_holds_the_password() {
     let aws = account();
     let plan = create_trust(plan(json!({"secretId": "plain"}), PlanAction::Create), &aws, &aws).await.expect("created");
     assert!(!serde_json::to_string(&plan).expect("serialises").contains(CANARY));
+}
+
+/// A Verified trust with a forwarder at 10.0.0.1, and an Update plan with `changes` for it.
+fn update(aws: &FakeAws, changes: Vec<Change>) -> Plan {
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let key = (DIR.to_owned(), "corp.example.com".to_owned());
+    aws.forwarders.borrow_mut().push(key.clone());
+    aws.forwarder_addresses.borrow_mut().insert(key, vec!["10.0.0.1".to_owned()]);
+    let mut plan = plan(json!({"secretId": "plain"}), PlanAction::Update);
+    plan.trust_id = Some(id);
+    plan.changes = changes;
+    plan
+}
+
+fn enable() -> Change {
+    Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }
+}
+
+fn readdress() -> Change {
+    Change::ForwarderAddresses { from: vec!["10.0.0.1".to_owned()], to: vec!["172.16.10.153".to_owned()] }
+}
+
+#[tokio::test]
+async fn an_update_changes_the_forwarder_then_selective_auth_and_never_reads_the_password() {
+    let aws = account();
+    let plan = update(&aws, vec![enable(), readdress()]);
+    let trust_id = plan.trust_id.clone().expect("an id");
+    let updated = create_trust(plan, &aws, &aws).await.expect("updated");
+    assert_eq!(updated.trust_id.as_deref(), Some(trust_id.as_str()));
+    let changing: Vec<String> = aws.calls.borrow().iter().filter(|c| c.starts_with("Update")).cloned().collect();
+    assert_eq!(changing, ["UpdateConditionalForwarder corp.example.com".to_owned(), format!("UpdateTrust {trust_id}")]);
+    let key = (DIR.to_owned(), "corp.example.com".to_owned());
+    assert_eq!(aws.forwarder_addresses.borrow()[&key], ["172.16.10.153"]);
+    assert_eq!(aws.state_of(&trust_id).as_deref(), Some("Updating"));
+    assert_eq!(aws.count("GetSecretValue"), 0);
+    assert_eq!(aws.count("CreateTrust") + aws.count("DeleteTrust"), 0);
+}
+
+#[tokio::test]
+async fn a_retried_update_does_not_update_what_already_has_the_requested_value() {
+    let aws = account();
+    let plan = update(&aws, vec![enable(), readdress()]);
+    create_trust(plan.clone(), &aws, &aws).await.expect("updated");
+    create_trust(plan, &aws, &aws).await.expect("retried");
+    assert_eq!(aws.count("UpdateTrust"), 1);
+    assert_eq!(aws.count("UpdateConditionalForwarder"), 1);
+}
+
+#[tokio::test]
+async fn a_forwarder_only_update_leaves_the_trust_untouched() {
+    let aws = account();
+    let plan = update(&aws, vec![readdress()]);
+    let trust_id = plan.trust_id.clone().expect("an id");
+    create_trust(plan, &aws, &aws).await.expect("updated");
+    assert_eq!(aws.count("UpdateTrust"), 0);
+    assert_eq!(aws.state_of(&trust_id).as_deref(), Some("Verified"));
 }

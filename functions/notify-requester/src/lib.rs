@@ -11,7 +11,7 @@ use trustflow_domain::domain::TrustType;
 use trustflow_domain::error::WorkflowError;
 pub use trustflow_domain::handoff::{NotifyInput, NotifyResult};
 use trustflow_domain::handoff::{Outcome, TrustStatus};
-use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::plan::{Change, Plan, PlanAction};
 use trustflow_domain::remedy::Remedy;
 use trustflow_domain::request::peek_reply_to;
 use trustflow_domain::status::Cause;
@@ -215,7 +215,11 @@ fn announcement_of(plan: &Plan, outcome: Option<Outcome>, error: Option<&str>) -
 fn message_body(facts: &Facts<'_>) -> String {
     let request = &facts.plan.request;
     let headline = match facts.announcement {
+        Announcement::Verified if facts.plan.action == PlanAction::Update => "was changed in place and is verified".to_owned(),
         Announcement::Verified => "is verified and ready to use".to_owned(),
+        Announcement::Created if facts.plan.action == PlanAction::Update => {
+            "was changed in place on the AWS side. AWS does not verify one-way incoming trusts".to_owned()
+        }
         Announcement::Created if facts.plan.action == PlanAction::AlreadyInPlace => {
             "already exists on the AWS side: nothing was changed. AWS does not verify one-way incoming trusts".to_owned()
         }
@@ -242,6 +246,11 @@ fn message_body(facts: &Facts<'_>) -> String {
         trust = facts.trust_id.as_deref().unwrap_or("(none)"),
         state = if facts.state_name.is_empty() { "(unknown)" } else { facts.state_name },
     );
+    if !facts.plan.changes.is_empty() {
+        let changes: Vec<String> = facts.plan.changes.iter().map(Change::describe).collect();
+        let verb = if facts.announcement.is_success() { "Changed in place" } else { "Requested changes" };
+        body.push_str(&format!("{verb}: {}\n", changes.join("; ")));
+    }
     if !facts.reason.is_empty() {
         body.push_str(&format!("Reason: {}\n", facts.reason));
     }
@@ -300,6 +309,7 @@ fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
         "trustStateReason": (!facts.reason.is_empty()).then_some(facts.reason),
         "remedy": facts.remedy,
         "trustDeleted": facts.trust_deleted,
+        "changes": (!facts.plan.changes.is_empty()).then_some(&facts.plan.changes),
         "replacedTrust": facts.replaced.map(|old| json!({
             "trustId": old.trust_id,
             "trustType": old.trust_type,

@@ -289,3 +289,36 @@ async fn outcomes_become_embedded_metrics_and_only_faults_count_as_faults() {
     assert_eq!(lines.last().map(|l| l["WorkflowFaults"].clone()), Some(json!(1)));
     assert_eq!(lines.last().map(|l| l["level"].clone()), Some(json!("ERROR")));
 }
+
+#[tokio::test]
+async fn an_update_in_place_says_what_changed_in_the_message_and_the_result_event() {
+    let mut updated = plan("Update");
+    updated["changes"] = json!([{"setting": "selectiveAuth", "from": "Disabled", "to": "Enabled"}]);
+    let (aws, result) = send(json!({"plan": updated, "status": status("verified", "Verified", "")})).await;
+    assert_eq!(result.announcement, Announcement::Verified);
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("was changed in place and is verified"), "{message}");
+    assert!(message.contains("Changed in place: selective authentication: Disabled -> Enabled\n"), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["changes"], json!([{"setting": "selectiveAuth", "from": "Disabled", "to": "Enabled"}]));
+}
+
+#[tokio::test]
+async fn a_failed_update_names_the_requested_changes_not_as_done() {
+    let mut updated = plan("Update");
+    updated["changes"] = json!([{"setting": "selectiveAuth", "from": "Disabled", "to": "Enabled"}]);
+    let (aws, result) =
+        send(json!({"plan": updated, "status": status("failed", "UpdateFailed", "The trust relationship could not be updated.")})).await;
+    assert_eq!(result.announcement, Announcement::Failed);
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("Requested changes: selective authentication: Disabled -> Enabled"), "{message}");
+    assert!(!message.contains("Changed in place"), "{message}");
+    assert!(message.contains("State: UpdateFailed"), "{message}");
+}
+
+#[tokio::test]
+async fn a_plan_without_changes_puts_no_changes_in_the_result_event() {
+    let (aws, _) = send(json!({"plan": plan("Create"), "status": status("verified", "Verified", "")})).await;
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["changes"], Value::Null);
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 use trustflow_aws::ports::{DirectoryReader, SecretPresence, SecretStore};
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
-use trustflow_domain::plan::{decide, Plan};
+use trustflow_domain::plan::{changes_for, decide, with_changes, Plan};
 use trustflow_domain::request::{parse_request, TrustRequest};
 use trustflow_domain::time::{self, OffsetDateTime};
 
@@ -45,10 +45,14 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
         Some(directory) => directory,
     };
     let mut violations = directory_violations(&request, &directory, &settings.region);
+    // The domain's forwarder, once the directory is one that has forwarders to ask about.
+    let directory_fit = violations.is_empty();
+    let forwarder = match directory_fit {
+        true => directory_api.conditional_forwarder(&request.directory_id, &request.remote_domain_name).await?,
+        false => None,
+    };
     violations.extend(secret_violation(&request, secrets.secret_presence(&request.trust_password.secret_id).await?));
-    if request.conditional_forwarder_ip_addrs.is_empty()
-        && !directory_api.has_conditional_forwarder(&request.directory_id, &request.remote_domain_name).await?
-    {
+    if request.conditional_forwarder_ip_addrs.is_empty() && forwarder.is_none() && directory_fit {
         violations.push(Violation::without_value(
             "conditionalForwarderIpAddrs",
             format!(
@@ -63,13 +67,16 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
 
     let trusts = directory_api.list_trusts(&request.directory_id).await?;
     let (action, existing) = decide(&request, &trusts)?;
+    let changes = existing.as_ref().map(|trust| changes_for(&request, trust, forwarder.as_deref())).unwrap_or_default();
+    let (action, changes) = with_changes(action, existing.as_ref(), &request, changes)?;
     let deadline = now + time::Duration::seconds(i64::try_from(settings.deadline_seconds).unwrap_or(i64::MAX / 2));
     let existing_id = existing.as_ref().map(|t| t.trust_id.clone());
     use trustflow_domain::plan::PlanAction::*;
     Ok(Plan {
-        trust_id: matches!(action, Adopt | AlreadyInPlace).then(|| existing_id.clone()).flatten(),
+        trust_id: matches!(action, Adopt | AlreadyInPlace | Update).then(|| existing_id.clone()).flatten(),
         replaces_trust_id: matches!(action, Replace).then_some(existing_id).flatten(),
         existing_trust: existing,
+        changes,
         request,
         directory,
         action,

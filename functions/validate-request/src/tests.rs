@@ -171,3 +171,27 @@ async fn passes_transient_aws_faults_on_for_retry() {
     aws.failing.borrow_mut().insert("DescribeTrusts".to_owned(), 1);
     assert_eq!(plan(&aws, &request()).await.expect_err("transient").name(), "Transient");
 }
+
+#[tokio::test]
+async fn plans_an_update_in_place_when_a_verified_trust_differs_in_selective_auth_or_forwarder() {
+    let aws = account();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let key = (DIR.to_owned(), "corp.example.com".to_owned());
+    aws.forwarders.borrow_mut().push(key.clone());
+    aws.forwarder_addresses.borrow_mut().insert(key, vec!["10.0.0.1".to_owned()]);
+    let mut input = request();
+    input["selectiveAuth"] = json!("Enabled");
+    let plan = plan(&aws, &input).await.expect("accepted");
+    assert_eq!((plan.action, plan.trust_id.as_deref()), (PlanAction::Update, Some(id.as_str())));
+    let described: Vec<String> = plan.changes.iter().map(trustflow_domain::plan::Change::describe).collect();
+    assert_eq!(described, ["selective authentication: Disabled -> Enabled", "conditional forwarder addresses: 10.0.0.1 -> 172.16.10.153"]);
+}
+
+#[tokio::test]
+async fn refuses_to_change_a_trust_aws_is_still_creating() {
+    let aws = account();
+    aws.add_trust(DIR, "corp.example.com", "Two-Way", "Creating", "");
+    let mut input = request();
+    input["selectiveAuth"] = json!("Enabled");
+    assert_eq!(plan(&aws, &input).await.expect_err("refused").name(), "TrustConflict");
+}

@@ -125,18 +125,19 @@ def test_both_ways_in_go_through_the_one_entrance_and_the_api_holds_no_role_of_i
     # The rule invokes the entrance, never the state machine directly (EventBridge cannot name an execution).
     assert "Events" not in resources["TrustWorkflow"]["Properties"]
     rule = resources["SubmitRequestFunction"]["Properties"]["Events"]["TrustRequested"]
-    assert rule["Type"] == "EventBridgeRule" and rule["Properties"]["Pattern"]["detail-type"] == ["Trust Requested"]
-    permissions = {r["Properties"]["FunctionName"]["!Ref"]: r["Properties"]["SourceArn"]["!Sub"]
-                   for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"}
-    assert permissions == {
-        "SubmitRequestFunction": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TrustApi}/*/POST/trust-requests",
-        "RequestStatusFunction": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TrustApi}/*/GET/trust-requests/*",
-    }
+    assert rule["Type"] == "EventBridgeRule" and rule["Properties"]["Pattern"]["detail-type"] == ["Trust Requested", "Trust Removal Requested"]
+    permissions = sorted((r["Properties"]["FunctionName"]["!Ref"], r["Properties"]["SourceArn"]["!Sub"])
+                         for r in resources.values() if r["Type"] == "AWS::Lambda::Permission")
+    api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TrustApi}"
+    assert permissions == [("RequestStatusFunction", f"{api}/*/GET/trust-requests/*"),
+                           ("SubmitRequestFunction", f"{api}/*/POST/trust-removals"),
+                           ("SubmitRequestFunction", f"{api}/*/POST/trust-requests")]
     definition = resources["TrustApi"]["Properties"]
     assert definition["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     paths = definition["DefinitionBody"]["paths"]
-    assert set(paths) == {"/trust-requests", "/trust-requests/{id}"}
-    assert "SubmitRequestFunction.Arn" in paths["/trust-requests"]["post"]["x-amazon-apigateway-integration"]["uri"]["!Sub"]
+    assert set(paths) == {"/trust-requests", "/trust-removals", "/trust-requests/{id}"}
+    for post in ("/trust-requests", "/trust-removals"):
+        assert "SubmitRequestFunction.Arn" in paths[post]["post"]["x-amazon-apigateway-integration"]["uri"]["!Sub"]
     # One definition: the documented responses and schemas are the deployed ones.
     assert {"Started", "Error", "Status"} <= set(definition["DefinitionBody"]["components"]["schemas"])
     assert not (ROOT / "api" / "openapi.yaml").exists()
@@ -150,7 +151,7 @@ def test_every_result_event_the_notifier_puts_matches_the_published_schema():
     # The detail-types are spelled once, on the Announcement the notifier puts.
     announcements = (ROOT / "crates" / "trustflow-domain" / "src" / "announcement.rs").read_text()
     detail_types = re.findall(r'=> "(Trust [A-Za-z ]+)"', announcements)
-    assert len(detail_types) == 8, detail_types
+    assert len(detail_types) == 10, detail_types
     for detail_type in detail_types:
         assert detail_type in schema["description"], detail_type
     rule = yaml.safe_load((ROOT / "docs" / "portal-rule.yaml").read_text())

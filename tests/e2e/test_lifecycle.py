@@ -109,3 +109,19 @@ def test_a_change_requested_while_aws_is_still_creating_the_trust_is_refused_and
     assert result["detail"]["outcome"] == "rejected" and result["detail"]["error"]["name"] == "TrustConflict"
     assert "send the request again" in result["detail"]["error"]["message"]
     assert calls(stack, "UpdateTrust") == []
+
+
+def test_an_update_call_that_keeps_failing_ends_failed_and_the_trust_keeps_its_setting(stack, directory_id, secret):
+    body, trust_id = verified_trust(stack, directory_id, secret)
+    for operation in ("UpdateTrust", "UpdateConditionalForwarder"):
+        stack.control("faults", {"service": "ds", "operation": operation, "error": "ServiceException", "count": 100000})
+    try:
+        run = stack.run(event(again(body, selectiveAuth="Enabled", conditionalForwarderIpAddrs=["172.16.10.160"])))
+    finally:
+        stack.control("faults", method="DELETE")
+    assert run.status == "FAILED"
+    (result,) = run.events
+    assert (result["detail"]["outcome"], result["detail"]["error"]["name"]) == ("failed", "Transient")
+    assert "UpdateConditionalForwarder" in result["detail"]["error"]["message"]
+    assert "Requested changes:" in run.messages[0]["Message"]
+    assert trust_of(stack, directory_id, trust_id)["SelectiveAuth"] == "Disabled"

@@ -130,3 +130,22 @@ def test_a_request_signed_with_the_wrong_key_is_refused_by_the_api(stack, direct
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "HTTP 403" in refused.stderr and "signature" in refused.stderr
     assert stack.executions_named(f"trust-{request_id}") == []
+
+
+def test_remove_deletes_the_trust_through_each_way_in_and_refuses_a_broken_removal_locally(stack, directory_id, secret):
+    for via in ("sfn", "events", "api"):
+        request_id, domain = f"CLI-{next(_n)}", f"rm{next(_n)}.ctl.example"
+        assert trustctl(stack, "request", *flags(directory_id, domain, secret, request_id)).returncode == 0
+        assert trustctl(stack, "watch", request_id).returncode == 0
+        removal_id = f"CLI-RM-{next(_n)}"
+        removed = trustctl(stack, "remove", "--request-id", removal_id, "--directory-id", directory_id, "--remote-domain", domain,
+                           "--delete-forwarder", "--via", via, "--api-url", f"{stack.api_url}/trust-requests")
+        assert removed.returncode == 0, removed.stdout + removed.stderr
+        stack.wait_for_execution(f"trust-{removal_id}")  # an event starts it a moment later
+        watched = trustctl(stack, "watch", removal_id)
+        assert watched.returncode == 0 and "status:      removed" in watched.stdout, (via, watched.stdout + watched.stderr)
+        remaining = [t for t in stack.client("ds").describe_trusts(DirectoryId=directory_id)["Trusts"] if t["RemoteDomainName"] == domain]
+        assert all(t["TrustState"] in ("Deleting", "Deleted") for t in remaining), (via, remaining)
+    refused = trustctl(stack, "remove", "--request-id", "CLI-RM-BAD", "--directory-id", "d-XYZ", "--remote-domain", "corp")
+    assert refused.returncode == 2 and "directoryId: must match" in refused.stderr and "remoteDomainName" in refused.stderr
+    assert stack.executions_named("trust-CLI-RM-BAD") == []

@@ -25,6 +25,10 @@ pub enum Announcement {
     RemoteSideTimedOut,
     /// The request was refused: the requester must change something.
     Rejected,
+    /// A removal deleted the trust: it is gone.
+    Removed,
+    /// A removal found no trust for the domain: nothing was deleted, and nothing needed to be.
+    AlreadyRemoved,
 }
 
 impl Announcement {
@@ -39,11 +43,13 @@ impl Announcement {
             Self::TimedOut => "Trust Timed Out",
             Self::RemoteSideTimedOut => "Trust Remote Side Timed Out",
             Self::Rejected => "Trust Request Rejected",
+            Self::Removed => "Trust Removed",
+            Self::AlreadyRemoved => "Trust Already Removed",
         }
     }
 
     /// Whether the workflow ends in success.
     pub fn is_success(self) -> bool {
-        matches!(self, Self::Verified | Self::Created | Self::AlreadyInPlace)
+        matches!(self, Self::Verified | Self::Created | Self::AlreadyInPlace | Self::Removed | Self::AlreadyRemoved)
     }
 }

@@ -11,6 +11,7 @@ use crate::announcement::Announcement;
 use crate::domain::TrustState;
 use crate::plan::Plan;
 use crate::remedy::Remedy;
+use crate::removal::RemovalPlan;
 use crate::status::Cause;
 
 /// The validation step's payload: the request as it arrived (raw: validating it is the step's job).
@@ -57,6 +58,8 @@ pub enum Mode {
     Reverify,
     /// The trust failed: delete it if configured to.
     Cleanup,
+    /// A removal: delete the trust and follow it until it is gone.
+    Remove,
 }
 
 /// The Task's payload.
@@ -86,6 +89,48 @@ pub enum Outcome {
     TimedOut,
     /// The remote side was not configured within the window.
     RemoteSideTimedOut,
+    /// A removal deleted the trust: it is gone.
+    Removed,
+}
+
+/// The check step's payload in a removal: the removal plan (the mode is always `remove`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovalCheckInput {
+    /// `remove`.
+    pub mode: Mode,
+    /// The removal plan.
+    pub plan: RemovalPlan,
+}
+
+/// The check step's result in a removal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovalCheckOutput {
+    /// The plan, unchanged.
+    pub plan: RemovalPlan,
+    /// The removed trust's last status.
+    pub status: TrustStatus,
+}
+
+/// What the check step is given: a step of a trust's creation (or change), or a removal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CheckStep {
+    /// A removal (its plan holds the removal request).
+    Removal(Box<RemovalCheckInput>),
+    /// A creation or change.
+    Trust(Box<CheckInput>),
+}
+
+/// Whichever plan the validation step made: a removal's, or a creation's (or change's).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WorkflowPlan {
+    /// A removal (its plan holds the removal request).
+    Removal(Box<RemovalPlan>),
+    /// A creation or change.
+    Trust(Box<Plan>),
 }
 
 /// A trust's status as the workflow sees it.
@@ -155,7 +200,7 @@ impl CaughtFailure {
 pub struct NotifyInput {
     /// The plan, once validation made one.
     #[serde(default)]
-    pub plan: Option<Plan>,
+    pub plan: Option<WorkflowPlan>,
     /// The trust's last status, once the check step ran.
     #[serde(default)]
     pub status: Option<TrustStatus>,

@@ -8,6 +8,7 @@
 //! - [`handoff`]: what each step of the state machine hands the next, as types.
 //! - [`announcement`]: the outcomes the workflow announces to a requester.
 //! - [`status`]: where a request stands, derived from its execution.
+//! - [`removal`]: removing a trust: the removal request and its plan.
 //! - [`remedy`]: status reasons turned into something a requester can act on.
 //! - [`secret`]: the trust password, in a type that cannot be printed or serialised.
 //! - [`error`]: the error names the state machine matches on.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod handoff;
 pub mod plan;
 pub mod remedy;
+pub mod removal;
 pub mod request;
 pub mod secret;
 pub mod settings;

@@ -116,7 +116,9 @@ pub fn unwrap_envelope(input: &Value) -> Result<&Value, WorkflowError> {
 /// Best-effort look at a request that may be invalid: its request id and extra topic, so that
 /// even a rejected requester hears why. Returns only values that pass their own rule.
 pub fn peek_reply_to(input: &Value) -> (Option<String>, Option<String>) {
-    let request = unwrap_envelope(input).unwrap_or(input);
+    // A removal's input is {"removal": ...} (with the caught failure beside it, on the rejection path).
+    let removal = input.get(crate::removal::REMOVAL_INPUT_KEY).filter(|removal| removal.is_object());
+    let request = removal.unwrap_or_else(|| unwrap_envelope(input).unwrap_or(input));
     let request_id = request.get("requestId").and_then(Value::as_str).filter(|id| check_request_id(id).is_none()).map(str::to_owned);
     let topic =
         request.get("notify").and_then(|n| n.get("topicArn")).and_then(Value::as_str).filter(|arn| is_topic_arn(arn)).map(str::to_owned);
@@ -126,22 +128,9 @@ pub fn peek_reply_to(input: &Value) -> (Option<String>, Option<String>) {
 /// Parses and checks a request against every rule that needs no AWS call.
 /// Reports every broken rule at once, so the requester can fix them in one go.
 pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
-    let request = unwrap_envelope(input)?;
-    let Some(object) = request.as_object() else {
-        return Err(WorkflowError::invalid(Violation::without_value(
-            "(request)",
-            format!("must be a JSON object, not {}", json_kind(request)),
-        )));
-    };
-    let size = serde_json::to_vec(request).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
-    if size > MAX_REQUEST_BYTES {
-        return Err(WorkflowError::invalid(Violation::without_value(
-            "(request)",
-            format!("must be at most {MAX_REQUEST_BYTES} bytes of JSON, not {size} bytes"),
-        )));
-    }
+    let object = json_object_of_bounded_size(unwrap_envelope(input)?)?;
 
-    let mut violations = unknown_fields(object);
+    let mut violations = unknown_fields(object, FIELDS, "trust request");
 
     let request_id = parse_request_id(object, &mut violations);
     let directory_id = parse_directory_id(object, &mut violations);
@@ -195,23 +184,41 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     }
 }
 
-/// A violation per field that is not a field of a trust request. The value is withheld: an
-/// unknown field is where a stray password would land.
-fn unknown_fields(object: &Map<String, Value>) -> Vec<Violation> {
+/// The request as a JSON object of at most [`MAX_REQUEST_BYTES`].
+pub(crate) fn json_object_of_bounded_size(request: &Value) -> Result<&Map<String, Value>, WorkflowError> {
+    let Some(object) = request.as_object() else {
+        return Err(WorkflowError::invalid(Violation::without_value(
+            "(request)",
+            format!("must be a JSON object, not {}", json_kind(request)),
+        )));
+    };
+    let size = serde_json::to_vec(request).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+    if size > MAX_REQUEST_BYTES {
+        return Err(WorkflowError::invalid(Violation::without_value(
+            "(request)",
+            format!("must be at most {MAX_REQUEST_BYTES} bytes of JSON, not {size} bytes"),
+        )));
+    }
+    Ok(object)
+}
+
+/// A violation per field of `object` not in `fields`. The value is withheld: an unknown field is
+/// where a stray password would land.
+pub(crate) fn unknown_fields(object: &Map<String, Value>, fields: &[&str], what: &str) -> Vec<Violation> {
     object
         .keys()
-        .filter(|key| !FIELDS.contains(&key.as_str()))
+        .filter(|key| !fields.contains(&key.as_str()))
         .map(|key| {
             Violation::without_value(
                 crate::error::excerpt(key),
-                format!("is not a field of a trust request (known fields: {})", FIELDS.join(", ")),
+                format!("is not a field of a {what} (known fields: {})", fields.join(", ")),
             )
         })
         .collect()
 }
 
 /// The request's `requestId`, or `None` with the broken rule added to `violations`.
-fn parse_request_id(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+pub(crate) fn parse_request_id(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
     required_str(object, "requestId", violations).and_then(|id| match check_request_id(id) {
         None => Some(id.to_owned()),
         Some(rule) => {
@@ -222,7 +229,7 @@ fn parse_request_id(object: &Map<String, Value>, violations: &mut Vec<Violation>
 }
 
 /// The request's `directoryId`, or `None` with the broken rule added to `violations`.
-fn parse_directory_id(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+pub(crate) fn parse_directory_id(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
     required_str(object, "directoryId", violations).and_then(|id| {
         if is_directory_id(id) {
             Some(id.to_owned())
@@ -238,7 +245,7 @@ fn parse_directory_id(object: &Map<String, Value>, violations: &mut Vec<Violatio
 }
 
 /// The request's `remoteDomainName`, or `None` with the broken rule added to `violations`.
-fn parse_remote_domain_name(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+pub(crate) fn parse_remote_domain_name(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
     required_str(object, "remoteDomainName", violations).and_then(|name| match check_fqdn(name) {
         Ok(normalized) => Some(normalized),
         Err(rule) => {
@@ -330,7 +337,7 @@ fn parse_on_existing_trust(object: &Map<String, Value>, violations: &mut Vec<Vio
 }
 
 /// The request's `requestedBy`, or `None` with the broken rule added to `violations`.
-fn parse_requested_by(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
+pub(crate) fn parse_requested_by(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<String> {
     match object.get("requestedBy") {
         None | Some(Value::Null) => None,
         Some(Value::String(who)) if !who.is_empty() && who.chars().count() <= 256 && !who.chars().any(char::is_control) => {
@@ -347,7 +354,7 @@ fn parse_requested_by(object: &Map<String, Value>, violations: &mut Vec<Violatio
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -359,7 +366,7 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 /// A value as it appeared in the request, for an error message.
-fn display_json(value: &Value) -> String {
+pub(crate) fn display_json(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -609,7 +616,7 @@ fn parse_secret_location(value: Option<&Value>, violations: &mut Vec<Violation>)
     }
 }
 
-fn parse_notify(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Option<NotifyTarget>> {
+pub(crate) fn parse_notify(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Option<NotifyTarget>> {
     let object = match value {
         None | Some(Value::Null) => return Some(None),
         Some(Value::Object(object)) => object,

@@ -54,6 +54,8 @@ pub enum RequestState {
     Created,
     /// The trust was not established.
     Failed,
+    /// A removal is done: the trust is gone (or there was none).
+    Removed,
     /// The request broke a rule; nothing was created.
     Rejected,
     /// The trust was not ready in time (creation deadline or remote-side window).
@@ -72,6 +74,7 @@ impl RequestState {
             Self::Created => "created on the AWS side (one-way incoming: not verified by AWS)",
             Self::Failed => "failed",
             Self::Rejected => "rejected",
+            Self::Removed => "removed",
             Self::TimedOut => "timed out",
             Self::Aborted => "aborted",
         }
@@ -79,7 +82,7 @@ impl RequestState {
 
     /// Whether the request ended with what was asked for.
     pub fn is_success(self) -> bool {
-        matches!(self, Self::Verified | Self::Created)
+        matches!(self, Self::Verified | Self::Created | Self::Removed)
     }
 
     /// Whether the request is still being worked on.
@@ -190,6 +193,7 @@ fn requester_state(execution: &ExecutionSummary, announcement: Option<Announceme
         // What the requester was told decides, once the workflow has told them.
         (_, Some(Announcement::Verified | Announcement::AlreadyInPlace)) => RequestState::Verified,
         (_, Some(Announcement::Created)) => RequestState::Created,
+        (_, Some(Announcement::Removed | Announcement::AlreadyRemoved)) => RequestState::Removed,
         (_, Some(Announcement::Rejected)) => RequestState::Rejected,
         (_, Some(Announcement::TimedOut | Announcement::RemoteSideTimedOut)) => RequestState::TimedOut,
         (_, Some(Announcement::Failed)) => RequestState::Failed,

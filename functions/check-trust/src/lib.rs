@@ -9,7 +9,7 @@ use trustflow_aws::ports::{DirectoryReader, TrustMaintainer};
 use trustflow_domain::domain::TrustInfo;
 use trustflow_domain::domain::{classify_state, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
-use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, TrustStatus};
+use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, RemovalCheckOutput, TrustStatus};
 use trustflow_domain::plan::{Plan, PlanAction};
 use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::time::{Duration, OffsetDateTime};
@@ -59,6 +59,41 @@ where
         Mode::Poll => poll(plan, &trust_id, settings, directory_api, now).await,
         Mode::Reverify => reverify(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
         Mode::Cleanup => cleanup(plan, &trust_id, input.status, settings, directory_api).await,
+        Mode::Remove => Err(WorkflowError::Internal("mode remove needs a removal plan".to_owned())),
+    }
+}
+
+/// A removal's step: deletes the trust once, then reports it pending (`TrustPending`, which the
+/// state machine retries) until it is gone. Each call looks first, so a retried step never deletes
+/// twice, and a trust gone in the meantime is removed all the same.
+pub async fn remove_trust<D>(input: RemovalCheckInput, directory_api: &D, now: OffsetDateTime) -> Result<RemovalCheckOutput, WorkflowError>
+where
+    D: DirectoryReader + TrustMaintainer,
+{
+    let plan = input.plan;
+    let removal = &plan.removal;
+    let Some(trust_id) = plan.trust.as_ref().map(|t| t.trust_id.clone()) else {
+        return Err(WorkflowError::Internal("the removal plan names no trust to remove".to_owned()));
+    };
+    let removed = |state: TrustState| TrustStatus {
+        outcome: Outcome::Removed,
+        trust_id: trust_id.clone(),
+        trust_state: state,
+        trust_state_reason: String::new(),
+        remedy: None,
+        checked_at: rfc3339(now),
+        remote_side_deadline: None,
+        trust_deleted: true,
+    };
+    match directory_api.describe_trust(&removal.directory_id, &trust_id).await? {
+        None => Ok(RemovalCheckOutput { status: removed(TrustState::Deleted), plan }),
+        Some(trust) if trust.state == TrustState::Deleted => Ok(RemovalCheckOutput { status: removed(TrustState::Deleted), plan }),
+        Some(trust) if trust.state == TrustState::Deleting => Err(WorkflowError::TrustPending(format!("trust {trust_id} is Deleting"))),
+        Some(trust) => {
+            directory_api.delete_trust(&trust_id, removal.delete_conditional_forwarder).await?;
+            tracing::info!(trust_id = %trust_id, state = %trust.state, delete_forwarder = removal.delete_conditional_forwarder, "deleting the trust");
+            Err(WorkflowError::TrustPending(format!("trust {trust_id} is being deleted")))
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! Lambda entry point: set-up only. The logic is in the library.
 
-use check_trust::{run_check, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
+use check_trust::{remove_trust, run_check, Settings, DEFAULT_REMOTE_SIDE_WINDOW_SECONDS};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
 use trustflow_aws::{load_sdk_config, SdkDirectory};
-use trustflow_domain::handoff::{CheckInput, CheckOutput};
+use trustflow_domain::handoff::CheckStep;
 use trustflow_domain::settings;
 use trustflow_domain::WorkflowError;
 use trustflow_lambda::telemetry::{invocation_span, log_failure};
@@ -25,19 +25,29 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
         async move {
-            let input: CheckInput =
-                serde_json::from_value(event.payload).map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload is not a check: {error}"))))?;
-            let mode = input.mode;
-            let result = run_check(input, settings, directory, trustflow_domain::time::OffsetDateTime::now_utc()).await;
+            let step: CheckStep = serde_json::from_value(event.payload)
+                .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload is not a check: {error}"))))?;
+            let now = trustflow_domain::time::OffsetDateTime::now_utc();
+            let (mode, result) = match step {
+                CheckStep::Trust(input) => (input.mode, run_check(*input, settings, directory, now).await.map(|out| (out.status.clone(), json(&out)))),
+                CheckStep::Removal(input) => {
+                    (input.mode, remove_trust(*input, directory, now).await.map(|out| (out.status.clone(), json(&out))))
+                }
+            };
             match &result {
-                Ok(CheckOutput { status, .. }) => {
+                Ok((status, _)) => {
                     tracing::info!(?mode, trust_id = %status.trust_id, state = %status.trust_state, outcome = ?status.outcome, "trust checked")
                 }
                 Err(error) => log_failure(error, "trust checked"),
             }
-            result.map_err(StepFailure)
+            result.and_then(|(_, output)| output).map_err(StepFailure)
         }
         .instrument(span)
     }))
     .await
+}
+
+/// The step's result as the state machine receives it.
+fn json(output: &impl serde::Serialize) -> Result<Value, WorkflowError> {
+    serde_json::to_value(output).map_err(|error| WorkflowError::Internal(format!("the step's result cannot be written: {error}")))
 }

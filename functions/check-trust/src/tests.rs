@@ -1,6 +1,6 @@
 use serde_json::json;
 use trustflow_aws::fakes::{sample_directory, FakeAws};
-use trustflow_domain::handoff::{CheckInput, Mode, Outcome, TrustStatus};
+use trustflow_domain::handoff::{CheckInput, Mode, Outcome, RemovalCheckInput, TrustStatus};
 use trustflow_domain::testing::PlanBuilder;
 
 use super::*;
@@ -135,4 +135,36 @@ async fn cleanup_leaves_an_adopted_trust_alone() {
 fn status_serialises_in_camel_case_for_the_state_machine() {
     let value = serde_json::to_value(Outcome::AwaitingRemoteSide).expect("serialises");
     assert_eq!(value, json!("awaitingRemoteSide"));
+}
+
+fn removal_input(aws: &FakeAws, state: &str, delete_forwarder: bool) -> (RemovalCheckInput, String) {
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", state, "");
+    let removal = trustflow_domain::removal::parse_removal_request(&json!({
+        "requestId": "RM-1", "directoryId": DIR, "remoteDomainName": "corp.example.com", "deleteConditionalForwarder": delete_forwarder
+    }))
+    .expect("valid");
+    let trusts: Vec<_> = aws.trusts.borrow().iter().map(|(_, t)| t.clone()).collect();
+    let plan = trustflow_domain::removal::plan_removal(removal, sample_directory(DIR), &trusts);
+    (RemovalCheckInput { mode: Mode::Remove, plan }, id)
+}
+
+#[tokio::test]
+async fn a_removal_deletes_the_trust_once_then_waits_until_it_is_gone() {
+    let aws = FakeAws::default();
+    let (input, id) = removal_input(&aws, "Verified", true);
+    let first = remove_trust(input.clone(), &aws, at(1)).await.expect_err("deleting");
+    assert_eq!(first.name(), "TrustPending");
+    assert_eq!(aws.calls.borrow().iter().filter(|c| c.starts_with("DeleteTrust")).count(), 1);
+    // The fake deletes at once: the next look finds it gone.
+    let done = remove_trust(input, &aws, at(2)).await.expect("removed");
+    assert_eq!((done.status.outcome, done.status.trust_id.as_str(), done.status.trust_deleted), (Outcome::Removed, id.as_str(), true));
+    assert_eq!(aws.count("DeleteTrust"), 1, "never deleted twice");
+}
+
+#[tokio::test]
+async fn a_trust_already_being_deleted_is_waited_for_not_deleted_again() {
+    let aws = FakeAws::default();
+    let (input, _) = removal_input(&aws, "Deleting", false);
+    assert_eq!(remove_trust(input, &aws, at(1)).await.expect_err("pending").name(), "TrustPending");
+    assert_eq!(aws.count("DeleteTrust"), 0);
 }

@@ -9,10 +9,12 @@ use trustflow_aws::ports::Notifier;
 pub use trustflow_domain::announcement::Announcement;
 use trustflow_domain::domain::TrustType;
 use trustflow_domain::error::WorkflowError;
+use trustflow_domain::handoff::WorkflowPlan;
 pub use trustflow_domain::handoff::{NotifyInput, NotifyResult};
 use trustflow_domain::handoff::{Outcome, TrustStatus};
 use trustflow_domain::plan::{Change, Plan, PlanAction};
 use trustflow_domain::remedy::Remedy;
+use trustflow_domain::removal::{RemovalAction, RemovalPlan};
 use trustflow_domain::request::peek_reply_to;
 use trustflow_domain::status::Cause;
 use trustflow_domain::time::OffsetDateTime;
@@ -86,7 +88,8 @@ pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
     let failure = input.failure.as_ref().map(|f| f.name_and_message());
     match input.plan.as_ref() {
         None => compose_early_rejection(input.raw_request.as_deref(), failure, now),
-        Some(plan) => {
+        Some(WorkflowPlan::Removal(plan)) => compose_removal(plan, input.status.as_ref(), failure, now),
+        Some(WorkflowPlan::Trust(plan)) => {
             let facts = Facts::of(plan, input.status.as_ref(), failure);
             Notification {
                 announcement: facts.announcement,
@@ -98,6 +101,90 @@ pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
                 remedy: facts.remedy.cloned(),
             }
         }
+    }
+}
+
+/// A removal's outcome: removed, already removed (nothing to remove), rejected or failed.
+fn compose_removal(
+    plan: &RemovalPlan,
+    status: Option<&TrustStatus>,
+    failure: Option<(String, String)>,
+    now: OffsetDateTime,
+) -> Notification {
+    let removal = &plan.removal;
+    let announcement = match (&failure, status.map(|s| s.outcome)) {
+        (Some((error, _)), _) if REJECTIONS.contains(&error.as_str()) => Announcement::Rejected,
+        (Some(_), _) => Announcement::Failed,
+        (None, _) if plan.action == RemovalAction::AlreadyRemoved => Announcement::AlreadyRemoved,
+        (None, Some(Outcome::Removed)) => Announcement::Removed,
+        (None, _) => Announcement::Failed,
+    };
+    let trust = plan.trust.as_ref();
+    let removed = announcement == Announcement::Removed;
+    let forwarder_deleted = removed && removal.delete_conditional_forwarder;
+    let (aws, dir, remote) = (&plan.directory.name, &removal.directory_id, &removal.remote_domain_name);
+    let mut body = match (announcement, trust) {
+        (Announcement::AlreadyRemoved, _) => {
+            format!("No trust between {aws} ({dir}) and {remote} exists: there was nothing to remove, and nothing was changed.\n\n")
+        }
+        (_, Some(trust)) => format!(
+            "The {} {} trust between {aws} ({dir}) and {remote} {}.\n\nTrust: {}\nState: {}\n",
+            trust.trust_direction,
+            trust.trust_type,
+            match announcement {
+                Announcement::Removed => "is removed",
+                Announcement::Rejected => "was not removed: the removal was rejected",
+                _ => "was not removed: the removal failed",
+            },
+            trust.trust_id,
+            status.map(|s| s.trust_state.as_api_str()).unwrap_or(trust.state.as_api_str()),
+        ),
+        (_, None) => format!("The trust between {aws} ({dir}) and {remote} was not removed.\n\n"),
+    };
+    body.push_str(&format!(
+        "Request: {}{}\n",
+        removal.request_id,
+        removal.requested_by.as_deref().map(|who| format!(" (requested by {who})")).unwrap_or_default()
+    ));
+    if removed {
+        body.push_str(&match forwarder_deleted {
+            true => format!("Conditional forwarder for {remote}: deleted with the trust.\n"),
+            false => {
+                format!("Conditional forwarder for {remote}: kept (other trusts or applications may resolve the domain through it).\n")
+            }
+        });
+    }
+    if let Some((error, message)) = &failure {
+        body.push_str(&format!("\nWhy ({error}):\n{message}\n"));
+    }
+    let verb = match announcement {
+        Announcement::Removed => "removed",
+        Announcement::AlreadyRemoved => "already removed",
+        Announcement::Rejected => "removal rejected",
+        _ => "removal failed",
+    };
+    Notification {
+        announcement,
+        subject: subject(&format!("trustflow: {aws} trust with {remote} {verb}")),
+        body,
+        detail: json!({
+            "requestId": removal.request_id,
+            "outcome": announcement,
+            "directoryId": dir,
+            "directoryName": aws,
+            "remoteDomainName": remote,
+            "trustType": trust.map(|t| t.trust_type.as_api_str()),
+            "trustDirection": trust.map(|t| t.trust_direction.as_api_str()),
+            "trustId": trust.map(|t| t.trust_id.as_str()),
+            "trustState": status.map(|s| s.trust_state.as_api_str()).or(trust.map(|t| t.state.as_api_str())),
+            "trustDeleted": removed,
+            "conditionalForwarderDeleted": forwarder_deleted,
+            "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
+            "occurredAt": rfc3339(now),
+        }),
+        request_topic: removal.notify.as_ref().map(|n| n.topic_arn.clone()),
+        cause: failure.map(|(name, message)| Cause { name, message }),
+        remedy: None,
     }
 }
 
@@ -204,7 +291,8 @@ fn announcement_of(plan: &Plan, outcome: Option<Outcome>, error: Option<&str>) -
         (None, Some(Outcome::AwaitingRemoteSide)) => Announcement::AwaitingRemoteSide,
         (None, Some(Outcome::TimedOut)) => Announcement::TimedOut,
         (None, Some(Outcome::RemoteSideTimedOut)) => Announcement::RemoteSideTimedOut,
-        (None, Some(Outcome::Failed)) => Announcement::Failed,
+        // Removed is a removal's outcome: a creation that ends with its trust gone has failed.
+        (None, Some(Outcome::Failed | Outcome::Removed)) => Announcement::Failed,
         (None, None) if plan.action == PlanAction::AlreadyInPlace && !verifiable => Announcement::Created,
         (None, None) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
         (None, None) => Announcement::Failed,
@@ -233,6 +321,8 @@ fn message_body(facts: &Facts<'_>) -> String {
         Announcement::TimedOut => "was not ready before the workflow's deadline".to_owned(),
         Announcement::RemoteSideTimedOut => "was not verified: the on-premises side was not configured in time".to_owned(),
         Announcement::Rejected => "was rejected".to_owned(),
+        Announcement::Removed => "is removed".to_owned(),
+        Announcement::AlreadyRemoved => "was already removed".to_owned(),
     };
     let mut body = format!(
         "The {direction} {kind} trust between {aws} ({dir}) and {remote} {headline}.\n\nRequest: {id}{by}\nDirectory: {aws} ({dir})\nRemote domain: {remote}\nDirection: {direction}\nType: {kind}\nTrust: {trust}\nState: {state}\n",
@@ -339,6 +429,8 @@ fn subject_line(facts: &Facts<'_>) -> String {
             Announcement::TimedOut => "timed out",
             Announcement::RemoteSideTimedOut => "not verified in time",
             Announcement::Rejected => "rejected",
+            Announcement::Removed => "removed",
+            Announcement::AlreadyRemoved => "already removed",
         }
     ))
 }

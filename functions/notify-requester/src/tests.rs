@@ -322,3 +322,48 @@ async fn a_plan_without_changes_puts_no_changes_in_the_result_event() {
     let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
     assert_eq!(detail["changes"], Value::Null);
 }
+
+fn removal_plan(action: &str, with_trust: bool) -> Value {
+    let mut plan = json!({
+        "removal": {"requestId": "RM-1", "directoryId": "d-1234567890", "remoteDomainName": "corp.example.com",
+                    "deleteConditionalForwarder": false, "notify": {"topicArn": REQUEST_TOPIC}},
+        "directory": {"directoryId": "d-1234567890", "name": "aws.example.com", "directoryType": "MicrosoftAD", "stage": "Active"},
+        "action": action
+    });
+    if with_trust {
+        plan["trust"] = json!({"trustId": "t-0000000001", "remoteDomainName": "corp.example.com", "trustType": "Forest",
+                               "trustDirection": "Two-Way", "state": "Verified", "selectiveAuth": "Disabled"});
+    }
+    plan
+}
+
+#[tokio::test]
+async fn a_removal_is_announced_removed_with_what_became_of_the_forwarder() {
+    let removed = json!({"outcome": "removed", "trustId": "t-0000000001", "trustState": "Deleted", "trustStateReason": "",
+                         "checkedAt": "2026-11-24T00:00:00Z", "trustDeleted": true});
+    let (aws, result) = send(json!({"plan": removal_plan("Remove", true), "status": removed})).await;
+    assert_eq!((result.announcement, result.succeeded), (Announcement::Removed, true));
+    assert_eq!(result.topics, [TOPIC, REQUEST_TOPIC], "the removal's own topic hears too");
+    let message = &aws.published.borrow()[0].message;
+    assert!(
+        message.contains("The Two-Way Forest trust between aws.example.com (d-1234567890) and corp.example.com is removed."),
+        "{message}"
+    );
+    assert!(message.contains("Conditional forwarder for corp.example.com: kept"), "{message}");
+    let event = &aws.events.borrow()[0];
+    assert_eq!(event.detail_type, "Trust Removed");
+    let detail: Value = serde_json::from_str(&event.detail).expect("json");
+    assert_eq!((detail["trustDeleted"].clone(), detail["conditionalForwarderDeleted"].clone()), (json!(true), json!(false)));
+}
+
+#[tokio::test]
+async fn removing_what_is_not_there_is_announced_already_removed_and_claims_no_deletion() {
+    let (aws, result) = send(json!({"plan": removal_plan("AlreadyRemoved", false)})).await;
+    assert_eq!((result.announcement, result.succeeded), (Announcement::AlreadyRemoved, true));
+    assert!(aws.published.borrow()[0].message.contains("there was nothing to remove"));
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(
+        (detail["outcome"].clone(), detail["trustDeleted"].clone(), detail["trustId"].clone()),
+        (json!("alreadyRemoved"), json!(false), Value::Null)
+    );
+}

@@ -18,6 +18,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use serde_json::{json, Value};
 use trustflow_aws::ports::{ExecutionStarter, StartOutcome, SubmitError};
 use trustflow_domain::error::Violation;
+use trustflow_domain::removal::{parse_removal_request, REMOVAL_INPUT_KEY, TRUST_REMOVAL_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::request::{check_request_id, execution_arn_named, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::WorkflowError;
 use trustflow_lambda::api::json_response as respond;
@@ -116,18 +117,23 @@ fn event_execution_name(event: &Value) -> String {
 /// A "Trust Requested" event from the rule.
 pub async fn handle_event(event: &Value, starter: &impl ExecutionStarter, state_machine_arn: &str) -> Result<Value, WorkflowError> {
     let detail_type = event.get("detail-type").and_then(Value::as_str).unwrap_or_default();
-    if detail_type != TRUST_REQUESTED_DETAIL_TYPE {
-        tracing::warn!(detail_type, "ignored an event that is not a trust request");
-        return Ok(json!({"admission": "ignored"}));
-    }
     let request = event.get("detail").cloned().unwrap_or(Value::Null);
+    // What the workflow runs: the request itself, or a removal under its key.
+    let input = match detail_type {
+        TRUST_REQUESTED_DETAIL_TYPE => request.clone(),
+        TRUST_REMOVAL_REQUESTED_DETAIL_TYPE => json!({ REMOVAL_INPUT_KEY: request }),
+        _ => {
+            tracing::warn!(detail_type, "ignored an event that is not a trust request");
+            return Ok(json!({"admission": "ignored"}));
+        }
+    };
     let request_id = request.get("requestId").and_then(Value::as_str).filter(|id| check_request_id(id).is_none());
     let name = match request_id {
         Some(id) => execution_name(id),
         // The workflow still runs it, so the requester hears why it was rejected.
         None => event_execution_name(event),
     };
-    let admission = match admit(starter, state_machine_arn, &name, &canonical_input(&request)).await {
+    let admission = match admit(starter, state_machine_arn, &name, &canonical_input(&input)).await {
         Ok(admission) => admission,
         Err(SubmitError::Throttled) => return Err(WorkflowError::Transient("StartExecution was throttled".to_owned())),
         Err(SubmitError::Aws(error)) => return Err(error),
@@ -151,7 +157,7 @@ pub async fn handle_event(event: &Value, starter: &impl ExecutionStarter, state_
     Ok(json!({"admission": admission.name(), "executionArn": admission.execution_arn()}))
 }
 
-/// `POST /trust-requests`.
+/// `POST /trust-requests` (a trust request) and `POST /trust-removals` (a removal request).
 ///
 /// 202 when the workflow runs the request (started now, or started before with the same
 /// request); 400 naming every broken rule (field, rule, value); 409 when the request id already
@@ -169,16 +175,21 @@ pub async fn handle_post(
             return respond(400, &json!({"message": format!("the trust request was rejected: {violation}"), "errors": [violation]}));
         }
     };
-    let request = match parse_request(&body) {
-        Ok(request) => request,
+    // `POST /trust-removals` removes a trust; `POST /trust-requests` creates (or changes) one.
+    let removal = event.path.as_deref().is_some_and(|path| path.trim_end_matches('/').ends_with("/trust-removals"));
+    let checked = match removal {
+        true => parse_removal_request(&body).map(|removal| (removal.request_id, json!({ REMOVAL_INPUT_KEY: body }))),
+        false => parse_request(&body).map(|request| (request.request_id, body)),
+    };
+    let (id, input) = match checked {
+        Ok(checked) => checked,
         Err(WorkflowError::ValidationFailed(violations)) => {
             let message = WorkflowError::ValidationFailed(violations.clone()).to_string();
             return respond(400, &json!({"message": message, "errors": violations}));
         }
         Err(other) => return respond(400, &json!({"message": other.to_string()})),
     };
-    let id = request.request_id;
-    match admit(starter, state_machine_arn, &execution_name(&id), &canonical_input(&body)).await {
+    match admit(starter, state_machine_arn, &execution_name(&id), &canonical_input(&input)).await {
         Ok(Admission::Started { execution_arn }) => respond(202, &json!({"requestId": id, "executionArn": execution_arn})),
         Ok(Admission::AlreadyStarted { execution_arn }) => respond(
             202,

@@ -167,3 +167,47 @@ async fn throttling_is_429_on_the_api_and_an_error_that_retries_the_event() {
     let error = handle_event(&event("e-7", request("REQ-7")), &sfn, MACHINE).await.expect_err("retried");
     assert_eq!(error.name(), "Transient");
 }
+
+fn removal(id: &str) -> Value {
+    json!({"requestId": id, "directoryId": "d-1234567890", "remoteDomainName": "corp.example.com"})
+}
+
+fn post_to(path: &str, body: &str) -> ApiGatewayProxyRequest {
+    let mut request = post(body);
+    request.path = Some(path.to_owned());
+    request
+}
+
+#[tokio::test]
+async fn a_removal_event_starts_the_execution_named_after_its_id_with_the_removal_under_its_key() {
+    let sfn = FakeSfn::default();
+    let mut removal_event = event("e-9", removal("RM-1"));
+    removal_event["detail-type"] = json!("Trust Removal Requested");
+    assert_eq!(handle_event(&removal_event, &sfn, MACHINE).await.expect("admitted")["admission"], "started");
+    assert_eq!(sfn.names(), ["trust-RM-1"]);
+    let input: Value = serde_json::from_str(&sfn.executions.borrow()[0].1).expect("JSON");
+    assert_eq!(input, json!({"removal": removal("RM-1")}));
+}
+
+#[tokio::test]
+async fn a_removal_posted_to_trust_removals_starts_it_and_a_broken_one_is_answered_400_naming_the_field() {
+    let sfn = FakeSfn::default();
+    let started = handle_post(&post_to("/trust-removals", &removal("RM-2").to_string()), &sfn, MACHINE).await;
+    assert_eq!(started.status_code, 202);
+    let input: Value = serde_json::from_str(&sfn.executions.borrow()[0].1).expect("JSON");
+    assert_eq!(input, json!({"removal": removal("RM-2")}));
+    let mut broken = removal("RM-3");
+    broken["deleteConditionalForwarder"] = json!("yes");
+    let answer = handle_post(&post_to("/trust-removals", &broken.to_string()), &sfn, MACHINE).await;
+    assert_eq!(answer.status_code, 400);
+    assert_eq!(body(&answer)["errors"][0]["field"], "deleteConditionalForwarder");
+    assert_eq!(sfn.names(), ["trust-RM-2"], "nothing started for the broken one");
+}
+
+#[tokio::test]
+async fn a_removal_posted_as_a_trust_request_is_rejected_as_one() {
+    let sfn = FakeSfn::default();
+    let answer = handle_post(&post_to("/trust-requests", &removal("RM-4").to_string()), &sfn, MACHINE).await;
+    assert_eq!(answer.status_code, 400);
+    assert!(sfn.names().is_empty());
+}

@@ -8,7 +8,9 @@ use serde_json::Value;
 use trustflow_aws::ports::{DirectoryReader, SecretPresence, SecretStore};
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
+use trustflow_domain::handoff::WorkflowPlan;
 use trustflow_domain::plan::{changes_for, decide, with_changes, Plan};
+use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, RemovalPlan};
 use trustflow_domain::request::{parse_request, TrustRequest};
 use trustflow_domain::time::{self, OffsetDateTime};
 
@@ -33,18 +35,8 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
     now: OffsetDateTime,
 ) -> Result<Plan, WorkflowError> {
     let request = parse_request(input)?;
-
-    let directory = match directory_api.describe_directory(&request.directory_id).await? {
-        None => {
-            return Err(WorkflowError::invalid(Violation::new(
-                "directoryId",
-                format!("must name an existing directory in {} visible to trustflow", settings.region),
-                &request.directory_id,
-            )))
-        }
-        Some(directory) => directory,
-    };
-    let mut violations = directory_violations(&request, &directory, &settings.region);
+    let directory = existing_directory(&request.directory_id, settings, directory_api).await?;
+    let mut violations = directory_violations(&request.directory_id, &request.remote_domain_name, &directory, &settings.region);
     // The domain's forwarder, once the directory is one that has forwarders to ask about.
     let directory_fit = violations.is_empty();
     let forwarder = match directory_fit {
@@ -87,22 +79,68 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
 #[cfg(test)]
 mod tests;
 
-/// What makes a directory unfit for the requested trust: not AWS Managed Microsoft AD, not
-/// Active, managed from another Region, or the remote domain itself.
-pub fn directory_violations(request: &TrustRequest, directory: &DirectoryInfo, region: &str) -> Vec<Violation> {
+/// Validates what started the workflow and plans it: a removal (`{"removal": ...}`) or a
+/// creation (or change) request, bare or in its EventBridge event.
+pub async fn plan_workflow<D: DirectoryReader, S: SecretStore>(
+    input: &Value,
+    settings: &Settings,
+    directory_api: &D,
+    secrets: &S,
+    now: OffsetDateTime,
+) -> Result<WorkflowPlan, WorkflowError> {
+    match removal_in(input) {
+        Some(removal) => plan_removal_request(removal, settings, directory_api).await.map(|plan| WorkflowPlan::Removal(Box::new(plan))),
+        None => plan_request(input, settings, directory_api, secrets, now).await.map(|plan| WorkflowPlan::Trust(Box::new(plan))),
+    }
+}
+
+/// Validates a removal request and plans it: the trust it removes, or that there is none.
+pub async fn plan_removal_request<D: DirectoryReader>(
+    request: &Value,
+    settings: &Settings,
+    directory_api: &D,
+) -> Result<RemovalPlan, WorkflowError> {
+    let removal = parse_removal_request(request)?;
+    let directory = existing_directory(&removal.directory_id, settings, directory_api).await?;
+    let violations = directory_violations(&removal.directory_id, &removal.remote_domain_name, &directory, &settings.region);
+    if !violations.is_empty() {
+        return Err(WorkflowError::ValidationFailed(violations));
+    }
+    let trusts = directory_api.list_trusts(&removal.directory_id).await?;
+    Ok(plan_removal(removal, directory, &trusts))
+}
+
+/// The directory a request names, or the violation that it names none this workflow can see.
+async fn existing_directory<D: DirectoryReader>(
+    directory_id: &str,
+    settings: &Settings,
+    directory_api: &D,
+) -> Result<DirectoryInfo, WorkflowError> {
+    directory_api.describe_directory(directory_id).await?.ok_or_else(|| {
+        WorkflowError::invalid(Violation::new(
+            "directoryId",
+            format!("must name an existing directory in {} visible to trustflow", settings.region),
+            directory_id,
+        ))
+    })
+}
+
+/// What makes a directory unfit for a trust with the remote domain: not AWS Managed Microsoft AD,
+/// not Active, managed from another Region, or the remote domain itself.
+pub fn directory_violations(directory_id: &str, remote_domain_name: &str, directory: &DirectoryInfo, region: &str) -> Vec<Violation> {
     let mut violations = Vec::new();
     if directory.directory_type != "MicrosoftAD" {
         violations.push(Violation::new(
             "directoryId",
             format!("must be an AWS Managed Microsoft AD directory (type MicrosoftAD); this one is {}", directory.directory_type),
-            &request.directory_id,
+            directory_id,
         ));
     }
     if directory.stage != "Active" {
         violations.push(Violation::new(
             "directoryId",
             format!("must be Active to take a trust; this directory is {}", directory.stage),
-            &request.directory_id,
+            directory_id,
         ));
     }
     if let Some(primary) = directory.primary_region.as_deref().filter(|primary| *primary != region) {
@@ -111,14 +149,14 @@ pub fn directory_violations(request: &TrustRequest, directory: &DirectoryInfo, r
             format!(
                 "trusts of a replicated directory are managed only in its primary Region {primary}, but this workflow runs in {region}: deploy and request there"
             ),
-            &request.directory_id,
+            directory_id,
         ));
     }
-    if normalize_domain(&directory.name) == request.remote_domain_name {
+    if normalize_domain(&directory.name) == remote_domain_name {
         violations.push(Violation::new(
             "remoteDomainName",
             format!("must be the on-premises domain, not the AWS directory's own domain {}", directory.name),
-            &request.remote_domain_name,
+            remote_domain_name,
         ));
     }
     violations

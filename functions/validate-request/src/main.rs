@@ -5,11 +5,12 @@ use serde_json::Value;
 use tracing::Instrument;
 use trustflow_aws::{load_sdk_config, SdkDirectory, SdkSecrets};
 use trustflow_domain::handoff::ValidateInput;
+use trustflow_domain::handoff::WorkflowPlan;
 use trustflow_domain::settings;
 use trustflow_domain::WorkflowError;
 use trustflow_lambda::telemetry::{invocation_span, log_failure};
 use trustflow_lambda::StepFailure;
-use validate_request::{plan_request, Settings, DEFAULT_DEADLINE_SECONDS};
+use validate_request::{plan_workflow, Settings, DEFAULT_DEADLINE_SECONDS};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -29,14 +30,21 @@ async fn main() -> Result<(), Error> {
             let input = serde_json::from_value::<ValidateInput>(event.payload)
                 .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload cannot be read: {error}"))))?
                 .into_request();
-            let result = plan_request(&input, settings, directory, secrets, trustflow_domain::time::OffsetDateTime::now_utc()).await;
+            let result = plan_workflow(&input, settings, directory, secrets, trustflow_domain::time::OffsetDateTime::now_utc()).await;
             match &result {
-                Ok(plan) => tracing::info!(
+                Ok(WorkflowPlan::Trust(plan)) => tracing::info!(
                     directory_id = %plan.request.directory_id,
                     remote_domain = %plan.request.remote_domain_name,
                     action = ?plan.action,
                     trust_id = plan.trust_id.as_deref().unwrap_or(""),
                     "trust request accepted"
+                ),
+                Ok(WorkflowPlan::Removal(plan)) => tracing::info!(
+                    directory_id = %plan.removal.directory_id,
+                    remote_domain = %plan.removal.remote_domain_name,
+                    action = ?plan.action,
+                    trust_id = plan.trust.as_ref().map(|t| t.trust_id.as_str()).unwrap_or(""),
+                    "trust removal accepted"
                 ),
                 Err(error) => log_failure(error, "trust request rejected"),
             }

@@ -70,6 +70,17 @@ impl TrustApi {
         self.send("POST", self.url.clone(), request.as_bytes().to_vec()).await
     }
 
+    /// `POST /trust-removals` with the removal request as the body (the API URL's sibling resource).
+    pub async fn remove(&self, removal: &str) -> Result<Answer, ApiError> {
+        let Some(base) = self.url.strip_suffix("/trust-requests") else {
+            return Err(ApiError::Request(format!(
+                "the API URL must end in /trust-requests (the stack's TrustApiUrl), not {:?}",
+                self.url
+            )));
+        };
+        self.send("POST", format!("{base}/trust-removals"), removal.as_bytes().to_vec()).await
+    }
+
     /// `GET /trust-requests/{id}`.
     pub async fn status(&self, request_id: &str) -> Result<Answer, ApiError> {
         // Request ids are letters, digits, '-', '_' and '.' (checked before this is called): nothing to escape.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::api::{Answer, TrustApi};
 use serde_json::{json, Map, Value};
 use trustflow_aws::{read_status, SdkExecutions, StatusError};
+use trustflow_domain::removal::{parse_removal_request, REMOVAL_INPUT_KEY, TRUST_REMOVAL_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::status::{execution_arn, HistoryRecord, RequestStatus};
 use trustflow_domain::WorkflowError;
@@ -33,6 +34,9 @@ const USAGE: &str = "usage:
                    [--json-key KEY] [--forwarder IP]... [--trust-type Forest|External] [--selective-auth]
                    [--request-id ID] [--notify-topic ARN] [--replace]) [--via sfn|events|api]
                    [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
+  trustctl remove (--file PATH | --directory-id ID --remote-domain FQDN [--delete-forwarder]
+                  [--request-id ID] [--notify-topic ARN]) [--via sfn|events|api]
+                  [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
   trustctl status REQUEST_ID [--via sfn|api] [--state-machine-arn ARN] [--api-url URL]
   trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]";
 
@@ -43,7 +47,7 @@ pub struct Options {
     flags: BTreeMap<String, Vec<String>>,
 }
 
-const SWITCHES: &[&str] = &["--selective-auth", "--replace"];
+const SWITCHES: &[&str] = &["--selective-auth", "--replace", "--delete-forwarder"];
 const VALUED: &[&str] = &[
     "--file",
     "--directory-id",
@@ -136,12 +140,36 @@ pub fn request_from(options: &Options) -> Result<Value, Failure> {
     Ok(Value::Object(request))
 }
 
+/// The removal request from `--file` or from flags, as JSON (not yet validated).
+pub fn removal_from(options: &Options) -> Result<Value, Failure> {
+    if let Some(path) = options.one("--file") {
+        let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+        return serde_json::from_str(&text).map_err(|e| Failure { code: 2, message: format!("{path} is not valid JSON: {e}") });
+    }
+    let mut removal = Map::new();
+    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(|| format!("cli-{}", std::process::id()));
+    removal.insert("requestId".into(), json!(id));
+    for (flag, field) in [("--directory-id", "directoryId"), ("--remote-domain", "remoteDomainName")] {
+        if let Some(value) = options.one(flag) {
+            removal.insert(field.into(), json!(value));
+        }
+    }
+    if options.one("--delete-forwarder").is_some() {
+        removal.insert("deleteConditionalForwarder".into(), json!(true));
+    }
+    if let Some(topic) = options.one("--notify-topic") {
+        removal.insert("notify".into(), json!({"topicArn": topic}));
+    }
+    Ok(Value::Object(removal))
+}
+
 /// Runs the command line; `Ok` carries the exit code.
 pub async fn run(args: &[String]) -> Result<ExitCode, Failure> {
     let Some((command, rest)) = args.split_first() else { return Err(usage("no command given")) };
     let options = parse_options(rest)?;
     match command.as_str() {
-        "request" => request(&options).await,
+        "request" => submit(&options, Kind::Request).await,
+        "remove" => submit(&options, Kind::Removal).await,
         "status" => status(&options).await,
         "watch" => watch(&options).await,
         "-h" | "--help" | "help" => {
@@ -190,26 +218,78 @@ fn request_id(options: &Options) -> Result<&str, Failure> {
     }
 }
 
-async fn request(options: &Options) -> Result<ExitCode, Failure> {
-    let raw = request_from(options)?;
-    // The same rules as the validation Lambda, before anything is sent.
-    let parsed = parse_request(&raw).map_err(|error| match error {
-        WorkflowError::ValidationFailed(violations) => Failure {
-            code: 2,
-            message: format!("the request was not sent:\n{}", violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")),
-        },
-        other => Failure { code: 2, message: format!("the request was not sent: {other}") },
-    })?;
+/// What `trustctl` sends: a trust request, or a removal request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Request,
+    Removal,
+}
+
+impl Kind {
+    /// The body from the options, and its request id once it passes the same rules as the
+    /// validation Lambda, checked before anything is sent.
+    fn checked_body(self, options: &Options) -> Result<(Value, String), Failure> {
+        let (raw, checked) = match self {
+            Kind::Request => {
+                let raw = request_from(options)?;
+                let checked = parse_request(&raw).map(|r| r.request_id);
+                (raw, checked)
+            }
+            Kind::Removal => {
+                let raw = removal_from(options)?;
+                let checked = parse_removal_request(&raw).map(|r| r.request_id);
+                (raw, checked)
+            }
+        };
+        let id = checked.map_err(|error| match error {
+            WorkflowError::ValidationFailed(violations) => Failure {
+                code: 2,
+                message: format!(
+                    "the request was not sent:\n{}",
+                    violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")
+                ),
+            },
+            other => Failure { code: 2, message: format!("the request was not sent: {other}") },
+        })?;
+        Ok((raw, id))
+    }
+
+    /// The execution input the entrance would start for `body`.
+    fn execution_input(self, body: &Value) -> Value {
+        match self {
+            Kind::Request => body.clone(),
+            Kind::Removal => json!({ REMOVAL_INPUT_KEY: body }),
+        }
+    }
+
+    fn detail_type(self) -> &'static str {
+        match self {
+            Kind::Request => TRUST_REQUESTED_DETAIL_TYPE,
+            Kind::Removal => TRUST_REMOVAL_REQUESTED_DETAIL_TYPE,
+        }
+    }
+
+    fn api_path(self) -> &'static str {
+        match self {
+            Kind::Request => "POST /trust-requests",
+            Kind::Removal => "POST /trust-removals",
+        }
+    }
+}
+
+async fn submit(options: &Options, kind: Kind) -> Result<ExitCode, Failure> {
+    let (raw, request_id) = kind.checked_body(options)?;
     let config = config().await;
     match options.one("--via").unwrap_or("sfn") {
         "sfn" => {
             let arn = state_machine(options)?;
             let client = aws_sdk_sfn::Client::new(&config);
-            let name = execution_name(&parsed.request_id);
-            match client.start_execution().state_machine_arn(&arn).name(&name).input(raw.to_string()).send().await {
-                Ok(started) => println!("started {} for request {}", started.execution_arn(), parsed.request_id),
+            let name = execution_name(&request_id);
+            let input = kind.execution_input(&raw).to_string();
+            match client.start_execution().state_machine_arn(&arn).name(&name).input(input).send().await {
+                Ok(started) => println!("started {} for request {request_id}", started.execution_arn()),
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_execution_already_exists()) => {
-                    println!("request {} was already started: {}", parsed.request_id, execution_arn(&arn, &parsed.request_id));
+                    println!("request {request_id} was already started: {}", execution_arn(&arn, &request_id));
                 }
                 Err(error) => return Err(aws("StartExecution", aws_sdk_sfn::error::DisplayErrorContext(error))),
             }
@@ -220,7 +300,7 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
             let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .event_bus_name(&bus)
                 .source("trustctl")
-                .detail_type(TRUST_REQUESTED_DETAIL_TYPE)
+                .detail_type(kind.detail_type())
                 .detail(raw.to_string())
                 .build();
             let output = client
@@ -232,17 +312,22 @@ async fn request(options: &Options) -> Result<ExitCode, Failure> {
             if output.failed_entry_count() > 0 {
                 return Err(aws("PutEvents", "the event was not accepted"));
             }
-            println!("sent request {} to event bus {bus}", parsed.request_id);
+            println!("sent request {request_id} to event bus {bus}");
         }
         "api" => {
-            let answer = api(options, config)?.start(&raw.to_string()).await.map_err(|e| aws("POST /trust-requests", e))?;
+            let client = api(options, config)?;
+            let answer = match kind {
+                Kind::Request => client.start(&raw.to_string()).await,
+                Kind::Removal => client.remove(&raw.to_string()).await,
+            }
+            .map_err(|e| aws(kind.api_path(), e))?;
             let body = serde_json::from_str::<Value>(&answer.body).unwrap_or(Value::Null);
             let arn = body.get("executionArn").and_then(Value::as_str).unwrap_or("?");
             match answer.status {
-                202 if body.get("message").is_some() => println!("request {} was already started: {arn}", parsed.request_id),
-                202 => println!("started {arn} for request {}", parsed.request_id),
+                202 if body.get("message").is_some() => println!("request {request_id} was already started: {arn}"),
+                202 => println!("started {arn} for request {request_id}"),
                 400 | 409 => return Err(Failure { code: 2, message: format!("the API refused the request: {}", api_message(&answer)) }),
-                status => return Err(aws("POST /trust-requests", format!("HTTP {status}: {}", api_message(&answer)))),
+                status => return Err(aws(kind.api_path(), format!("HTTP {status}: {}", api_message(&answer)))),
             }
         }
         other => return Err(usage(format!("--via must be sfn, events or api, not {other:?}"))),

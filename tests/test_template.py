@@ -16,13 +16,16 @@ CALLED = {
     "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents"},
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
     "SubmitRequestFunction": {"states:StartExecution", "states:DescribeExecution"},
+    "TrustHealthFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:VerifyTrust", "ds:ListTagsForResource",
+                            "ds:AddTagsToResource", "ds:RemoveTagsFromResource", "sns:Publish", "events:PutEvents"},
 }
 # The SDK call each action stands for, as spelled in the adapters (crates/trustflow-aws/src/).
 SDK_CALL = {
     "ds:DescribeDirectories": ".describe_directories()", "ds:DescribeTrusts": ".describe_trusts()",
     "ds:DescribeConditionalForwarders": ".describe_conditional_forwarders()", "ds:CreateTrust": ".create_trust()",
     "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "ds:UpdateTrust": ".update_trust()",
-    "ds:CreateConditionalForwarder": ".create_conditional_forwarder()", "ds:UpdateConditionalForwarder": ".update_conditional_forwarder()", "secretsmanager:DescribeSecret": ".describe_secret()",
+    "ds:CreateConditionalForwarder": ".create_conditional_forwarder()", "ds:ListTagsForResource": ".list_tags_for_resource()",
+    "ds:AddTagsToResource": ".add_tags_to_resource()", "ds:RemoveTagsFromResource": ".remove_tags_from_resource()", "ds:UpdateConditionalForwarder": ".update_conditional_forwarder()", "secretsmanager:DescribeSecret": ".describe_secret()",
     "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
     "states:DescribeExecution": ".describe_execution()", "states:StartExecution": ".start_execution()", "states:GetExecutionHistory": ".get_execution_history()",
 }

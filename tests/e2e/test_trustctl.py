@@ -149,3 +149,22 @@ def test_remove_deletes_the_trust_through_each_way_in_and_refuses_a_broken_remov
     refused = trustctl(stack, "remove", "--request-id", "CLI-RM-BAD", "--directory-id", "d-XYZ", "--remote-domain", "corp")
     assert refused.returncode == 2 and "directoryId: must match" in refused.stderr and "remoteDomainName" in refused.stderr
     assert stack.executions_named("trust-CLI-RM-BAD") == []
+
+
+def test_list_shows_each_trust_with_its_state_reason_and_remedy_as_text_or_json(stack, secret):
+    directory_id = stack.seed_directory("list.ctl.example")
+    verified, late = f"ok{next(_n)}.ctl.example", f"late{next(_n)}.ctl.example"
+    stack.set_scenario(late, "wrong-password")
+    for domain in (verified, late):
+        request_id = f"CLI-{next(_n)}"
+        assert trustctl(stack, "request", *flags(directory_id, domain, secret, request_id)).returncode == 0
+        trustctl(stack, "watch", request_id)
+    listed = trustctl(stack, "list", "--directory-id", directory_id, "--output", "json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["remoteDomainName"]: row for row in json.loads(listed.stdout)}
+    assert (rows[verified]["trustState"], rows[verified]["remedy"]) == ("Verified", None)
+    assert rows[late]["trustState"] in ("VerifyFailed", "Failed") and rows[late]["remedy"] == "access-denied", rows[late]
+    text = trustctl(stack, "list", "--directory-id", directory_id)
+    assert text.returncode == 0 and verified in text.stdout and "remedy: access-denied" in text.stdout
+    assert trustctl(stack, "list", "--directory-id", "d-0000000000").returncode == 4
+    assert trustctl(stack, "list", "--output", "yaml").returncode == 2

@@ -5,7 +5,9 @@ use trustflow_domain::domain::{normalize_domain, DirectoryInfo, SelectiveAuth, T
 use trustflow_domain::secret::TrustPassword;
 use trustflow_domain::WorkflowError;
 
-use crate::ports::{CreateOutcome, DirectoryReader, NewTrust, TrustCreator, TrustMaintainer};
+use std::collections::BTreeMap;
+
+use crate::ports::{CreateOutcome, DirectoryReader, DirectoryTags, NewTrust, TrustCreator, TrustMaintainer};
 use crate::sdk_error::{classify_sdk_error, error_code, plain};
 
 /// Directory Service over the AWS SDK.
@@ -19,15 +21,7 @@ impl DirectoryReader for SdkDirectory {
             Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => return Ok(None),
             Err(error) => return Err(classify_sdk_error("DescribeDirectories", error, plain)),
         };
-        Ok(output.directory_descriptions().iter().find(|d| d.directory_id() == Some(directory_id)).map(|d| DirectoryInfo {
-            directory_id: directory_id.to_owned(),
-            name: d.name().unwrap_or_default().to_owned(),
-            short_name: d.short_name().map(str::to_owned),
-            directory_type: d.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-            stage: d.stage().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            primary_region: d.regions_info().and_then(|r| r.primary_region()).map(str::to_owned),
-            dns_ip_addrs: d.dns_ip_addrs().to_vec(),
-        }))
+        Ok(output.directory_descriptions().iter().find(|d| d.directory_id() == Some(directory_id)).map(directory_info))
     }
 
     async fn list_trusts(&self, directory_id: &str) -> Result<Vec<TrustInfo>, WorkflowError> {
@@ -70,6 +64,86 @@ impl DirectoryReader for SdkDirectory {
             Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(None),
             Err(error) => Err(classify_sdk_error("DescribeConditionalForwarders", error, plain)),
         }
+    }
+}
+
+impl SdkDirectory {
+    /// Every directory in the Region (all pages of DescribeDirectories), for listings.
+    pub async fn list_directories(&self) -> Result<Vec<DirectoryInfo>, WorkflowError> {
+        let mut directories = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .0
+                .describe_directories()
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify_sdk_error("DescribeDirectories", error, plain))?;
+            directories.extend(output.directory_descriptions().iter().map(directory_info));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(directories),
+            }
+        }
+    }
+}
+
+fn directory_info(d: &aws_sdk_directory::types::DirectoryDescription) -> DirectoryInfo {
+    DirectoryInfo {
+        directory_id: d.directory_id().unwrap_or_default().to_owned(),
+        name: d.name().unwrap_or_default().to_owned(),
+        short_name: d.short_name().map(str::to_owned),
+        directory_type: d.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+        stage: d.stage().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        primary_region: d.regions_info().and_then(|r| r.primary_region()).map(str::to_owned),
+        dns_ip_addrs: d.dns_ip_addrs().to_vec(),
+    }
+}
+
+impl DirectoryTags for SdkDirectory {
+    async fn tags(&self, directory_id: &str) -> Result<BTreeMap<String, String>, WorkflowError> {
+        let mut tags = BTreeMap::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .0
+                .list_tags_for_resource()
+                .resource_id(directory_id)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify_sdk_error("ListTagsForResource", error, plain))?;
+            tags.extend(output.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    async fn set_tags(&self, directory_id: &str, tags: &BTreeMap<String, String>) -> Result<(), WorkflowError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let mut call = self.0.add_tags_to_resource().resource_id(directory_id);
+        for (key, value) in tags {
+            let tag = aws_sdk_directory::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| WorkflowError::Internal(format!("tag {key:?}: {error}")))?;
+            call = call.tags(tag);
+        }
+        call.send().await.map(|_| ()).map_err(|error| classify_sdk_error("AddTagsToResource", error, plain))
+    }
+
+    async fn remove_tags(&self, directory_id: &str, keys: &[String]) -> Result<(), WorkflowError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let call = self.0.remove_tags_from_resource().resource_id(directory_id).set_tag_keys(Some(keys.to_vec()));
+        call.send().await.map(|_| ()).map_err(|error| classify_sdk_error("RemoveTagsFromResource", error, plain))
     }
 }
 

@@ -2,14 +2,16 @@
 //! Integration tests use the SDK adapters against the emulator instead.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType};
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
-use crate::ports::{CreateOutcome, DirectoryReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustMaintainer};
+use crate::ports::{
+    CreateOutcome, DirectoryReader, DirectoryTags, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustMaintainer,
+};
 
 /// One published notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +62,8 @@ pub struct FakeAws {
     pub published: RefCell<Vec<Published>>,
     /// EventBridge events.
     pub events: RefCell<Vec<PutEvent>>,
+    /// Tags by directory.
+    pub tags: RefCell<HashMap<String, BTreeMap<String, String>>>,
     next_trust: RefCell<u32>,
 }
 
@@ -216,6 +220,27 @@ impl TrustMaintainer for FakeAws {
             self.forwarders.borrow_mut().push(key.clone());
         }
         self.forwarder_addresses.borrow_mut().insert(key, addresses.to_vec());
+        Ok(())
+    }
+}
+
+impl DirectoryTags for FakeAws {
+    async fn tags(&self, directory_id: &str) -> Result<BTreeMap<String, String>, WorkflowError> {
+        self.call("ListTagsForResource", directory_id)?;
+        Ok(self.tags.borrow().get(directory_id).cloned().unwrap_or_default())
+    }
+
+    async fn set_tags(&self, directory_id: &str, tags: &BTreeMap<String, String>) -> Result<(), WorkflowError> {
+        self.call("AddTagsToResource", directory_id)?;
+        self.tags.borrow_mut().entry(directory_id.to_owned()).or_default().extend(tags.clone());
+        Ok(())
+    }
+
+    async fn remove_tags(&self, directory_id: &str, keys: &[String]) -> Result<(), WorkflowError> {
+        self.call("RemoveTagsFromResource", directory_id)?;
+        if let Some(tags) = self.tags.borrow_mut().get_mut(directory_id) {
+            tags.retain(|key, _| !keys.contains(key));
+        }
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! Handlers are generic over these traits: unit tests pass the in-memory fakes (`fakes`, behind the
 //! `fakes` feature), the Lambdas and the integration tests pass the SDK adapters of this crate.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use trustflow_domain::domain::{DirectoryInfo, SelectiveAuth, TrustInfo};
@@ -86,6 +87,16 @@ pub trait TrustMaintainer {
         addresses: &[String],
         exists: bool,
     ) -> impl Future<Output = Result<(), WorkflowError>>;
+}
+
+/// Tags on a directory: where the health check keeps what it last saw.
+pub trait DirectoryTags {
+    /// ListTagsForResource (all pages).
+    fn tags(&self, directory_id: &str) -> impl Future<Output = Result<BTreeMap<String, String>, WorkflowError>>;
+    /// AddTagsToResource: sets these tags (others are left as they are).
+    fn set_tags(&self, directory_id: &str, tags: &BTreeMap<String, String>) -> impl Future<Output = Result<(), WorkflowError>>;
+    /// RemoveTagsFromResource.
+    fn remove_tags(&self, directory_id: &str, keys: &[String]) -> impl Future<Output = Result<(), WorkflowError>>;
 }
 
 /// Secrets Manager: metadata for validation, the value for trust creation only.

@@ -5,6 +5,7 @@
 //! - [`request`]: the trust request contract and its static rules.
 //! - [`domain`]: directories, trusts, their types, directions and states as the Directory Service defines them.
 //! - [`plan`]: what the validation step decided the workflow does next.
+//! - [`health`]: the health of existing trusts: what changed since the last check.
 //! - [`handoff`]: what each step of the state machine hands the next, as types.
 //! - [`announcement`]: the outcomes the workflow announces to a requester.
 //! - [`status`]: where a request stands, derived from its execution.
@@ -19,6 +20,7 @@ pub mod announcement;
 pub mod domain;
 pub mod error;
 pub mod handoff;
+pub mod health;
 pub mod plan;
 pub mod remedy;
 pub mod removal;

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::api::{Answer, TrustApi};
 use serde_json::{json, Map, Value};
-use trustflow_aws::{read_status, SdkExecutions, StatusError};
+use trustflow_aws::ports::DirectoryReader;
+use trustflow_aws::{read_status, SdkDirectory, SdkExecutions, StatusError};
+use trustflow_domain::domain::{DirectoryInfo, TrustInfo};
+use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::removal::{parse_removal_request, REMOVAL_INPUT_KEY, TRUST_REMOVAL_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::status::{execution_arn, HistoryRecord, RequestStatus};
@@ -37,6 +40,7 @@ const USAGE: &str = "usage:
   trustctl remove (--file PATH | --directory-id ID --remote-domain FQDN [--delete-forwarder]
                   [--request-id ID] [--notify-topic ARN]) [--via sfn|events|api]
                   [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
+  trustctl list [--directory-id ID] [--output text|json]
   trustctl status REQUEST_ID [--via sfn|api] [--state-machine-arn ARN] [--api-url URL]
   trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]";
 
@@ -64,6 +68,7 @@ const VALUED: &[&str] = &[
     "--bus",
     "--timeout",
     "--api-url",
+    "--output",
 ];
 
 /// Splits arguments into positionals and known flags; unknown flags are an error, not ignored.
@@ -171,6 +176,7 @@ pub async fn run(args: &[String]) -> Result<ExitCode, Failure> {
         "request" => submit(&options, Kind::Request).await,
         "remove" => submit(&options, Kind::Removal).await,
         "status" => status(&options).await,
+        "list" => list(&options).await,
         "watch" => watch(&options).await,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -331,6 +337,80 @@ async fn submit(options: &Options, kind: Kind) -> Result<ExitCode, Failure> {
             }
         }
         other => return Err(usage(format!("--via must be sfn, events or api, not {other:?}"))),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `trustctl list`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedTrust {
+    directory_id: String,
+    directory_name: String,
+    trust_id: String,
+    remote_domain_name: String,
+    trust_type: &'static str,
+    trust_direction: &'static str,
+    trust_state: String,
+    trust_state_reason: String,
+    /// The remedy's code for a trust that does not work (`access-denied`, ...).
+    remedy: Option<String>,
+}
+
+fn listed(directory: &DirectoryInfo, trust: &TrustInfo) -> ListedTrust {
+    let working = trustflow_domain::health::is_working(trust);
+    ListedTrust {
+        directory_id: directory.directory_id.clone(),
+        directory_name: directory.name.clone(),
+        trust_id: trust.trust_id.clone(),
+        remote_domain_name: trust.remote_domain_name.clone(),
+        trust_type: trust.trust_type.as_api_str(),
+        trust_direction: trust.trust_direction.as_api_str(),
+        trust_state: trust.state.to_string(),
+        trust_state_reason: trust.state_reason.clone(),
+        remedy: (!working && !trust.state_reason.is_empty())
+            .then(|| remedy_for(&trust.state_reason, &directory.directory_id, &trust.remote_domain_name).code),
+    }
+}
+
+/// `trustctl list`: every trust of a directory, or of every directory in the Region.
+async fn list(options: &Options) -> Result<ExitCode, Failure> {
+    let json_output = match options.one("--output").unwrap_or("text") {
+        "text" => false,
+        "json" => true,
+        other => return Err(usage(format!("--output must be text or json, not {other:?}"))),
+    };
+    let api = SdkDirectory::new(&config().await);
+    let directories = match options.one("--directory-id") {
+        Some(id) => match api.describe_directory(id).await.map_err(|e| aws("DescribeDirectories", e))? {
+            Some(directory) => vec![directory],
+            None => return Err(Failure { code: 4, message: format!("no directory {id:?} in this Region") }),
+        },
+        None => api.list_directories().await.map_err(|e| aws("DescribeDirectories", e))?,
+    };
+    let mut rows = Vec::new();
+    for directory in directories.iter().filter(|d| d.directory_type == "MicrosoftAD") {
+        let trusts = api.list_trusts(&directory.directory_id).await.map_err(|e| aws("DescribeTrusts", e))?;
+        rows.extend(trusts.iter().map(|trust| listed(directory, trust)));
+    }
+    if json_output {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+    } else if rows.is_empty() {
+        println!("no trusts");
+    } else {
+        for row in &rows {
+            println!(
+                "{}  {}  {}  {} {}  {}{}{}",
+                row.directory_id,
+                row.trust_id,
+                row.remote_domain_name,
+                row.trust_direction,
+                row.trust_type,
+                row.trust_state,
+                if row.trust_state_reason.is_empty() { String::new() } else { format!("  ({})", row.trust_state_reason) },
+                row.remedy.as_deref().map(|code| format!("  remedy: {code}")).unwrap_or_default(),
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -193,7 +193,7 @@ def main() -> None:
             "check-trust": lambda: [{"mode": "poll", "plan": plan("verified.bench.example", verified)}] * args.invocations,
             "notify-requester": lambda: [{"plan": plan("verified.bench.example", verified),
                                           "status": {"outcome": "verified", "trustId": verified, "trustState": "Verified",
-                                                     "trustStateReason": ""}}] * args.invocations,
+                                                     "trustStateReason": "", "checkedAt": "2026-11-25T00:00:00Z"}}] * args.invocations,
             "request-status": lambda: [get_status] * args.invocations,
         }
         python_handlers = {"validate-request": "handlers.validate", "create-trust": "handlers.create", "check-trust": "handlers.check",

@@ -241,12 +241,15 @@ def test_every_substitution_in_the_asl_is_in_the_template_and_every_function_is_
     assert "${" not in machine.definition
     json.loads(machine.definition)
     assert machine.tasks and None not in machine.tasks.values(), machine.task_targets
-    # Every function of the stack is used: by the workflow, as the "Trust Requested" rule's target, or by the API.
+    # Every function of the stack is used: by the workflow, as a rule's target (the "Trust Requested" rule's:
+    # the entrance; the health check's schedule), or by the API.
     entrance = set()
-    for target in stack.request_rule.targets:
-        function = stack.stack.function_by_arn(target["Arn"])
-        assert function is not None, f"the rule targets {target['Arn']}, not a function of the stack"
-        entrance.add(function.logical_id)
+    for rule in stack.stack.rules.values():
+        for target in rule.targets:
+            function = stack.stack.function_by_arn(target["Arn"])
+            assert function is not None, f"the rule {rule.logical_id} targets {target['Arn']}, not a function of the stack"
+            entrance.add(function.logical_id)
+    assert {stack.stack.function_by_arn(t["Arn"]).logical_id for t in stack.request_rule.targets} == {"SubmitRequestFunction"}
     api_body = json.dumps(stack.stack.transformed["Resources"]["TrustApi"]["Properties"]["Body"])
     api = set(re.findall(r"\$\{(\w+)\.Arn\}", api_body)) & set(stack.stack.functions)
     assert set(machine.tasks.values()) | entrance | api == set(stack.stack.functions)

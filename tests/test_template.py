@@ -187,7 +187,7 @@ def test_no_alarm_pages_for_a_rejected_request_or_a_trust_verdict():
     # Lambda Errors only for the functions that never use errors for "pending" or "rejected".
     errors = resources_of("AWS::CloudWatch::Alarm")["FunctionErrorsAlarm"]["Properties"]["Metrics"]
     alarmed = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["!Ref"] for m in errors if "MetricStat" in m}
-    assert alarmed == {"NotifyRequesterFunction", "SubmitRequestFunction", "RequestStatusFunction"}
+    assert alarmed == {"NotifyRequesterFunction", "SubmitRequestFunction", "RequestStatusFunction", "TrustHealthFunction"}
     names = {a["Properties"].get("MetricName") for a in resources_of("AWS::CloudWatch::Alarm").values()}
     assert {"WorkflowFaults", "5XXError", "FailedInvocations", "ApproximateNumberOfMessagesVisible"} <= names
     assert "TrustflowDashboard" in template()["Resources"]

@@ -1,5 +1,6 @@
 """Runs one trust request through the whole trustflow workflow on this machine and shows what
-happens: each state as it is entered, each poll, and what the requester receives."""
+happens: each state as it is entered, each poll, and what the requester receives. With --then, the
+trust's life goes on: a change in place, its removal, or the health check seeing it break."""
 
 import argparse
 import json
@@ -26,7 +27,13 @@ def main() -> None:
     parser.add_argument("--direction", default="Two-Way", help="Two-Way, One-Way: Outgoing, One-Way: Incoming")
     parser.add_argument("--via", choices=("events", "api"), default="events",
                         help="events: a 'Trust Requested' event starts the workflow; api: a signed POST /trust-requests, then GET")
+    parser.add_argument("--then", default="", help="after the request, comma-separated: update (selective authentication "
+                        "enabled in place), health (the health check sees the trust stop verifying), remove (the trust removed)")
     args = parser.parse_args()
+    then = [step for step in args.then.split(",") if step]
+    unknown = [step for step in then if step not in AFTERWARDS]
+    if unknown:
+        parser.error(f"--then: unknown {', '.join(unknown)}; known: {', '.join(AFTERWARDS)}")
 
     print(f"trustflow demo: scenario '{args.scenario}' - {SCENARIOS[args.scenario]}")
     print("starting the emulated AWS and the Lambda runtime emulator...", flush=True)
@@ -99,7 +106,64 @@ def main() -> None:
         if args.via == "api":
             code, status = stack.api_call("GET", f"/trust-requests/{detail['requestId']}")
             print(f"\n--- GET /trust-requests/{detail['requestId']}: HTTP {code} ---\n{json.dumps(json.loads(status), indent=2)}")
+        for step in then:
+            AFTERWARDS[step](stack, detail, directory_id, run)
         print(f"\nLogs: {stack.log_dir}")
+
+
+def show_outcome(run) -> None:
+    print(f"{run.status}: states {' -> '.join(run.states_entered())}")
+    for message in run.messages:
+        print(f"\n--- SNS notification: {message.get('Subject')} ---\n{message['Message']}")
+    for result in run.events:
+        print(f"\n--- EventBridge result event: {result['detail-type']} ---")
+        print(json.dumps(result["detail"], indent=2))
+
+
+def update(stack, detail, directory_id, run) -> None:
+    changed = dict(detail, requestId=f"{detail['requestId']}-U", selectiveAuth="Enabled")
+    print("\n=== then: the same trust with selective authentication enabled (a change in place, no new trust) ===")
+    show_outcome(stack.run(changed))
+
+
+def remove(stack, detail, directory_id, run) -> None:
+    removal = {"requestId": f"{detail['requestId']}-R", "directoryId": directory_id, "remoteDomainName": detail["remoteDomainName"]}
+    print("\n=== then: a 'Trust Removal Requested' event (the forwarder is kept unless deleteConditionalForwarder) ===")
+    print(json.dumps(removal, indent=2))
+    entries = stack.client("events").put_events(Entries=[{"EventBusName": stack.bus_name, "Source": "portal.identity",
+                                                          "DetailType": "Trust Removal Requested", "Detail": json.dumps(removal)}])
+    assert entries["FailedEntryCount"] == 0, entries
+    show_outcome(stack.follow(stack.wait_for_execution(f"trust-{removal['requestId']}")))
+
+
+def health(stack, detail, directory_id, run) -> None:
+    trust_id = (run.output or {}).get("status", {}).get("trustId")
+    if not trust_id:
+        print("\n=== then: health - no trust was created, nothing to watch ===")
+        return
+    function = stack.function("trust-health").name
+
+    def check() -> dict:
+        answer = stack.client("lambda").invoke(FunctionName=function, Payload=json.dumps({"directoryIds": [directory_id]}).encode())
+        return json.loads(answer["Payload"].read())
+
+    print("\n=== then: the scheduled health check (first run: it records what it sees, as tags on the directory) ===")
+    stack.clear_captures()
+    print(json.dumps(check(), indent=2))
+    print(f"\n... the on-premises side changes its password; AWS's next verification of {trust_id} fails ...")
+    stack.control("trust-state", {"trustId": trust_id, "state": "VerifyFailed",
+                                  "reason": "The trust relationship could not be verified: Access is denied."})
+    print(json.dumps(check(), indent=2))
+    for message in stack.drain(stack.messages_queue):
+        print(f"\n--- SNS notification: {message.get('Subject')} ---\n{message['Message']}")
+    for result in stack.drain(stack.events_queue):
+        print(f"\n--- EventBridge result event: {result['detail-type']} ---")
+        print(json.dumps(result["detail"], indent=2))
+    print("\n(a third check says nothing new: a change is reported once)")
+    print(json.dumps(check(), indent=2))
+
+
+AFTERWARDS = {"update": update, "health": health, "remove": remove}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,26 @@
+"""The demo the README names, as a new user runs it: a request through the whole workflow, then the
+trust's life: a change in place, the health check seeing it break, its removal."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_demo_shows_a_trust_verified_changed_watched_and_removed():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--then", "update,health,remove"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    assert "--- EventBridge result event: Trust Verified ---" in out
+    assert "Changed in place: selective authentication: Disabled -> Enabled" in out
+    assert "--- EventBridge result event: Trust Health Changed ---" in out and "stopped working" in out
+    assert "--- EventBridge result event: Trust Removed ---" in out
+    assert "Demo-Trust-Passw0rd!" not in out, "the password never shows"
+
+
+def test_an_unknown_step_after_the_request_is_refused_before_anything_starts():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--then", "explode"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--then: unknown explode" in result.stderr

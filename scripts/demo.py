@@ -98,11 +98,7 @@ def main() -> None:
         transitions = sum(1 for e in run.history if e["type"].endswith("StateEntered"))
         invocations = sum(1 for e in run.history if e["type"] == "TaskScheduled")
         print(f"\n{run.status}: {transitions} state transitions, {invocations} Lambda invocations, {time.time() - started:.1f}s")
-        for message in run.messages:
-            print(f"\n--- SNS notification: {message.get('Subject')} ---\n{message['Message']}")
-        for result in run.events:
-            print(f"\n--- EventBridge result event: {result['detail-type']} ---")
-            print(json.dumps(result["detail"], indent=2))
+        print_sent(run.messages, run.events)
         if args.via == "api":
             code, status = stack.api_call("GET", f"/trust-requests/{detail['requestId']}")
             print(f"\n--- GET /trust-requests/{detail['requestId']}: HTTP {code} ---\n{json.dumps(json.loads(status), indent=2)}")
@@ -111,13 +107,18 @@ def main() -> None:
         print(f"\nLogs: {stack.log_dir}")
 
 
-def show_outcome(run) -> None:
-    print(f"{run.status}: states {' -> '.join(run.states_entered())}")
-    for message in run.messages:
+def print_sent(messages, events) -> None:
+    """What the requester (or the operator) received: SNS messages and result events."""
+    for message in messages:
         print(f"\n--- SNS notification: {message.get('Subject')} ---\n{message['Message']}")
-    for result in run.events:
+    for result in events:
         print(f"\n--- EventBridge result event: {result['detail-type']} ---")
         print(json.dumps(result["detail"], indent=2))
+
+
+def show_outcome(run) -> None:
+    print(f"{run.status}: states {' -> '.join(run.states_entered())}")
+    print_sent(run.messages, run.events)
 
 
 def update(stack, detail, directory_id, run) -> None:
@@ -154,11 +155,7 @@ def health(stack, detail, directory_id, run) -> None:
     stack.control("trust-state", {"trustId": trust_id, "state": "VerifyFailed",
                                   "reason": "The trust relationship could not be verified: Access is denied."})
     print(json.dumps(check(), indent=2))
-    for message in stack.drain(stack.messages_queue):
-        print(f"\n--- SNS notification: {message.get('Subject')} ---\n{message['Message']}")
-    for result in stack.drain(stack.events_queue):
-        print(f"\n--- EventBridge result event: {result['detail-type']} ---")
-        print(json.dumps(result["detail"], indent=2))
+    print_sent(stack.drain(stack.messages_queue), stack.drain(stack.events_queue))
     print("\n(a third check says nothing new: a change is reported once)")
     print(json.dumps(check(), indent=2))
 

@@ -10,7 +10,7 @@ use trustflow_domain::domain::TrustInfo;
 use trustflow_domain::domain::{classify_state, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, RemovalCheckOutput, TrustStatus};
-use trustflow_domain::plan::{Plan, PlanAction};
+use trustflow_domain::plan::{Change, Plan, PlanAction};
 use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::time::{Duration, OffsetDateTime};
 use trustflow_domain::times::{parse_rfc3339, rfc3339};
@@ -119,6 +119,15 @@ fn past(deadline: Option<&str>, now: OffsetDateTime) -> bool {
     deadline.and_then(parse_rfc3339).is_some_and(|deadline| now >= deadline)
 }
 
+/// Whether the trust has the selective authentication an Update asked for (any other plan: yes).
+fn shows_requested_setting(plan: &Plan, trust: &TrustInfo) -> bool {
+    let wanted = plan.changes.iter().find_map(|change| match change {
+        Change::SelectiveAuth { to, .. } => Some(*to),
+        Change::ForwarderAddresses { .. } => None,
+    });
+    plan.action != PlanAction::Update || wanted.is_none_or(|wanted| trust.selective_auth == wanted)
+}
+
 async fn poll<D: DirectoryReader>(
     plan: &Plan,
     trust_id: &str,
@@ -129,6 +138,15 @@ async fn poll<D: DirectoryReader>(
     let trust = directory_api.describe_trust(&plan.request.directory_id, trust_id).await?;
     let Some(trust) = trust else { return Ok(status(plan, trust_id, Outcome::Failed, None, now)) };
     match classify_state(&trust.state, plan.request.trust_direction) {
+        // UpdateTrust is asynchronous: until DescribeTrusts shows the requested setting, a Verified
+        // is the state from before the change, not its outcome.
+        StateClass::Done if !shows_requested_setting(plan, &trust) => match now >= plan.deadline {
+            true => Ok(status(plan, trust_id, Outcome::TimedOut, Some(&trust), now)),
+            false => Err(WorkflowError::TrustPending(format!(
+                "trust {trust_id} is {} but does not show the requested selective authentication yet",
+                trust.state
+            ))),
+        },
         StateClass::Done => Ok(status(plan, trust_id, Outcome::Verified, Some(&trust), now)),
         StateClass::Failed => Ok(status(plan, trust_id, Outcome::Failed, Some(&trust), now)),
         StateClass::AwaitingRemoteSide => {

@@ -1,6 +1,8 @@
 use serde_json::json;
 use trustflow_aws::fakes::{sample_directory, FakeAws};
+use trustflow_domain::domain::SelectiveAuth;
 use trustflow_domain::handoff::{CheckInput, Mode, Outcome, RemovalCheckInput, TrustStatus};
+use trustflow_domain::plan::Change;
 use trustflow_domain::testing::PlanBuilder;
 
 use super::*;
@@ -167,4 +169,20 @@ async fn a_trust_already_being_deleted_is_waited_for_not_deleted_again() {
     let (input, _) = removal_input(&aws, "Deleting", false);
     assert_eq!(remove_trust(input, &aws, at(1)).await.expect_err("pending").name(), "TrustPending");
     assert_eq!(aws.count("DeleteTrust"), 0);
+}
+
+#[tokio::test]
+async fn an_update_is_not_verified_until_the_trust_shows_the_requested_setting() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let mut update = plan("Two-Way", &id, PlanAction::Update);
+    update.changes = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+    // DescribeTrusts still answers from before UpdateTrust: Verified, Disabled.
+    let early = run(&aws, Mode::Poll, update.clone(), None, 10).await.expect_err("not yet");
+    assert_eq!(early.name(), "TrustPending");
+    assert_eq!(run(&aws, Mode::Poll, update.clone(), None, 100).await.expect("at the deadline").outcome, Outcome::TimedOut);
+    for (_, trust) in aws.trusts.borrow_mut().iter_mut() {
+        trust.selective_auth = SelectiveAuth::Enabled;
+    }
+    assert_eq!(run(&aws, Mode::Poll, update, None, 10).await.expect("verified").outcome, Outcome::Verified);
 }

@@ -31,6 +31,17 @@ pub enum Announcement {
     AlreadyRemoved,
 }
 
+/// An SNS subject line: at most 100 printable ASCII characters (SNS refuses others), anything
+/// else shown as `?`, cut with `...`.
+pub fn sns_subject(text: &str) -> String {
+    let clean: String = text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+    if clean.len() <= 100 {
+        clean
+    } else {
+        format!("{}...", &clean[..97])
+    }
+}
+
 impl Announcement {
     /// The result event's `detail-type`.
     pub fn detail_type(self) -> &'static str {

@@ -57,6 +57,14 @@ impl Change {
     }
 }
 
+/// Whether two lists of DNS server addresses name the same servers, in whatever order.
+pub fn same_addresses(a: &[String], b: &[String]) -> bool {
+    fn as_set(addresses: &[String]) -> std::collections::BTreeSet<&str> {
+        addresses.iter().map(String::as_str).collect()
+    }
+    as_set(a) == as_set(b)
+}
+
 /// What differs between the request and the trust (and the directory's forwarder for the domain)
 /// that AWS can change in place. Forwarder addresses compare as sets. A request without addresses
 /// relies on the forwarder as it is; a directory without a forwarder for the domain is not given
@@ -67,8 +75,7 @@ pub fn changes_for(request: &TrustRequest, trust: &TrustInfo, forwarder: Option<
         changes.push(Change::SelectiveAuth { from: trust.selective_auth, to: request.selective_auth });
     }
     let wanted: Vec<String> = request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect();
-    let as_set = |addresses: &[String]| addresses.iter().cloned().collect::<std::collections::BTreeSet<_>>();
-    if let Some(current) = forwarder.filter(|current| !current.is_empty() && !wanted.is_empty() && as_set(current) != as_set(&wanted)) {
+    if let Some(current) = forwarder.filter(|current| !current.is_empty() && !wanted.is_empty() && !same_addresses(current, &wanted)) {
         changes.push(Change::ForwarderAddresses { from: current.to_vec(), to: wanted });
     }
     changes

@@ -9,7 +9,7 @@
 use trustflow_aws::ports::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
 use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
-use trustflow_domain::plan::{is_requested_shape, Change, Plan, PlanAction};
+use trustflow_domain::plan::{is_requested_shape, same_addresses, Change, Plan, PlanAction};
 
 /// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
 /// only once the password has been read and checked, and says plainly when the new one then failed.
@@ -88,7 +88,7 @@ async fn apply_changes<D: DirectoryReader + TrustMaintainer>(plan: &Plan, direct
         match change {
             Change::ForwarderAddresses { to, .. } => {
                 let current = directory_api.conditional_forwarder(&request.directory_id, &request.remote_domain_name).await?;
-                let same = current.as_ref().is_some_and(|addresses| sorted(addresses) == sorted(to));
+                let same = current.as_ref().is_some_and(|addresses| same_addresses(addresses, to));
                 if !same {
                     let exists = current.is_some();
                     directory_api.set_conditional_forwarder(&request.directory_id, &request.remote_domain_name, to, exists).await?;
@@ -107,12 +107,6 @@ async fn apply_changes<D: DirectoryReader + TrustMaintainer>(plan: &Plan, direct
         tracing::info!(trust_id, request_id = %request.request_id, change = %change.describe(), "changed in place");
     }
     Ok(())
-}
-
-fn sorted(addresses: &[String]) -> Vec<&str> {
-    let mut sorted: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    sorted.sort_unstable();
-    sorted
 }
 
 /// Deletes the trust a Replace plan replaces, unless it is already going; returns its id.

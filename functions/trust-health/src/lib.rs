@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use trustflow_aws::ports::{DirectoryReader, DirectoryTags, Notifier, TrustMaintainer};
+use trustflow_domain::announcement::sns_subject;
 use trustflow_domain::domain::{DirectoryInfo, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::health::{assess, HealthChange};
@@ -145,7 +146,7 @@ async fn announce<N: Notifier>(
         body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", remedy.meaning, remedy.action));
     }
     let subject = format!("trustflow: {} trust {} {verdict}", directory.name, change.trust_id);
-    notifier.publish(&settings.topic_arn, &subject.chars().take(100).collect::<String>(), &body).await?;
+    notifier.publish(&settings.topic_arn, &sns_subject(&subject), &body).await?;
     let detail = json!({
         "directoryId": directory.directory_id,
         "directoryName": directory.name,

@@ -104,11 +104,16 @@ impl Options {
     }
 }
 
+/// The JSON body in the file `--file` names (not yet validated).
+fn body_from_file(path: &str) -> Result<Value, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Failure { code: 2, message: format!("{path} is not valid JSON: {e}") })
+}
+
 /// The request from `--file` or from flags, as JSON (not yet validated).
 pub fn request_from(options: &Options) -> Result<Value, Failure> {
     if let Some(path) = options.one("--file") {
-        let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
-        return serde_json::from_str(&text).map_err(|e| Failure { code: 2, message: format!("{path} is not valid JSON: {e}") });
+        return body_from_file(path);
     }
     let mut request = Map::new();
     let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(|| format!("cli-{}", std::process::id()));
@@ -148,8 +153,7 @@ pub fn request_from(options: &Options) -> Result<Value, Failure> {
 /// The removal request from `--file` or from flags, as JSON (not yet validated).
 pub fn removal_from(options: &Options) -> Result<Value, Failure> {
     if let Some(path) = options.one("--file") {
-        let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
-        return serde_json::from_str(&text).map_err(|e| Failure { code: 2, message: format!("{path} is not valid JSON: {e}") });
+        return body_from_file(path);
     }
     let mut removal = Map::new();
     let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(|| format!("cli-{}", std::process::id()));

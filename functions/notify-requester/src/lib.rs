@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 use trustflow_aws::ports::Notifier;
+use trustflow_domain::announcement::sns_subject as subject;
 pub use trustflow_domain::announcement::Announcement;
 use trustflow_domain::domain::TrustType;
 use trustflow_domain::error::WorkflowError;
@@ -121,6 +122,15 @@ fn compose_removal(
     };
     let trust = plan.trust.as_ref();
     let removed = announcement == Announcement::Removed;
+    // Whether the trust is gone. A removal step looks before it deletes, so a failure of DeleteTrust
+    // itself means it was not deleted; a failure while following the deletion leaves it unknown.
+    let trust_deleted: Option<bool> = match (&failure, announcement) {
+        (_, Announcement::Removed) => Some(true),
+        (Some((error, message)), Announcement::Failed) if !REJECTIONS.contains(&error.as_str()) => {
+            message.starts_with("DeleteTrust failed").then_some(false)
+        }
+        _ => Some(false),
+    };
     let forwarder_deleted = removed && removal.delete_conditional_forwarder;
     let (aws, dir, remote) = (&plan.directory.name, &removal.directory_id, &removal.remote_domain_name);
     let mut body = match (announcement, trust) {
@@ -134,6 +144,9 @@ fn compose_removal(
             match announcement {
                 Announcement::Removed => "is removed",
                 Announcement::Rejected => "was not removed: the removal was rejected",
+                _ if trust_deleted.is_none() => {
+                    "may or may not be removed: the removal failed while the deletion was followed (check the directory's trusts: trustctl list)"
+                }
                 _ => "was not removed: the removal failed",
             },
             trust.trust_id,
@@ -177,7 +190,7 @@ fn compose_removal(
             "trustDirection": trust.map(|t| t.trust_direction.as_api_str()),
             "trustId": trust.map(|t| t.trust_id.as_str()),
             "trustState": status.map(|s| s.trust_state.as_api_str()).or(trust.map(|t| t.state.as_api_str())),
-            "trustDeleted": removed,
+            "trustDeleted": trust_deleted,
             "conditionalForwarderDeleted": forwarder_deleted,
             "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
             "occurredAt": rfc3339(now),
@@ -480,16 +493,6 @@ pub fn metric_lines(input: &NotifyInput, result: &NotifyResult, now: OffsetDateT
         lines.push(line("WorkflowFaults", None, "ERROR"));
     }
     lines
-}
-
-/// SNS subjects are at most 100 printable ASCII characters.
-fn subject(text: &str) -> String {
-    let clean: String = text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
-    if clean.len() <= 100 {
-        clean
-    } else {
-        format!("{}...", &clean[..97])
-    }
 }
 
 /// What the on-premises admin must do, with commands ready to run. Never the password: a placeholder.

@@ -367,3 +367,19 @@ async fn removing_what_is_not_there_is_announced_already_removed_and_claims_no_d
         (json!("alreadyRemoved"), json!(false), Value::Null)
     );
 }
+
+#[tokio::test]
+async fn a_removal_that_fails_while_following_the_deletion_does_not_claim_the_trust_stays_or_went() {
+    let failure =
+        json!({"Error": "Transient", "Cause": json!({"errorMessage": "DescribeTrusts failed: ServiceException: boom"}).to_string()});
+    let (aws, result) = send(json!({"plan": removal_plan("Remove", true), "failure": failure})).await;
+    assert_eq!(result.announcement, Announcement::Failed);
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["trustDeleted"], Value::Null);
+    assert!(aws.published.borrow()[0].message.contains("may or may not be removed"));
+    // DeleteTrust itself failing: the step looked first, so nothing was deleted.
+    let failure = json!({"Error": "Transient", "Cause": json!({"errorMessage": "DeleteTrust failed: ServiceException: boom"}).to_string()});
+    let (aws, _) = send(json!({"plan": removal_plan("Remove", true), "failure": failure})).await;
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["trustDeleted"], json!(false));
+}

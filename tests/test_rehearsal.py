@@ -247,6 +247,26 @@ def test_parameters_reach_the_functions_the_definition_and_the_rule(endpoint, te
     assert (rule.event_bus, rule.pattern["source"]) == ("trustflow-second", ["trustctl"])
 
 
+def health_schedule(stack):
+    """The rule that runs the health check, found by its target."""
+    (rule,) = [r for r in stack.rules.values()
+               if any(getattr(stack.function_by_arn(t["Arn"]), "binary", None) == "trust-health" for t in r.targets)]
+    return rule
+
+
+def test_the_health_check_schedule_is_off_without_directories_and_runs_them_when_named(deployed, endpoint):
+    rule = health_schedule(deployed)
+    assert rule.state == "DISABLED"
+    # Only that rule may invoke the health check.
+    assert deployed.function_by_binary("trust-health").invoke_permissions == [{"principal": "events.amazonaws.com", "source_arn": rule.arn}]
+    second = rh.rehearse(endpoint, stack_name="trustflow-health",
+                         parameters={"EventBusName": "trustflow-health", "HealthCheckDirectoryIds": "d-1234567890,d-abcdef0123"})
+    rule = health_schedule(second)
+    (target,) = rule.targets
+    assert rule.state == "ENABLED"
+    assert json.loads(target["Input"]) == {"directoryIds": ["d-1234567890", "d-abcdef0123"]}
+
+
 def test_a_placeholder_without_a_substitution_fails_the_state_machine_and_what_needs_it(endpoint, template, tmp_path):
     broken = json.loads(json.dumps(template))
     properties = definition_substitutions(broken)

@@ -97,6 +97,7 @@ def test_an_invalid_request_fails_the_schema_even_where_format_is_only_an_annota
 BLAMED_BY_NAME = [
     ("request-id", "requestId"), ("directory-id", "directoryId"), ("remote-domain", "remoteDomainName"),
     ("trust-type", "trustType"), ("trust-direction", "trustDirection"), ("forwarder", "conditionalForwarderIpAddrs"),
+    ("ipv6-forwarder", "conditionalForwarderIpv6Addrs"), ("add-ip-routes", "addIpRoutes"),
     ("selective-auth", "selectiveAuth"), ("trust-password", "trustPassword"), ("secret-", "trustPassword"),
     ("json-key", "trustPassword"), ("notify", "notify"), ("on-existing-trust", "onExistingTrust"),
     ("requested-by", "requestedBy"), ("request-", "(request)"),

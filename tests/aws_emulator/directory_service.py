@@ -18,6 +18,7 @@ forwarder calls and RegionsInfo are missing. Here:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
@@ -31,6 +32,9 @@ NETBIOS = "The operation could not be performed on this domain."
 UPDATE_FAILED = "The trust relationship could not be updated."
 DOMAIN_PATTERN = re.compile(r"^([a-zA-Z0-9]+[\.-])+([a-zA-Z0-9])+[.]?$")
 DIRECTIONS = ("One-Way: Outgoing", "One-Way: Incoming", "Two-Way")
+# AddIpRoutes: IpRoute.Description's pattern and length, and the routes a directory may have.
+DESCRIPTION_PATTERN = re.compile(r"^([a-zA-Z0-9_])[\\a-zA-Z0-9_@#%*+=:?./!\s-]{0,127}$")
+IP_ROUTE_LIMIT = 100
 
 CONTROL: Any = None
 
@@ -170,7 +174,7 @@ def patch_backend() -> None:
     Backend = ds_models.DirectoryServiceBackend
 
     def create_trust(self, directory_id, remote_domain_name, trust_password, trust_direction, trust_type,
-                     conditional_forwarder_ip_addrs, selective_auth):
+                     conditional_forwarder_ip_addrs, selective_auth, conditional_forwarder_ipv6_addrs=None):
         self._validate_directory_id(directory_id)
         if not remote_domain_name or len(remote_domain_name) > 1024 or not DOMAIN_PATTERN.match(remote_domain_name):
             raise InvalidParameterException("Invalid RemoteDomainName. Required and valid domain name.")
@@ -193,10 +197,10 @@ def patch_backend() -> None:
         trust._tf = {"scenario": chosen["scenario"], "ready_after_units": chosen.get("readyAfterUnits", 6),
                      "created": time.time(), "verify_requested": None, "deleting_since": None, "update_requested": None}
         directory.trusts.append(trust)
-        if conditional_forwarder_ip_addrs:
+        if conditional_forwarder_ip_addrs or conditional_forwarder_ipv6_addrs:
             CONTROL.forwarders.setdefault((directory_id, domain), {
-                "RemoteDomainName": remote_domain_name.rstrip("."), "DnsIpAddrs": list(conditional_forwarder_ip_addrs),
-                "ReplicationScope": "Domain"})
+                "RemoteDomainName": remote_domain_name.rstrip("."), "DnsIpAddrs": list(conditional_forwarder_ip_addrs or []),
+                "DnsIpv6Addrs": list(conditional_forwarder_ipv6_addrs or []), "ReplicationScope": "Domain"})
         return trust.trust_id
 
     original_describe_trusts = Backend.describe_trusts
@@ -259,6 +263,51 @@ def patch_responses() -> None:
         refresh(trust)
         return ActionResult({"RequestId": str(uuid.uuid4()), "TrustId": trust.trust_id})
 
+    def r_create_trust(self):
+        # moto's own handler drops ConditionalForwarderIpv6Addrs.
+        trust_id = self.ds_backend.create_trust(
+            directory_id=self._get_param("DirectoryId"), remote_domain_name=self._get_param("RemoteDomainName"),
+            trust_password=self._get_param("TrustPassword"), trust_direction=self._get_param("TrustDirection"),
+            trust_type=self._get_param("TrustType"),
+            conditional_forwarder_ip_addrs=self._get_param("ConditionalForwarderIpAddrs"),
+            selective_auth=self._get_param("SelectiveAuth"),
+            conditional_forwarder_ipv6_addrs=self._get_param("ConditionalForwarderIpv6Addrs"))
+        return ActionResult({"TrustId": trust_id})
+
+    def r_list_ip_routes(self):
+        directory_id = self._get_param("DirectoryId")
+        self.ds_backend._validate_directory_id(directory_id)
+        with CONTROL.lock:
+            return ActionResult({"IpRoutesInfo": [dict(route) for route in CONTROL.ip_routes.get(directory_id, [])]})
+
+    def r_add_ip_routes(self):
+        directory_id = self._get_param("DirectoryId")
+        self.ds_backend._validate_directory_id(directory_id)
+        routes = self._get_param("IpRoutes") or []
+        if not routes:
+            raise InvalidParameterException("IpRoutes is required.")
+        with CONTROL.lock:
+            present = CONTROL.ip_routes.setdefault(directory_id, [])
+            for route in routes:
+                cidr = route.get("CidrIp", "")
+                try:
+                    ipaddress.IPv4Network(cidr)
+                except ValueError:
+                    raise InvalidParameterException(f"Invalid CidrIp {cidr!r}.")
+                if any(existing["CidrIp"] == cidr for existing in present):
+                    raise EntityAlreadyExistsException(f"The IP route {cidr} already exists.")
+            # The Directory Service's rule for descriptions (AddIpRoutes, IpRoute.Description).
+            for route in routes:
+                if not DESCRIPTION_PATTERN.match(route.get("Description", "x")):
+                    raise InvalidParameterException("Invalid Description.")
+            if len(present) + len(routes) > IP_ROUTE_LIMIT:
+                from moto.core.exceptions import JsonRESTError
+                raise JsonRESTError("IpRouteLimitExceededException", f"IP route limit of {IP_ROUTE_LIMIT} exceeded.")
+            for route in routes:
+                present.append({"DirectoryId": directory_id, "CidrIp": route["CidrIp"], "IpRouteStatusMsg": "Added",
+                                "Description": route.get("Description", ""), "AddedDateTime": time.time()})
+        return ActionResult({})
+
     def r_create_conditional_forwarder(self):
         directory_id = self._get_param("DirectoryId")
         self.ds_backend._validate_directory_id(directory_id)
@@ -267,7 +316,7 @@ def patch_responses() -> None:
         if key in CONTROL.forwarders:
             raise EntityAlreadyExistsException(f"A conditional forwarder for {domain} already exists.")
         CONTROL.forwarders[key] = {"RemoteDomainName": domain.rstrip("."), "DnsIpAddrs": self._get_param("DnsIpAddrs") or [],
-                                   "ReplicationScope": "Domain"}
+                                   "DnsIpv6Addrs": self._get_param("DnsIpv6Addrs") or [], "ReplicationScope": "Domain"}
         return ActionResult({})
 
     def r_describe_conditional_forwarders(self):
@@ -284,6 +333,7 @@ def patch_responses() -> None:
         if key not in CONTROL.forwarders:
             raise EntityDoesNotExistException("No conditional forwarder exists for that domain.")
         CONTROL.forwarders[key]["DnsIpAddrs"] = self._get_param("DnsIpAddrs") or []
+        CONTROL.forwarders[key]["DnsIpv6Addrs"] = self._get_param("DnsIpv6Addrs") or []
         return ActionResult({})
 
     def r_delete_conditional_forwarder(self):
@@ -293,7 +343,8 @@ def patch_responses() -> None:
         return ActionResult({})
 
     for name, fn in {
-        "describe_trusts": r_describe_trusts,
+        "describe_trusts": r_describe_trusts, "create_trust": r_create_trust,
+        "list_ip_routes": r_list_ip_routes, "add_ip_routes": r_add_ip_routes,
         "verify_trust": r_verify_trust, "update_trust": r_update_trust,
         "create_conditional_forwarder": r_create_conditional_forwarder,
         "describe_conditional_forwarders": r_describe_conditional_forwarders,

@@ -72,6 +72,8 @@ class Control:
         self.calls: list[dict[str, Any]] = []
         self.primary_regions: dict[str, str] = {}
         self.forwarders: dict[tuple[str, str], dict[str, Any]] = {}
+        # Directory id -> its IP routes (AddIpRoutes), as ListIpRoutes describes them.
+        self.ip_routes: dict[str, list[dict[str, Any]]] = {}
         # Lambda function name -> the binary the runtime emulator serves it with.
         self.lambda_binaries: dict[str, str] = {}
         # Calls an assumed role made that its policies do not allow (iam_enforcement.py).

@@ -125,3 +125,44 @@ def test_an_update_call_that_keeps_failing_ends_failed_and_the_trust_keeps_its_s
     assert "UpdateConditionalForwarder" in result["detail"]["error"]["message"]
     assert "Requested changes:" in run.messages[0]["Message"]
     assert trust_of(stack, directory_id, trust_id)["SelectiveAuth"] == "Disabled"
+
+
+def test_ipv6_forwarder_addresses_alone_make_the_forwarder_and_the_trust(stack, directory_id, secret):
+    domain = f"life{next(_domains)}.example.com"
+    body = request(directory_id, domain, secret)
+    del body["conditionalForwarderIpAddrs"]
+    body["conditionalForwarderIpv6Addrs"] = ["fd00:10::53", "FD00:10:0::54"]
+    run = stack.run(event(body))
+    assert run.status == "SUCCEEDED" and run.output["status"]["trustState"] == "Verified", run.output
+    (create,) = calls(stack, "CreateTrust")[-1:]
+    (forwarder,) = stack.client("ds").describe_conditional_forwarders(
+        DirectoryId=directory_id, RemoteDomainNames=[domain])["ConditionalForwarders"]
+    # Normalised by the parser; kept apart from the IPv4 addresses as the API does.
+    assert forwarder["DnsIpv6Addrs"] == ["fd00:10::53", "fd00:10::54"] and forwarder["DnsIpAddrs"] == []
+    # The same addresses again, spelled otherwise, are not a change.
+    stack.control("calls", method="DELETE")
+    same = again(body, conditionalForwarderIpv6Addrs=["fd00:10:0:0::54", "fd00:10::53"])
+    assert stack.run(event(same)).output["plan"]["action"] == "AlreadyInPlace"
+    assert calls(stack, "UpdateConditionalForwarder") == []
+
+
+def test_a_public_forwarder_without_a_route_is_refused_unless_the_requester_consents_to_add_it(stack, directory_id, secret):
+    domain = f"life{next(_domains)}.example.com"
+    body = request(directory_id, domain, secret, conditionalForwarderIpAddrs=["172.16.10.153", "198.51.100.77"])
+    refused = stack.run(event(body))
+    (result,) = refused.events
+    assert result["detail-type"] == "Trust Request Rejected"
+    message = refused.messages[0]["Message"]
+    assert "conditionalForwarderIpAddrs[1]" in message and "198.51.100.77" in message and "addIpRoutes" in message
+    assert calls(stack, "CreateTrust") == [] and calls(stack, "AddIpRoutes") == []
+    routes = stack.client("ds").list_ip_routes(DirectoryId=directory_id)["IpRoutesInfo"]
+    assert "198.51.100.77/32" not in [r["CidrIp"] for r in routes]
+
+    stack.control("calls", method="DELETE")
+    run = stack.run(event(again(body, addIpRoutes=True)))
+    assert run.status == "SUCCEEDED" and run.output["status"]["trustState"] == "Verified", run.output
+    assert run.output["plan"]["ipRoutes"] == ["198.51.100.77/32"]
+    routes = stack.client("ds").list_ip_routes(DirectoryId=directory_id)["IpRoutesInfo"]
+    assert [r["CidrIp"] for r in routes].count("198.51.100.77/32") == 1
+    operations = [c["operation"] for c in stack.control("calls", method="GET")["calls"]]
+    assert operations.index("AddIpRoutes") < operations.index("CreateTrust")

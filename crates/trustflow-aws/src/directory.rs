@@ -7,7 +7,7 @@ use trustflow_domain::WorkflowError;
 
 use std::collections::BTreeMap;
 
-use crate::ports::{CreateOutcome, DirectoryReader, DirectoryTags, NewTrust, TrustCreator, TrustMaintainer};
+use crate::ports::{CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NewTrust, TrustCreator, TrustMaintainer};
 use crate::sdk_error::{classify_sdk_error, error_code, plain};
 
 /// Directory Service over the AWS SDK.
@@ -60,7 +60,7 @@ impl DirectoryReader for SdkDirectory {
                 .conditional_forwarders()
                 .iter()
                 .find(|f| f.remote_domain_name().map(normalize_domain).as_deref() == Some(remote_domain))
-                .map(|f| f.dns_ip_addrs().to_vec())),
+                .map(|f| f.dns_ip_addrs().iter().chain(f.dns_ipv6_addrs()).cloned().collect())),
             Err(error) if error_code(&error) == Some("EntityDoesNotExistException") => Ok(None),
             Err(error) => Err(classify_sdk_error("DescribeConditionalForwarders", error, plain)),
         }
@@ -180,6 +180,7 @@ impl TrustCreator for SdkDirectory {
     async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
         use aws_sdk_directory::types::{SelectiveAuth, TrustDirection, TrustType};
         let forwarders = (!trust.conditional_forwarder_ip_addrs.is_empty()).then(|| trust.conditional_forwarder_ip_addrs.clone());
+        let ipv6_forwarders = (!trust.conditional_forwarder_ipv6_addrs.is_empty()).then(|| trust.conditional_forwarder_ipv6_addrs.clone());
         let result = self
             .0
             .create_trust()
@@ -190,6 +191,7 @@ impl TrustCreator for SdkDirectory {
             .trust_type(TrustType::from(trust.trust_type))
             .selective_auth(SelectiveAuth::from(trust.selective_auth))
             .set_conditional_forwarder_ip_addrs(forwarders)
+            .set_conditional_forwarder_ipv6_addrs(ipv6_forwarders)
             .send()
             .await;
         match result {
@@ -251,21 +253,75 @@ impl TrustMaintainer for SdkDirectory {
         addresses: &[String],
         exists: bool,
     ) -> Result<(), WorkflowError> {
-        let addresses = Some(addresses.to_vec());
+        // The forwarder keeps IPv4 (DnsIpAddrs) and IPv6 (DnsIpv6Addrs) addresses apart.
+        let (ipv6, ipv4): (Vec<String>, Vec<String>) = addresses.iter().cloned().partition(|address| address.contains(':'));
+        let ipv4 = (!ipv4.is_empty()).then_some(ipv4);
+        let ipv6 = (!ipv6.is_empty()).then_some(ipv6);
         if exists {
             let call = self.0.update_conditional_forwarder().directory_id(directory_id).remote_domain_name(remote_domain);
-            call.set_dns_ip_addrs(addresses)
+            call.set_dns_ip_addrs(ipv4)
+                .set_dns_ipv6_addrs(ipv6)
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|error| classify_sdk_error("UpdateConditionalForwarder", error, plain))
         } else {
             let call = self.0.create_conditional_forwarder().directory_id(directory_id).remote_domain_name(remote_domain);
-            call.set_dns_ip_addrs(addresses)
+            call.set_dns_ip_addrs(ipv4)
+                .set_dns_ipv6_addrs(ipv6)
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|error| classify_sdk_error("CreateConditionalForwarder", error, plain))
+        }
+    }
+}
+
+impl IpRoutes for SdkDirectory {
+    async fn ip_routes(&self, directory_id: &str) -> Result<Vec<String>, WorkflowError> {
+        let mut routes = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .0
+                .list_ip_routes()
+                .directory_id(directory_id)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| classify_sdk_error("ListIpRoutes", error, plain))?;
+            // A route being removed, or whose addition failed, does not carry traffic.
+            let carrying = |status: Option<&aws_sdk_directory::types::IpRouteStatusMsg>| {
+                !matches!(status.map(|s| s.as_str()), Some("Removing" | "Removed" | "AddFailed" | "RemoveFailed"))
+            };
+            routes.extend(
+                output
+                    .ip_routes_info()
+                    .iter()
+                    .filter(|route| carrying(route.ip_route_status_msg()))
+                    .filter_map(|route| route.cidr_ip())
+                    .map(str::to_owned),
+            );
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(routes),
+            }
+        }
+    }
+
+    async fn add_ip_routes(&self, directory_id: &str, cidrs: &[String], description: &str) -> Result<(), WorkflowError> {
+        use aws_sdk_directory::types::IpRoute;
+        let routes = cidrs.iter().map(|cidr| IpRoute::builder().cidr_ip(cidr).description(description).build()).collect();
+        // The directory's security group is left as it is: the network pre-flight says what it lacks.
+        match self.0.add_ip_routes().directory_id(directory_id).set_ip_routes(Some(routes)).send().await {
+            Ok(_) => Ok(()),
+            // A retry, or a route someone added meanwhile: what was asked for is there.
+            Err(error) if error_code(&error) == Some("EntityAlreadyExistsException") => Ok(()),
+            Err(error) if error_code(&error) == Some("IpRouteLimitExceededException") => Err(WorkflowError::TrustRejected(format!(
+                "AddIpRoutes: {}",
+                error.as_service_error().and_then(|e| e.message()).unwrap_or("the directory has as many IP routes as it may")
+            ))),
+            Err(error) => Err(classify_sdk_error("AddIpRoutes", error, plain)),
         }
     }
 }

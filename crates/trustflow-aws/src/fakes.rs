@@ -10,7 +10,7 @@ use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
 use crate::ports::{
-    CreateOutcome, DirectoryReader, DirectoryTags, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustMaintainer,
+    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustMaintainer,
 };
 
 /// One published notification.
@@ -64,6 +64,8 @@ pub struct FakeAws {
     pub events: RefCell<Vec<PutEvent>>,
     /// Tags by directory.
     pub tags: RefCell<HashMap<String, BTreeMap<String, String>>>,
+    /// IP routes (CIDRs) by directory.
+    pub ip_routes: RefCell<HashMap<String, Vec<String>>>,
     next_trust: RefCell<u32>,
 }
 
@@ -143,6 +145,21 @@ impl DirectoryReader for FakeAws {
     }
 }
 
+impl IpRoutes for FakeAws {
+    async fn ip_routes(&self, directory_id: &str) -> Result<Vec<String>, WorkflowError> {
+        self.call("ListIpRoutes", directory_id)?;
+        Ok(self.ip_routes.borrow().get(directory_id).cloned().unwrap_or_default())
+    }
+
+    async fn add_ip_routes(&self, directory_id: &str, cidrs: &[String], _description: &str) -> Result<(), WorkflowError> {
+        self.call("AddIpRoutes", &cidrs.join(","))?;
+        let mut routes = self.ip_routes.borrow_mut();
+        let routes = routes.entry(directory_id.to_owned()).or_default();
+        routes.extend(cidrs.iter().filter(|cidr| !routes.contains(cidr)).cloned().collect::<Vec<_>>());
+        Ok(())
+    }
+}
+
 impl TrustCreator for FakeAws {
     async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
         self.call("CreateTrust", &trust.remote_domain_name)?;
@@ -158,10 +175,12 @@ impl TrustCreator for FakeAws {
         if exists {
             return Ok(CreateOutcome::AlreadyExists);
         }
-        if !trust.conditional_forwarder_ip_addrs.is_empty() {
+        let addresses: Vec<String> =
+            trust.conditional_forwarder_ip_addrs.iter().chain(&trust.conditional_forwarder_ipv6_addrs).cloned().collect();
+        if !addresses.is_empty() {
             let key = (trust.directory_id.clone(), domain.clone());
             self.forwarders.borrow_mut().push(key.clone());
-            self.forwarder_addresses.borrow_mut().insert(key, trust.conditional_forwarder_ip_addrs.clone());
+            self.forwarder_addresses.borrow_mut().insert(key, addresses);
         }
         let id = self.add_trust(&trust.directory_id, &domain, trust.trust_direction, "Creating", "");
         Ok(CreateOutcome::Created(id))

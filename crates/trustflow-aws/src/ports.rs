@@ -25,6 +25,8 @@ pub struct NewTrust {
     pub trust_direction: &'static str,
     /// Conditional forwarder addresses; empty to rely on an existing forwarder.
     pub conditional_forwarder_ip_addrs: Vec<String>,
+    /// The forwarder's IPv6 addresses (`ConditionalForwarderIpv6Addrs`).
+    pub conditional_forwarder_ipv6_addrs: Vec<String>,
     /// `Enabled` or `Disabled`.
     pub selective_auth: &'static str,
 }
@@ -57,7 +59,8 @@ pub trait DirectoryReader {
     fn list_trusts(&self, directory_id: &str) -> impl Future<Output = Result<Vec<TrustInfo>, WorkflowError>>;
     /// One trust; `None` if it no longer exists.
     fn describe_trust(&self, directory_id: &str, trust_id: &str) -> impl Future<Output = Result<Option<TrustInfo>, WorkflowError>>;
-    /// The DNS server addresses of the directory's conditional forwarder for the domain; `None` when it has none.
+    /// The DNS server addresses (IPv4, then IPv6) of the directory's conditional forwarder for the
+    /// domain; `None` when it has none.
     fn conditional_forwarder(
         &self,
         directory_id: &str,
@@ -87,6 +90,14 @@ pub trait TrustMaintainer {
         addresses: &[String],
         exists: bool,
     ) -> impl Future<Output = Result<(), WorkflowError>>;
+}
+
+/// The directory's IP routes: how its controllers reach addresses outside RFC 1918.
+pub trait IpRoutes {
+    /// ListIpRoutes (all pages): the IPv4 CIDRs of the routes that carry traffic (not being removed, not failed).
+    fn ip_routes(&self, directory_id: &str) -> impl Future<Output = Result<Vec<String>, WorkflowError>>;
+    /// AddIpRoutes; a route that exists already counts as added.
+    fn add_ip_routes(&self, directory_id: &str, cidrs: &[String], description: &str) -> impl Future<Output = Result<(), WorkflowError>>;
 }
 
 /// Tags on a directory: where the health check keeps what it last saw.

@@ -59,10 +59,23 @@ impl Change {
 
 /// Whether two lists of DNS server addresses name the same servers, in whatever order.
 pub fn same_addresses(a: &[String], b: &[String]) -> bool {
-    fn as_set(addresses: &[String]) -> std::collections::BTreeSet<&str> {
-        addresses.iter().map(String::as_str).collect()
+    // Compared as addresses, not text: an IPv6 address has many spellings (fd00:0:0::53, fd00::53).
+    fn as_set(addresses: &[String]) -> std::collections::BTreeSet<Result<std::net::IpAddr, &str>> {
+        addresses.iter().map(|text| text.parse().map_err(|_| text.as_str())).collect()
     }
     as_set(a) == as_set(b)
+}
+
+/// The /32 routes the directory lacks to reach `addrs`: those no route in `routes` (IPv4 CIDRs as
+/// ListIpRoutes gives them) covers. A route that is not a CIDR covers nothing.
+pub fn missing_ip_routes(addrs: &[std::net::Ipv4Addr], routes: &[String]) -> Vec<String> {
+    fn covers(route: &str, addr: std::net::Ipv4Addr) -> bool {
+        let Some((network, length)) = route.split_once('/') else { return false };
+        let (Ok(network), Ok(length)) = (network.parse::<std::net::Ipv4Addr>(), length.parse::<u32>()) else { return false };
+        let Some(mask) = u32::MAX.checked_shl(32 - length.min(32)).filter(|_| length <= 32) else { return length == 0 };
+        u32::from(network) & mask == u32::from(addr) & mask
+    }
+    addrs.iter().filter(|addr| !routes.iter().any(|route| covers(route, **addr))).map(|addr| format!("{addr}/32")).collect()
 }
 
 /// What differs between the request and the trust (and the directory's forwarder for the domain)
@@ -74,7 +87,7 @@ pub fn changes_for(request: &TrustRequest, trust: &TrustInfo, forwarder: Option<
     if trust.selective_auth != request.selective_auth {
         changes.push(Change::SelectiveAuth { from: trust.selective_auth, to: request.selective_auth });
     }
-    let wanted: Vec<String> = request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect();
+    let wanted = request.forwarder_addresses();
     if let Some(current) = forwarder.filter(|current| !current.is_empty() && !wanted.is_empty() && !same_addresses(current, &wanted)) {
         changes.push(Change::ForwarderAddresses { from: current.to_vec(), to: wanted });
     }
@@ -104,6 +117,11 @@ pub struct Plan {
     /// What an Update changes in place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// The directory IP routes (CIDRs) the creation step adds, with the requester's consent
+    /// (`addIpRoutes`), before it creates or changes anything: forwarder addresses outside RFC 1918
+    /// that no route of the directory covered when the request was validated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_routes: Vec<String>,
     /// When a trust still being created counts as timed out (RFC 3339 in the hand-off; a value
     /// that is not a time fails the step that reads it, instead of meaning "never").
     #[serde(with = "crate::times::rfc3339_seconds")]

@@ -4,7 +4,7 @@
 //! messages echo offending values, and a requester who pastes the password into the wrong field
 //! must not see it echoed back into an error, a log or the execution history.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -67,6 +67,14 @@ pub struct TrustRequest {
     pub trust_direction: TrustDirection,
     /// The on-premises DNS servers; empty where a conditional forwarder already exists.
     pub conditional_forwarder_ip_addrs: Vec<Ipv4Addr>,
+    /// The on-premises DNS servers' IPv6 addresses (CreateTrust's `ConditionalForwarderIpv6Addrs`),
+    /// beside or instead of the IPv4 ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditional_forwarder_ipv6_addrs: Vec<Ipv6Addr>,
+    /// Consent to add the directory IP routes (AddIpRoutes) its controllers need to reach
+    /// forwarder addresses outside RFC 1918. Without it such an address without a route is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub add_ip_routes: bool,
     /// Selective authentication.
     pub selective_auth: SelectiveAuth,
     /// Where the password is; never the password.
@@ -88,6 +96,8 @@ const FIELDS: &[&str] = &[
     "trustType",
     "trustDirection",
     "conditionalForwarderIpAddrs",
+    "conditionalForwarderIpv6Addrs",
+    "addIpRoutes",
     "selectiveAuth",
     "trustPassword",
     "notify",
@@ -138,6 +148,8 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     let trust_type = parse_trust_type(object, &mut violations);
     let trust_direction = parse_trust_direction(object, &mut violations);
     let forwarders = parse_forwarders(object.get("conditionalForwarderIpAddrs"), &mut violations);
+    let ipv6_forwarders = parse_ipv6_forwarders(object.get("conditionalForwarderIpv6Addrs"), &mut violations);
+    let add_ip_routes = parse_flag(object, "addIpRoutes", &mut violations);
     let selective_auth = parse_selective_auth(object, &mut violations);
     let trust_password = parse_secret_location(object.get("trustPassword"), &mut violations);
     let notify = parse_notify(object.get("notify"), &mut violations);
@@ -151,6 +163,8 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         trust_type,
         trust_direction,
         forwarders,
+        ipv6_forwarders,
+        add_ip_routes,
         selective_auth,
         trust_password,
         notify,
@@ -163,6 +177,8 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             Some(trust_type),
             Some(trust_direction),
             Some(conditional_forwarder_ip_addrs),
+            Some(conditional_forwarder_ipv6_addrs),
+            Some(add_ip_routes),
             Some(selective_auth),
             Some(trust_password),
             Some(notify),
@@ -174,6 +190,8 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             trust_type,
             trust_direction,
             conditional_forwarder_ip_addrs,
+            conditional_forwarder_ipv6_addrs,
+            add_ip_routes,
             selective_auth,
             trust_password,
             notify,
@@ -511,6 +529,106 @@ fn parse_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> O
         }
     }
     (violations.len() == before).then_some(addrs)
+}
+
+/// `None` when `addr` may be an IPv6 DNS server of the remote domain, else the rule it breaks.
+pub fn check_ipv6_forwarder_addr(addr: Ipv6Addr) -> Option<&'static str> {
+    let first = addr.segments()[0];
+    if addr.is_unspecified() {
+        Some("must not be the unspecified address (::)")
+    } else if addr.is_loopback() {
+        Some("must not be the loopback address (::1)")
+    } else if addr.is_multicast() {
+        Some("must not be a multicast address (ff00::/8)")
+    } else if first & 0xffc0 == 0xfe80 {
+        Some("must not be a link-local address (fe80::/10): the directory's controllers cannot reach it")
+    } else if addr.to_ipv4_mapped().is_some() {
+        Some("must not be an IPv4-mapped address (::ffff:0:0/96): list it in conditionalForwarderIpAddrs")
+    } else if first == 0x2001 && addr.segments()[1] == 0x0db8 {
+        Some("must not be a documentation address (2001:db8::/32)")
+    } else {
+        None
+    }
+}
+
+fn parse_ipv6_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Vec<Ipv6Addr>> {
+    const FIELD: &str = "conditionalForwarderIpv6Addrs";
+    let items = match value {
+        None | Some(Value::Null) => return Some(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            violations.push(Violation::new(FIELD, "must be an array of 1 to 4 IPv6 addresses", display_json(other)));
+            return None;
+        }
+    };
+    if items.is_empty() || items.len() > MAX_FORWARDER_ADDRS {
+        violations.push(Violation::new(
+            FIELD,
+            format!("must list 1 to {MAX_FORWARDER_ADDRS} IPv6 DNS server addresses (or be omitted), not {}", items.len()),
+            display_json(&Value::Array(items.clone())),
+        ));
+        return None;
+    }
+    let before = violations.len();
+    let mut addrs = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let field = format!("{FIELD}[{index}]");
+        let Some(text) = item.as_str() else {
+            violations.push(Violation::new(field, "must be an IPv6 address as a string, e.g. \"fd00:10::53\"", display_json(item)));
+            continue;
+        };
+        match text.parse::<Ipv6Addr>() {
+            Err(_) => violations.push(Violation::new(field, "must be an IPv6 address, e.g. fd00:10::53", text)),
+            Ok(addr) => {
+                if let Some(rule) = check_ipv6_forwarder_addr(addr) {
+                    violations.push(Violation::new(field, rule, text));
+                } else if text.contains('.') {
+                    // The schema's pattern takes hexadecimal groups only; the two must agree.
+                    violations.push(Violation::new(
+                        field,
+                        "must be written in hexadecimal groups, without an embedded dotted IPv4 part",
+                        text,
+                    ));
+                } else if addrs.contains(&addr) {
+                    violations.push(Violation::new(field, "must not repeat an address listed before it", text));
+                } else {
+                    addrs.push(addr);
+                }
+            }
+        }
+    }
+    (violations.len() == before).then_some(addrs)
+}
+
+/// An optional boolean field: `false` when absent.
+fn parse_flag(object: &Map<String, Value>, field: &str, violations: &mut Vec<Violation>) -> Option<bool> {
+    match object.get(field) {
+        None | Some(Value::Null) => Some(false),
+        Some(Value::Bool(flag)) => Some(*flag),
+        Some(other) => {
+            violations.push(Violation::new(field, "must be true or false", display_json(other)));
+            None
+        }
+    }
+}
+
+/// Whether `addr` is in the private ranges of RFC 1918, which a directory reaches without IP routes.
+pub fn is_rfc1918(addr: Ipv4Addr) -> bool {
+    addr.is_private()
+}
+
+impl TrustRequest {
+    /// Every forwarder address of the request, IPv4 first, as the Directory Service writes them.
+    pub fn forwarder_addresses(&self) -> Vec<String> {
+        let ipv4 = self.conditional_forwarder_ip_addrs.iter().map(|addr| IpAddr::V4(*addr));
+        let ipv6 = self.conditional_forwarder_ipv6_addrs.iter().map(|addr| IpAddr::V6(*addr));
+        ipv4.chain(ipv6).map(|addr| addr.to_string()).collect()
+    }
+
+    /// The IPv4 forwarder addresses outside RFC 1918: the directory reaches them only through IP routes.
+    pub fn public_forwarder_addrs(&self) -> Vec<Ipv4Addr> {
+        self.conditional_forwarder_ip_addrs.iter().copied().filter(|addr| !is_rfc1918(*addr)).collect()
+    }
 }
 
 /// Whether `id` is a Secrets Manager secret name or ARN.

@@ -91,6 +91,7 @@ impl PlanBuilder {
             replaces_trust_id: None,
             existing_trust: None,
             changes: Vec::new(),
+            ip_routes: Vec::new(),
             deadline: self.deadline,
         }
     }

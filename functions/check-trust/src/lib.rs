@@ -206,7 +206,7 @@ where
     // Only a trust this workflow created is deleted: an adopted one belongs to another request.
     let created_here = matches!(plan.action, PlanAction::Create | PlanAction::Replace);
     if settings.delete_failed_trusts && created_here && status.trust_state != TrustState::Deleted {
-        let delete_forwarder = !plan.request.conditional_forwarder_ip_addrs.is_empty();
+        let delete_forwarder = !plan.request.forwarder_addresses().is_empty();
         directory_api.delete_trust(trust_id, delete_forwarder).await?;
         tracing::info!(trust_id, delete_forwarder, "deleted the failed trust");
         status.trust_deleted = true;

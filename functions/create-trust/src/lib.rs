@@ -6,7 +6,7 @@
 //! Creation is idempotent: when CreateTrust says the trust exists (a duplicate event, a retry,
 //! a race with a second request), the existing trust is followed instead.
 
-use trustflow_aws::ports::{CreateOutcome, DirectoryReader, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
+use trustflow_aws::ports::{CreateOutcome, DirectoryReader, IpRoutes, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
 use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::plan::{is_requested_shape, same_addresses, Change, Plan, PlanAction};
@@ -15,7 +15,7 @@ use trustflow_domain::plan::{is_requested_shape, same_addresses, Change, Plan, P
 /// only once the password has been read and checked, and says plainly when the new one then failed.
 pub async fn create_trust<D, S>(mut plan: Plan, directory_api: &D, secrets: &S) -> Result<Plan, WorkflowError>
 where
-    D: DirectoryReader + TrustCreator + TrustMaintainer,
+    D: DirectoryReader + TrustCreator + TrustMaintainer + IpRoutes,
     S: SecretStore,
 {
     let request = &plan.request;
@@ -26,6 +26,7 @@ where
             return Ok(plan);
         }
         PlanAction::Update => {
+            add_ip_routes(&plan, directory_api).await?;
             apply_changes(&plan, directory_api).await?;
             return Ok(plan);
         }
@@ -36,12 +37,16 @@ where
         trust_type: request.trust_type.as_api_str(),
         trust_direction: request.trust_direction.as_api_str(),
         conditional_forwarder_ip_addrs: request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect(),
+        conditional_forwarder_ipv6_addrs: request.conditional_forwarder_ipv6_addrs.iter().map(ToString::to_string).collect(),
         selective_auth: request.selective_auth.as_api_str(),
     };
     // Everything that can stop the new trust is checked before the old one is touched: the
     // password is read and checked against CreateTrust's rules first (the request's own rules
     // were checked by the validation step). A replacement never destroys a trust for nothing.
     let password = secrets.read_password(&request.trust_password).await?;
+    // The routes come before anything is deleted or created: a directory that cannot take them
+    // keeps the trust it has.
+    add_ip_routes(&plan, directory_api).await?;
     let replaced = match plan.replaces_trust_id.as_deref() {
         Some(old) => Some(delete_replaced_trust(&plan, old, directory_api).await?),
         None => None,
@@ -73,6 +78,28 @@ where
         }
     }
     Ok(plan)
+}
+
+/// Adds the IP routes the plan lists that the directory does not have yet (a retried step finds
+/// them there and adds nothing).
+async fn add_ip_routes<D: IpRoutes>(plan: &Plan, directory_api: &D) -> Result<(), WorkflowError> {
+    if plan.ip_routes.is_empty() {
+        return Ok(());
+    }
+    let request = &plan.request;
+    let present = directory_api.ip_routes(&request.directory_id).await?;
+    let missing: Vec<String> = plan.ip_routes.iter().filter(|route| !present.contains(route)).cloned().collect();
+    if !missing.is_empty() {
+        // AddIpRoutes takes at most 128 characters of [a-zA-Z0-9_@#%*+=:?./!-] and spaces, no brackets.
+        let description: String = format!("trustflow DNS servers of {} for request {}", request.remote_domain_name, request.request_id)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "_@#%*+=:?./!- ".contains(*c))
+            .take(128)
+            .collect();
+        directory_api.add_ip_routes(&request.directory_id, &missing, &description).await?;
+        tracing::info!(request_id = %request.request_id, routes = %missing.join(", "), "added IP routes");
+    }
+    Ok(())
 }
 
 /// Applies an Update's changes to the trust the plan follows: the forwarder first (it touches no
@@ -118,7 +145,7 @@ where
     if let Some(trust) = directory_api.describe_trust(&request.directory_id, old).await? {
         if trust.state != TrustState::Deleting && trust.state != TrustState::Deleted {
             // Keep the domain's forwarder when the request relies on it (gave no addresses).
-            let delete_forwarder = !request.conditional_forwarder_ip_addrs.is_empty();
+            let delete_forwarder = !request.forwarder_addresses().is_empty();
             directory_api.delete_trust(old, delete_forwarder).await?;
             tracing::info!(trust_id = old, request_id = %request.request_id, "deleted the trust this request replaces");
         }

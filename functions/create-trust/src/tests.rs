@@ -218,3 +218,32 @@ async fn a_forwarder_only_update_leaves_the_trust_untouched() {
     assert_eq!(aws.count("UpdateTrust"), 0);
     assert_eq!(aws.state_of(&trust_id).as_deref(), Some("Verified"));
 }
+
+#[tokio::test]
+async fn adds_the_planned_ip_routes_before_creating_the_trust_and_not_twice() {
+    let aws = account();
+    let mut planned = plan(json!({"secretId": "plain"}), PlanAction::Create);
+    planned.ip_routes = vec!["203.0.113.10/32".to_owned(), "198.51.100.7/32".to_owned()];
+    aws.ip_routes.borrow_mut().insert(DIR.to_owned(), vec!["198.51.100.7/32".to_owned()]);
+    create_trust(planned.clone(), &aws, &aws).await.expect("created");
+    let calls = aws.calls.borrow().clone();
+    let added = calls.iter().position(|c| c.starts_with("AddIpRoutes")).expect("routes added");
+    let created = calls.iter().position(|c| c.starts_with("CreateTrust")).expect("trust created");
+    assert!(added < created, "{calls:?}");
+    assert_eq!(calls[added], "AddIpRoutes 203.0.113.10/32", "only the missing route");
+    // A retried step finds every route there and adds none.
+    let aws_calls_before = aws.count("AddIpRoutes");
+    let _ = create_trust(planned, &aws, &aws).await;
+    assert_eq!(aws.count("AddIpRoutes"), aws_calls_before);
+}
+
+#[tokio::test]
+async fn a_replacement_whose_routes_cannot_be_added_keeps_the_working_trust() {
+    let aws = account();
+    let (old, mut planned) = replacing(&aws, json!({"secretId": "plain"}));
+    planned.ip_routes = vec!["203.0.113.10/32".to_owned()];
+    aws.failing.borrow_mut().insert("AddIpRoutes".to_owned(), 99);
+    assert!(create_trust(planned, &aws, &aws).await.is_err());
+    assert_eq!(aws.count("DeleteTrust"), 0);
+    assert_eq!(aws.state_of(&old).as_deref(), Some("Verified"));
+}

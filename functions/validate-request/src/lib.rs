@@ -5,7 +5,7 @@
 //! the conditional forwarder, and the trusts the directory already has for the domain.
 
 use serde_json::Value;
-use trustflow_aws::ports::{DirectoryReader, SecretPresence, SecretStore};
+use trustflow_aws::ports::{DirectoryReader, IpRoutes, SecretPresence, SecretStore};
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::handoff::WorkflowPlan;
@@ -27,7 +27,7 @@ pub struct Settings {
 pub const DEFAULT_DEADLINE_SECONDS: u64 = 2 * 60 * 60;
 
 /// Validates the request in `input` (an EventBridge event or the bare request) and plans the workflow.
-pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
+pub async fn plan_request<D: DirectoryReader + IpRoutes, S: SecretStore>(
     input: &Value,
     settings: &Settings,
     directory_api: &D,
@@ -44,15 +44,20 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
         false => None,
     };
     violations.extend(secret_violation(&request, secrets.secret_presence(&request.trust_password.secret_id).await?));
-    if request.conditional_forwarder_ip_addrs.is_empty() && forwarder.is_none() && directory_fit {
+    let relies_on_forwarder = request.conditional_forwarder_ip_addrs.is_empty() && request.conditional_forwarder_ipv6_addrs.is_empty();
+    if relies_on_forwarder && forwarder.is_none() && directory_fit {
         violations.push(Violation::without_value(
             "conditionalForwarderIpAddrs",
             format!(
-                "is required: {} has no conditional forwarder for {}, so list 1 to 4 of that domain's DNS server addresses",
+                "is required: {} has no conditional forwarder for {}, so list 1 to 4 of that domain's DNS server addresses (or their IPv6 addresses in conditionalForwarderIpv6Addrs)",
                 request.directory_id, request.remote_domain_name
             ),
         ));
     }
+    let ip_routes = match directory_fit {
+        true => missing_ip_routes(&request, directory_api, &mut violations).await?,
+        false => Vec::new(),
+    };
     if !violations.is_empty() {
         return Err(WorkflowError::ValidationFailed(violations));
     }
@@ -69,6 +74,7 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
         replaces_trust_id: matches!(action, Replace).then_some(existing_id).flatten(),
         existing_trust: existing,
         changes,
+        ip_routes,
         request,
         directory,
         action,
@@ -76,12 +82,45 @@ pub async fn plan_request<D: DirectoryReader, S: SecretStore>(
     })
 }
 
+/// The IP routes the directory needs for the request's forwarder addresses outside RFC 1918.
+/// Its controllers reach such addresses only through IP routes ("Add IP address routes when using
+/// public IP addresses", AWS Directory Service Administration Guide). Without the requester's
+/// consent (`addIpRoutes`) each address without a route is a violation; with it, the routes to add.
+async fn missing_ip_routes<D: IpRoutes>(
+    request: &TrustRequest,
+    directory_api: &D,
+    violations: &mut Vec<Violation>,
+) -> Result<Vec<String>, WorkflowError> {
+    let public = request.public_forwarder_addrs();
+    if public.is_empty() {
+        return Ok(Vec::new());
+    }
+    let routes = directory_api.ip_routes(&request.directory_id).await?;
+    let missing = trustflow_domain::plan::missing_ip_routes(&public, &routes);
+    if request.add_ip_routes || missing.is_empty() {
+        return Ok(missing);
+    }
+    for (index, addr) in request.conditional_forwarder_ip_addrs.iter().enumerate() {
+        if missing.contains(&format!("{addr}/32")) {
+            violations.push(Violation::new(
+                format!("conditionalForwarderIpAddrs[{index}]"),
+                format!(
+                    "is outside RFC 1918 and {} has no IP route to it, so its domain controllers cannot reach it: send \"addIpRoutes\": true to have trustflow add {addr}/32 (AddIpRoutes), or add the route to the directory yourself",
+                    request.directory_id
+                ),
+                addr.to_string(),
+            ));
+        }
+    }
+    Ok(Vec::new())
+}
+
 #[cfg(test)]
 mod tests;
 
 /// Validates what started the workflow and plans it: a removal (`{"removal": ...}`) or a
 /// creation (or change) request, bare or in its EventBridge event.
-pub async fn plan_workflow<D: DirectoryReader, S: SecretStore>(
+pub async fn plan_workflow<D: DirectoryReader + IpRoutes, S: SecretStore>(
     input: &Value,
     settings: &Settings,
     directory_api: &D,

@@ -195,3 +195,57 @@ async fn refuses_to_change_a_trust_aws_is_still_creating() {
     input["selectiveAuth"] = json!("Enabled");
     assert_eq!(plan(&aws, &input).await.expect_err("refused").name(), "TrustConflict");
 }
+
+fn with_public_forwarder(add_ip_routes: Option<bool>) -> Value {
+    let mut input = request();
+    input["conditionalForwarderIpAddrs"] = json!(["172.16.10.153", "203.0.113.10"]);
+    if let Some(consent) = add_ip_routes {
+        input["addIpRoutes"] = json!(consent);
+    }
+    input
+}
+
+#[tokio::test]
+async fn a_public_forwarder_address_without_a_route_or_consent_is_refused_naming_the_address() {
+    let aws = account();
+    let result = plan(&aws, &with_public_forwarder(None)).await;
+    let Err(WorkflowError::ValidationFailed(violations)) = result else { panic!("expected a rejection, got {result:?}") };
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, "conditionalForwarderIpAddrs[1]");
+    assert_eq!(violations[0].value.as_deref(), Some("\"203.0.113.10\""));
+    assert!(
+        violations[0].rule.contains("outside RFC 1918") && violations[0].rule.contains("\"addIpRoutes\": true"),
+        "{}",
+        violations[0].rule
+    );
+    assert_eq!(aws.count("ListIpRoutes"), 1);
+}
+
+#[tokio::test]
+async fn with_consent_the_plan_lists_only_the_routes_the_directory_lacks() {
+    let aws = account();
+    let consented = plan(&aws, &with_public_forwarder(Some(true))).await.expect("accepted");
+    assert_eq!(consented.ip_routes, ["203.0.113.10/32"]);
+    aws.ip_routes.borrow_mut().insert(DIR.to_owned(), vec!["203.0.113.0/24".to_owned()]);
+    let covered = plan(&aws, &with_public_forwarder(None)).await.expect("a route covers it: no consent needed");
+    assert!(covered.ip_routes.is_empty());
+}
+
+#[tokio::test]
+async fn private_forwarders_never_ask_for_ip_routes() {
+    let aws = account();
+    let plan = plan(&aws, &request()).await.expect("accepted");
+    assert!(plan.ip_routes.is_empty());
+    assert_eq!(aws.count("ListIpRoutes"), 0);
+}
+
+#[tokio::test]
+async fn an_ipv6_forwarder_alone_satisfies_the_forwarder_rule() {
+    let aws = account();
+    let mut input = request();
+    input.as_object_mut().expect("object").remove("conditionalForwarderIpAddrs");
+    assert_eq!(violation_fields(plan(&aws, &input).await), ["conditionalForwarderIpAddrs"]);
+    input["conditionalForwarderIpv6Addrs"] = json!(["fd00:10::53"]);
+    let plan = plan(&aws, &input).await.expect("accepted");
+    assert_eq!(plan.request.forwarder_addresses(), ["fd00:10::53"]);
+}

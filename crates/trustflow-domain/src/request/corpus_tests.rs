@@ -41,6 +41,8 @@ const BLAMED_BY_NAME: &[(&str, &str)] = &[
     ("trust-type", "trustType"),
     ("trust-direction", "trustDirection"),
     ("forwarder", "conditionalForwarderIpAddrs"),
+    ("ipv6-forwarder", "conditionalForwarderIpv6Addrs"),
+    ("add-ip-routes", "addIpRoutes"),
     ("selective-auth", "selectiveAuth"),
     ("trust-password", "trustPassword"),
     ("secret-", "trustPassword"),

@@ -205,6 +205,51 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
             "notify.\"email\"",
             "not a field",
         ),
+        (
+            "ipv6 forwarders not an array",
+            with("conditionalForwarderIpv6Addrs", json!("fd00::53")),
+            "conditionalForwarderIpv6Addrs",
+            "array of 1 to 4 IPv6",
+        ),
+        ("ipv6 forwarders empty", with("conditionalForwarderIpv6Addrs", json!([])), "conditionalForwarderIpv6Addrs", "1 to 4 IPv6"),
+        (
+            "ipv6 forwarder malformed",
+            with("conditionalForwarderIpv6Addrs", json!(["fd00::53::1"])),
+            "conditionalForwarderIpv6Addrs[0]",
+            "IPv6 address",
+        ),
+        (
+            "ipv6 forwarder is ipv4",
+            with("conditionalForwarderIpv6Addrs", json!(["10.0.0.53"])),
+            "conditionalForwarderIpv6Addrs[0]",
+            "IPv6 address",
+        ),
+        ("ipv6 forwarder loopback", with("conditionalForwarderIpv6Addrs", json!(["::1"])), "conditionalForwarderIpv6Addrs[0]", "loopback"),
+        (
+            "ipv6 forwarder link-local",
+            with("conditionalForwarderIpv6Addrs", json!(["fe80::1"])),
+            "conditionalForwarderIpv6Addrs[0]",
+            "link-local",
+        ),
+        (
+            "ipv6 forwarder multicast",
+            with("conditionalForwarderIpv6Addrs", json!(["ff02::1"])),
+            "conditionalForwarderIpv6Addrs[0]",
+            "multicast",
+        ),
+        (
+            "ipv6 forwarder mapped ipv4",
+            with("conditionalForwarderIpv6Addrs", json!(["::ffff:10.0.0.53"])),
+            "conditionalForwarderIpv6Addrs[0]",
+            "IPv4-mapped",
+        ),
+        (
+            "ipv6 forwarder repeated",
+            with("conditionalForwarderIpv6Addrs", json!(["fd00::53", "fd00:0::53"])),
+            "conditionalForwarderIpv6Addrs[1]",
+            "repeat",
+        ),
+        ("add ip routes not a boolean", with("addIpRoutes", json!("yes")), "addIpRoutes", "true or false"),
         ("existing trust policy unknown", with("onExistingTrust", json!("overwrite")), "onExistingTrust", "\"keep\""),
         ("requested by empty", with("requestedBy", json!("")), "requestedBy", "1 to 256"),
         ("unknown field", with("trustPasswordValue", json!("x")), "\"trustPasswordValue\"", "not a field of a trust request"),
@@ -222,6 +267,30 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
         assert_eq!(violation.value.is_some(), shown_value_expected, "{case}: value shown = {:?}", violation.value);
         assert!(parse_request(&input).is_err());
     }
+}
+
+#[test]
+fn takes_ipv6_forwarders_beside_or_instead_of_ipv4_ones_and_lists_both() {
+    let both = parse_request(&with("conditionalForwarderIpv6Addrs", json!(["FD00:10:0::53", "2600:1f18::53"]))).expect("valid");
+    assert_eq!(both.forwarder_addresses(), ["172.16.10.153", "172.16.10.154", "fd00:10::53", "2600:1f18::53"].map(str::to_owned));
+    let mut only_ipv6 = with("conditionalForwarderIpv6Addrs", json!(["fd00:10::53"]));
+    only_ipv6.as_object_mut().expect("object").remove("conditionalForwarderIpAddrs");
+    let request = parse_request(&only_ipv6).expect("valid");
+    assert!(request.conditional_forwarder_ip_addrs.is_empty());
+    assert_eq!(request.forwarder_addresses(), ["fd00:10::53"]);
+    assert!(!request.add_ip_routes, "no consent unless given");
+}
+
+#[test]
+fn names_the_forwarder_addresses_outside_rfc_1918() {
+    let request = parse_request(&with("conditionalForwarderIpAddrs", json!(["10.0.0.53", "203.0.113.10", "172.32.0.1", "192.168.1.1"])))
+        .expect("valid");
+    assert_eq!(
+        request.public_forwarder_addrs(),
+        ["203.0.113.10".parse::<std::net::Ipv4Addr>().expect("ip"), "172.32.0.1".parse().expect("ip")]
+    );
+    let consenting = parse_request(&with("addIpRoutes", json!(true))).expect("valid");
+    assert!(consenting.add_ip_routes);
 }
 
 #[test]

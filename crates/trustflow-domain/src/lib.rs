@@ -11,6 +11,7 @@
 //! - [`status`]: where a request stands, derived from its execution.
 //! - [`removal`]: removing a trust: the removal request and its plan.
 //! - [`remedy`]: status reasons turned into something a requester can act on.
+//! - [`network`]: the network pre-flight: the security group rule, network ACL entry or route that would stop a trust.
 //! - [`secret`]: the trust password, in a type that cannot be printed or serialised.
 //! - [`error`]: the error names the state machine matches on.
 //! - [`settings`]: a function's configuration, read from its environment once.
@@ -21,6 +22,7 @@ pub mod domain;
 pub mod error;
 pub mod handoff;
 pub mod health;
+pub mod network;
 pub mod plan;
 pub mod remedy;
 pub mod removal;

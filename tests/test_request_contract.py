@@ -98,6 +98,7 @@ BLAMED_BY_NAME = [
     ("request-id", "requestId"), ("directory-id", "directoryId"), ("remote-domain", "remoteDomainName"),
     ("trust-type", "trustType"), ("trust-direction", "trustDirection"), ("forwarder", "conditionalForwarderIpAddrs"),
     ("ipv6-forwarder", "conditionalForwarderIpv6Addrs"), ("add-ip-routes", "addIpRoutes"),
+    ("remote-cidrs", "remoteDomainCidrs"), ("preflight", "preflight"), ("dry-run", "dryRun"),
     ("selective-auth", "selectiveAuth"), ("trust-password", "trustPassword"), ("secret-", "trustPassword"),
     ("json-key", "trustPassword"), ("notify", "notify"), ("on-existing-trust", "onExistingTrust"),
     ("requested-by", "requestedBy"), ("request-", "(request)"),

@@ -369,8 +369,22 @@ def patch_regions() -> None:
     ds_responses._directory_description = directory_description
 
 
+def open_network(ec2: Any, vpc_id: str, security_group_id: str) -> None:
+    """Lets everything through, as the network pre-flight sees it: the controllers' security group
+    allows all traffic in (moto's allows all out already), and the VPC's main route table sends
+    everything outside the VPC to an attached virtual private gateway. The default network ACL
+    allows all traffic both ways."""
+    ec2.authorize_security_group_ingress(security_group_id, "-1", None, None, [{"CidrIp": "0.0.0.0/0"}])
+    gateway = ec2.create_vpn_gateway("ipsec.1")
+    ec2.attach_vpn_gateway(gateway.id, vpc_id)
+    (main,) = ec2.describe_route_tables(filters={"vpc-id": [vpc_id], "association.main": ["true"]})
+    ec2.create_route(main.id, "0.0.0.0/0", gateway_id=gateway.id)
+
+
 def seed_directory(spec: dict[str, Any]) -> dict[str, Any]:
-    """Creates a directory (and the VPC and subnets moto requires) straight in moto's backends."""
+    """Creates a directory (and the VPC and subnets moto requires) straight in moto's backends.
+    Its network lets everything through unless the spec says `"network": "as-created"` (the
+    security group as AWS creates it, no route out of the VPC)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ds.models import ds_backends
     from moto.ec2.models import ec2_backends
@@ -395,6 +409,8 @@ def seed_directory(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         raise ValueError(f"unsupported directory type {kind!r}")
     directory = backend.directories[directory_id]
+    if spec.get("network", "open") == "open" and kind == "MicrosoftAD":
+        open_network(ec2, vpc.id, directory.security_group_id)
     if "stage" in spec:
         directory.stage = spec["stage"]
     CONTROL.primary_regions[directory_id] = spec.get("primaryRegion", region)

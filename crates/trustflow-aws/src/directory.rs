@@ -98,6 +98,13 @@ fn directory_info(d: &aws_sdk_directory::types::DirectoryDescription) -> Directo
         stage: d.stage().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         primary_region: d.regions_info().and_then(|r| r.primary_region()).map(str::to_owned),
         dns_ip_addrs: d.dns_ip_addrs().to_vec(),
+        vpc: d.vpc_settings().and_then(|vpc| {
+            Some(trustflow_domain::domain::DirectoryVpc {
+                vpc_id: vpc.vpc_id()?.to_owned(),
+                subnet_ids: vpc.subnet_ids().to_vec(),
+                security_group_id: vpc.security_group_id().map(str::to_owned),
+            })
+        }),
     }
 }
 

@@ -4,13 +4,17 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use trustflow_domain::domain::{normalize_domain, DirectoryInfo, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType};
+use trustflow_domain::domain::{
+    normalize_domain, DirectoryInfo, DirectoryVpc, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType,
+};
+use trustflow_domain::network::NetworkSnapshot;
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
 use crate::ports::{
-    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator, TrustMaintainer,
+    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NetworkReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator,
+    TrustMaintainer,
 };
 
 /// One published notification.
@@ -66,6 +70,8 @@ pub struct FakeAws {
     pub tags: RefCell<HashMap<String, BTreeMap<String, String>>>,
     /// IP routes (CIDRs) by directory.
     pub ip_routes: RefCell<HashMap<String, Vec<String>>>,
+    /// The network EC2 describes, by VPC id; a VPC without one is described wide open.
+    pub networks: RefCell<HashMap<String, NetworkSnapshot>>,
     next_trust: RefCell<u32>,
 }
 
@@ -142,6 +148,47 @@ impl DirectoryReader for FakeAws {
         self.call("DescribeConditionalForwarders", remote_domain)?;
         let key = (directory_id.to_owned(), remote_domain.to_owned());
         Ok(self.forwarders.borrow().contains(&key).then(|| self.forwarder_addresses.borrow().get(&key).cloned().unwrap_or_default()))
+    }
+}
+
+impl NetworkReader for FakeAws {
+    async fn network_snapshot(&self, vpc: &DirectoryVpc, security_group_id: &str) -> Result<NetworkSnapshot, WorkflowError> {
+        self.call("DescribeSecurityGroups", security_group_id)?;
+        let known = self.networks.borrow().get(&vpc.vpc_id).cloned();
+        Ok(known.unwrap_or_else(|| open_network(vpc, security_group_id)))
+    }
+}
+
+/// A network that lets everything through: all traffic both ways in the security group and the
+/// network ACLs, and a default route to a transit gateway.
+pub fn open_network(vpc: &DirectoryVpc, security_group_id: &str) -> NetworkSnapshot {
+    use trustflow_domain::network::{
+        AclEntry, NetworkAcl, Route, RouteDestination, RouteTable, RouteTarget, RulePeer, RuleProtocol, SecurityGroup, SecurityGroupRule,
+        SubnetNetwork,
+    };
+    let anywhere = "0.0.0.0/0".parse().unwrap_or_else(|_| unreachable!("a valid block"));
+    let all = || SecurityGroupRule { protocol: RuleProtocol::All, ports: None, peer: RulePeer::Cidr(anywhere) };
+    let entry = |egress| AclEntry { rule_number: 100, egress, protocol: RuleProtocol::All, ports: None, cidr: Some(anywhere), allow: true };
+    NetworkSnapshot {
+        vpc_id: vpc.vpc_id.clone(),
+        vpc_cidrs: vec!["10.0.0.0/16".parse().unwrap_or_else(|_| unreachable!("a valid block"))],
+        security_group: SecurityGroup { id: security_group_id.to_owned(), ingress: vec![all()], egress: vec![all()] },
+        subnets: vpc
+            .subnet_ids
+            .iter()
+            .map(|subnet_id| SubnetNetwork {
+                subnet_id: subnet_id.clone(),
+                network_acl: NetworkAcl { id: "acl-open".to_owned(), entries: vec![entry(false), entry(true)] },
+                route_table: RouteTable {
+                    id: "rtb-open".to_owned(),
+                    routes: vec![Route {
+                        destination: RouteDestination::Cidr(anywhere),
+                        target: RouteTarget::TransitGateway("tgw-open".to_owned()),
+                        active: true,
+                    }],
+                },
+            })
+            .collect(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! the shared SDK configuration, and what an SDK error means for the workflow.
 //!
 //! - [`ports`]: the narrow traits over the AWS calls the handlers make.
-//! - [`directory`]: Directory Service. [`secrets`]: Secrets Manager. [`notifications`]: SNS and
+//! - [`directory`]: Directory Service. [`network`]: EC2 (the directory's network). [`secrets`]: Secrets Manager. [`notifications`]: SNS and
 //!   EventBridge. [`executions`]: Step Functions (starting a request, reading where it stands).
 //! - [`config`]: the SDK configuration, loaded once per process. [`sdk_error`]: error classification.
 //! - `fakes` (feature `fakes`): in-memory stand-ins for the ports, for the handlers' unit tests;
@@ -11,6 +11,7 @@
 pub mod config;
 pub mod directory;
 pub mod executions;
+pub mod network;
 pub mod notifications;
 pub mod ports;
 pub mod sdk_error;
@@ -19,11 +20,12 @@ pub mod secrets;
 pub use config::load_sdk_config;
 pub use directory::SdkDirectory;
 pub use executions::{read_status, SdkExecutions, SdkStarter, StatusError};
+pub use network::SdkNetwork;
 pub use notifications::SdkNotifier;
 pub use secrets::SdkSecrets;
 
 // Re-exported so dependants use the exact versions the adapters are built on.
-pub use {aws_config, aws_sdk_directory, aws_sdk_eventbridge, aws_sdk_secretsmanager, aws_sdk_sfn, aws_sdk_sns};
+pub use {aws_config, aws_sdk_directory, aws_sdk_ec2, aws_sdk_eventbridge, aws_sdk_secretsmanager, aws_sdk_sfn, aws_sdk_sns};
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use trustflow_domain::domain::{DirectoryInfo, SelectiveAuth, TrustInfo};
+use trustflow_domain::domain::{DirectoryInfo, DirectoryVpc, SelectiveAuth, TrustInfo};
+use trustflow_domain::network::NetworkSnapshot;
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::TrustPassword;
 use trustflow_domain::status::{ExecutionSummary, HistoryRecord};
@@ -98,6 +99,14 @@ pub trait IpRoutes {
     fn ip_routes(&self, directory_id: &str) -> impl Future<Output = Result<Vec<String>, WorkflowError>>;
     /// AddIpRoutes; a route that exists already counts as added.
     fn add_ip_routes(&self, directory_id: &str, cidrs: &[String], description: &str) -> impl Future<Output = Result<(), WorkflowError>>;
+}
+
+/// EC2's view of a directory's network, for the pre-flight.
+pub trait NetworkReader {
+    /// The VPC's IPv4 blocks, the security group's rules, and each subnet's network ACL and route
+    /// table (the main one where the subnet has none of its own): every page of each Describe call.
+    fn network_snapshot(&self, vpc: &DirectoryVpc, security_group_id: &str)
+        -> impl Future<Output = Result<NetworkSnapshot, WorkflowError>>;
 }
 
 /// Tags on a directory: where the health check keeps what it last saw.

@@ -29,6 +29,8 @@ pub enum Announcement {
     Removed,
     /// A removal found no trust for the domain: nothing was deleted, and nothing needed to be.
     AlreadyRemoved,
+    /// A dry run passed every check: nothing was created or changed.
+    Checked,
 }
 
 /// An SNS subject line: at most 100 printable ASCII characters (SNS refuses others), anything
@@ -56,11 +58,12 @@ impl Announcement {
             Self::Rejected => "Trust Request Rejected",
             Self::Removed => "Trust Removed",
             Self::AlreadyRemoved => "Trust Already Removed",
+            Self::Checked => "Trust Request Checked",
         }
     }
 
     /// Whether the workflow ends in success.
     pub fn is_success(self) -> bool {
-        matches!(self, Self::Verified | Self::Created | Self::AlreadyInPlace | Self::Removed | Self::AlreadyRemoved)
+        matches!(self, Self::Verified | Self::Created | Self::AlreadyInPlace | Self::Removed | Self::AlreadyRemoved | Self::Checked)
     }
 }

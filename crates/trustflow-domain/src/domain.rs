@@ -267,6 +267,23 @@ pub struct DirectoryInfo {
     /// The directory's DNS servers, which the on-premises side forwards to.
     #[serde(default)]
     pub dns_ip_addrs: Vec<String>,
+    /// Where the directory's domain controllers are (DescribeDirectories' `VpcSettings`); `None`
+    /// when the API gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<DirectoryVpc>,
+}
+
+/// The network a directory's domain controllers are in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryVpc {
+    /// `vpc-...`.
+    pub vpc_id: String,
+    /// The subnets of the domain controllers.
+    pub subnet_ids: Vec<String>,
+    /// The security group AWS created for the domain controllers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_id: Option<String>,
 }
 
 /// What the workflow needs to know of a trust.

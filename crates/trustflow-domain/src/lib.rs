@@ -12,6 +12,7 @@
 //! - [`removal`]: removing a trust: the removal request and its plan.
 //! - [`remedy`]: status reasons turned into something a requester can act on.
 //! - [`network`]: the network pre-flight: the security group rule, network ACL entry or route that would stop a trust.
+//! - [`preflight`]: the network pre-flight in the workflow: the networks it judges, and its findings as violations or warnings.
 //! - [`secret`]: the trust password, in a type that cannot be printed or serialised.
 //! - [`error`]: the error names the state machine matches on.
 //! - [`settings`]: a function's configuration, read from its environment once.
@@ -24,6 +25,7 @@ pub mod handoff;
 pub mod health;
 pub mod network;
 pub mod plan;
+pub mod preflight;
 pub mod remedy;
 pub mod removal;
 pub mod request;

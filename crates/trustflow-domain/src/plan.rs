@@ -122,6 +122,10 @@ pub struct Plan {
     /// that no route of the directory covered when the request was validated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ip_routes: Vec<String>,
+    /// What the network pre-flight found that did not stop the request: findings it cannot judge,
+    /// and with `preflight: warn` the ones that would block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preflight_findings: Vec<crate::network::Finding>,
     /// When a trust still being created counts as timed out (RFC 3339 in the hand-off; a value
     /// that is not a time fails the step that reads it, instead of meaning "never").
     #[serde(with = "crate::times::rfc3339_seconds")]

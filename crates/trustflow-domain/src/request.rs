@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::{normalize_domain, SelectiveAuth, TrustDirection, TrustType};
 use crate::error::{Violation, WorkflowError};
+use crate::network::{CidrError, Ipv4Cidr};
 
 /// The EventBridge `detail-type` of a trust request.
 pub const TRUST_REQUESTED_DETAIL_TYPE: &str = "Trust Requested";
@@ -30,6 +31,34 @@ pub struct SecretLocation {
     /// The key holding the password when the secret is a JSON object; the whole string otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_key: Option<String>,
+}
+
+/// Most remote networks a request may name in `remoteDomainCidrs`: the remote domain's controllers
+/// sit in a few networks, and each one multiplies the pre-flight's findings.
+pub const MAX_REMOTE_DOMAIN_CIDRS: usize = 16;
+
+/// What the network pre-flight does with what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum PreflightMode {
+    /// A finding that blocks rejects the request before anything is created.
+    #[default]
+    Enforce,
+    /// Findings go into the plan and the notifications; the trust is still created.
+    Warn,
+    /// No network checks.
+    Off,
+}
+
+impl PreflightMode {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "enforce" => Some(Self::Enforce),
+            "warn" => Some(Self::Warn),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
 }
 
 /// Who else to tell, on top of the stack's default topic.
@@ -75,6 +104,16 @@ pub struct TrustRequest {
     /// forwarder addresses outside RFC 1918. Without it such an address without a route is refused.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub add_ip_routes: bool,
+    /// The networks of the remote domain's controllers, beside the forwarder addresses, for the
+    /// network pre-flight.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_domain_cidrs: Vec<Ipv4Cidr>,
+    /// What the network pre-flight does with what it finds.
+    #[serde(default)]
+    pub preflight: PreflightMode,
+    /// Check everything and report, creating and changing nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
     /// Selective authentication.
     pub selective_auth: SelectiveAuth,
     /// Where the password is; never the password.
@@ -98,6 +137,9 @@ const FIELDS: &[&str] = &[
     "conditionalForwarderIpAddrs",
     "conditionalForwarderIpv6Addrs",
     "addIpRoutes",
+    "remoteDomainCidrs",
+    "preflight",
+    "dryRun",
     "selectiveAuth",
     "trustPassword",
     "notify",
@@ -150,6 +192,12 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     let forwarders = parse_forwarders(object.get("conditionalForwarderIpAddrs"), &mut violations);
     let ipv6_forwarders = parse_ipv6_forwarders(object.get("conditionalForwarderIpv6Addrs"), &mut violations);
     let add_ip_routes = parse_flag(object, "addIpRoutes", &mut violations);
+    let remote_domain_cidrs = parse_remote_domain_cidrs(object.get("remoteDomainCidrs"), &mut violations);
+    let preflight = match object.get("preflight") {
+        None | Some(Value::Null) => Some(PreflightMode::default()),
+        Some(value) => parse_enum(value, "preflight", "must be \"enforce\", \"warn\" or \"off\"", PreflightMode::parse, &mut violations),
+    };
+    let dry_run = parse_flag(object, "dryRun", &mut violations);
     let selective_auth = parse_selective_auth(object, &mut violations);
     let trust_password = parse_secret_location(object.get("trustPassword"), &mut violations);
     let notify = parse_notify(object.get("notify"), &mut violations);
@@ -164,7 +212,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         trust_direction,
         forwarders,
         ipv6_forwarders,
-        add_ip_routes,
+        (add_ip_routes, remote_domain_cidrs, preflight, dry_run),
         selective_auth,
         trust_password,
         notify,
@@ -178,7 +226,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             Some(trust_direction),
             Some(conditional_forwarder_ip_addrs),
             Some(conditional_forwarder_ipv6_addrs),
-            Some(add_ip_routes),
+            (Some(add_ip_routes), Some(remote_domain_cidrs), Some(preflight), Some(dry_run)),
             Some(selective_auth),
             Some(trust_password),
             Some(notify),
@@ -192,6 +240,9 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             conditional_forwarder_ip_addrs,
             conditional_forwarder_ipv6_addrs,
             add_ip_routes,
+            remote_domain_cidrs,
+            preflight,
+            dry_run,
             selective_auth,
             trust_password,
             notify,
@@ -598,6 +649,57 @@ fn parse_ipv6_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>)
         }
     }
     (violations.len() == before).then_some(addrs)
+}
+
+fn parse_remote_domain_cidrs(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Vec<Ipv4Cidr>> {
+    const FIELD: &str = "remoteDomainCidrs";
+    let items = match value {
+        None | Some(Value::Null) => return Some(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            violations.push(Violation::new(
+                FIELD,
+                format!("must be an array of 1 to {MAX_REMOTE_DOMAIN_CIDRS} IPv4 CIDR blocks"),
+                display_json(other),
+            ));
+            return None;
+        }
+    };
+    if items.is_empty() || items.len() > MAX_REMOTE_DOMAIN_CIDRS {
+        violations.push(Violation::new(
+            FIELD,
+            format!("must list 1 to {MAX_REMOTE_DOMAIN_CIDRS} IPv4 CIDR blocks of the remote domain controllers' networks (or be omitted), not {}", items.len()),
+            display_json(&Value::Array(items.clone())),
+        ));
+        return None;
+    }
+    let before = violations.len();
+    let mut blocks: Vec<Ipv4Cidr> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let field = format!("{FIELD}[{index}]");
+        let Some(text) = item.as_str() else {
+            violations.push(Violation::new(field, "must be an IPv4 CIDR block as a string, e.g. \"10.20.0.0/16\"", display_json(item)));
+            continue;
+        };
+        match text.parse::<Ipv4Cidr>() {
+            Err(CidrError::HostBitsSet { normalised }) => {
+                violations.push(Violation::new(field, format!("must have no host bits set: did you mean {normalised}?"), text))
+            }
+            Err(CidrError::Malformed) => {
+                violations.push(Violation::new(field, "must be an IPv4 CIDR block a.b.c.d/n with n from 0 to 32, e.g. 10.20.0.0/16", text))
+            }
+            Ok(block) if block.prefix_len() < 8 => violations.push(Violation::new(
+                field,
+                "must be a network of the remote domain's controllers, at most a /8 (not the whole internet, not 0.0.0.0/0)",
+                text,
+            )),
+            Ok(block) if blocks.iter().any(|earlier| earlier.overlaps(&block)) => {
+                violations.push(Violation::new(field, "must not overlap a block listed before it", text))
+            }
+            Ok(block) => blocks.push(block),
+        }
+    }
+    (violations.len() == before).then_some(blocks)
 }
 
 /// An optional boolean field: `false` when absent.

@@ -58,6 +58,8 @@ pub enum RequestState {
     Removed,
     /// The request broke a rule; nothing was created.
     Rejected,
+    /// A dry run passed every check; nothing was created or changed.
+    Checked,
     /// The trust was not ready in time (creation deadline or remote-side window).
     TimedOut,
     /// Someone stopped the execution.
@@ -74,6 +76,7 @@ impl RequestState {
             Self::Created => "created on the AWS side (one-way incoming: not verified by AWS)",
             Self::Failed => "failed",
             Self::Rejected => "rejected",
+            Self::Checked => "checked (dry run): nothing was created or changed",
             Self::Removed => "removed",
             Self::TimedOut => "timed out",
             Self::Aborted => "aborted",
@@ -195,6 +198,7 @@ fn requester_state(execution: &ExecutionSummary, announcement: Option<Announceme
         (_, Some(Announcement::Created)) => RequestState::Created,
         (_, Some(Announcement::Removed | Announcement::AlreadyRemoved)) => RequestState::Removed,
         (_, Some(Announcement::Rejected)) => RequestState::Rejected,
+        (_, Some(Announcement::Checked)) => RequestState::Checked,
         (_, Some(Announcement::TimedOut | Announcement::RemoteSideTimedOut)) => RequestState::TimedOut,
         (_, Some(Announcement::Failed)) => RequestState::Failed,
         ("FAILED", _) if execution.error.as_deref() == Some("TrustRequestRejected") => RequestState::Rejected,

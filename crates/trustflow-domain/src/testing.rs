@@ -18,6 +18,11 @@ pub fn sample_directory(directory_id: &str) -> DirectoryInfo {
         stage: "Active".to_owned(),
         primary_region: Some("us-east-1".to_owned()),
         dns_ip_addrs: vec!["10.0.0.10".to_owned(), "10.0.0.11".to_owned()],
+        vpc: Some(crate::domain::DirectoryVpc {
+            vpc_id: "vpc-0a1b2c3d".to_owned(),
+            subnet_ids: vec!["subnet-0a".to_owned(), "subnet-0b".to_owned()],
+            security_group_id: Some("sg-0d1r".to_owned()),
+        }),
     }
 }
 
@@ -92,6 +97,7 @@ impl PlanBuilder {
             existing_trust: None,
             changes: Vec::new(),
             ip_routes: Vec::new(),
+            preflight_findings: Vec::new(),
             deadline: self.deadline,
         }
     }

@@ -298,6 +298,8 @@ fn announcement_of(plan: &Plan, outcome: Option<Outcome>, error: Option<&str>) -
     match (error, outcome) {
         (Some(error), _) if REJECTIONS.contains(&error) => Announcement::Rejected,
         (Some(_), _) => Announcement::Failed,
+        // A dry run goes from the validation step straight to the notifier: it passed every check.
+        (None, None) if plan.request.dry_run => Announcement::Checked,
         (None, Some(Outcome::Verified)) if !verifiable => Announcement::Created,
         (None, Some(Outcome::Verified)) if plan.action == PlanAction::AlreadyInPlace => Announcement::AlreadyInPlace,
         (None, Some(Outcome::Verified)) => Announcement::Verified,
@@ -336,6 +338,10 @@ fn message_body(facts: &Facts<'_>) -> String {
         Announcement::Rejected => "was rejected".to_owned(),
         Announcement::Removed => "is removed".to_owned(),
         Announcement::AlreadyRemoved => "was already removed".to_owned(),
+        Announcement::Checked => format!(
+            "passed every check (dry run): nothing was created or changed. Sent without \"dryRun\", the request would {}",
+            would_do(facts.plan)
+        ),
     };
     let mut body = format!(
         "The {direction} {kind} trust between {aws} ({dir}) and {remote} {headline}.\n\nRequest: {id}{by}\nDirectory: {aws} ({dir})\nRemote domain: {remote}\nDirection: {direction}\nType: {kind}\nTrust: {trust}\nState: {state}\n",
@@ -356,6 +362,15 @@ fn message_body(facts: &Facts<'_>) -> String {
     }
     if !facts.reason.is_empty() {
         body.push_str(&format!("Reason: {}\n", facts.reason));
+    }
+    if !facts.plan.ip_routes.is_empty() {
+        body.push_str(&format!("IP routes planned for the forwarders outside RFC 1918: {}\n", facts.plan.ip_routes.join(", ")));
+    }
+    if !facts.plan.preflight_findings.is_empty() {
+        body.push_str("\nNetwork pre-flight (when the request was checked):\n");
+        for finding in &facts.plan.preflight_findings {
+            body.push_str(&format!("- {}\n", trustflow_domain::preflight::describe(finding)));
+        }
     }
     if let Some(old) = facts.replaced {
         body.push_str(&format!(
@@ -396,6 +411,25 @@ fn message_body(facts: &Facts<'_>) -> String {
     body
 }
 
+/// What a request would do, in words, for a dry run's answer.
+fn would_do(plan: &Plan) -> String {
+    match plan.action {
+        PlanAction::Create => "create the trust".to_owned(),
+        PlanAction::Replace => {
+            format!("delete the existing trust {} and create the requested one", plan.replaces_trust_id.as_deref().unwrap_or("(unknown)"))
+        }
+        PlanAction::Update => format!(
+            "change the existing trust {} in place ({})",
+            plan.trust_id.as_deref().unwrap_or("(unknown)"),
+            plan.changes.iter().map(Change::describe).collect::<Vec<_>>().join("; ")
+        ),
+        PlanAction::Adopt => {
+            format!("follow the existing trust {} until AWS has verified it", plan.trust_id.as_deref().unwrap_or("(unknown)"))
+        }
+        PlanAction::AlreadyInPlace => "change nothing: the trust is already in place".to_owned(),
+    }
+}
+
 /// The result event's detail: the same facts, for a machine.
 fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
     let request = &facts.plan.request;
@@ -420,6 +454,10 @@ fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
             "deleted": facts.replaced_gone,
         })),
         "remoteSideDeadline": facts.remote_side_deadline,
+        "dryRun": request.dry_run.then_some(true),
+        "plannedAction": request.dry_run.then_some(facts.plan.action),
+        "ipRoutes": (!facts.plan.ip_routes.is_empty()).then_some(&facts.plan.ip_routes),
+        "preflightFindings": (!facts.plan.preflight_findings.is_empty()).then_some(&facts.plan.preflight_findings),
         "error": facts.failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
         "occurredAt": rfc3339(now),
     })
@@ -444,6 +482,7 @@ fn subject_line(facts: &Facts<'_>) -> String {
             Announcement::Rejected => "rejected",
             Announcement::Removed => "removed",
             Announcement::AlreadyRemoved => "already removed",
+            Announcement::Checked => "checked (dry run)",
         }
     ))
 }

@@ -5,12 +5,15 @@
 //! the conditional forwarder, and the trusts the directory already has for the domain.
 
 use serde_json::Value;
-use trustflow_aws::ports::{DirectoryReader, IpRoutes, SecretPresence, SecretStore};
+use trustflow_aws::ports::{DirectoryReader, IpRoutes, NetworkReader, SecretPresence, SecretStore};
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::handoff::WorkflowPlan;
+use trustflow_domain::network::{evaluate, Finding};
 use trustflow_domain::plan::{changes_for, decide, with_changes, Plan};
+use trustflow_domain::preflight::{blocking_violations, remote_networks};
 use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, RemovalPlan};
+use trustflow_domain::request::PreflightMode;
 use trustflow_domain::request::{parse_request, TrustRequest};
 use trustflow_domain::time::{self, OffsetDateTime};
 
@@ -27,10 +30,11 @@ pub struct Settings {
 pub const DEFAULT_DEADLINE_SECONDS: u64 = 2 * 60 * 60;
 
 /// Validates the request in `input` (an EventBridge event or the bare request) and plans the workflow.
-pub async fn plan_request<D: DirectoryReader + IpRoutes, S: SecretStore>(
+pub async fn plan_request<D: DirectoryReader + IpRoutes, N: NetworkReader, S: SecretStore>(
     input: &Value,
     settings: &Settings,
     directory_api: &D,
+    network: &N,
     secrets: &S,
     now: OffsetDateTime,
 ) -> Result<Plan, WorkflowError> {
@@ -58,6 +62,10 @@ pub async fn plan_request<D: DirectoryReader + IpRoutes, S: SecretStore>(
         true => missing_ip_routes(&request, directory_api, &mut violations).await?,
         false => Vec::new(),
     };
+    let preflight_findings = match directory_fit {
+        true => network_preflight(&request, &directory, forwarder.as_deref(), settings, network, &mut violations).await?,
+        false => Vec::new(),
+    };
     if !violations.is_empty() {
         return Err(WorkflowError::ValidationFailed(violations));
     }
@@ -75,11 +83,45 @@ pub async fn plan_request<D: DirectoryReader + IpRoutes, S: SecretStore>(
         existing_trust: existing,
         changes,
         ip_routes,
+        preflight_findings,
         request,
         directory,
         action,
         deadline,
     })
+}
+
+/// Runs the network pre-flight the request asks for. With `enforce`, each finding that stops the
+/// trust becomes a violation (the request is rejected with all of them, before anything is
+/// created); with `warn` every finding goes into the plan. Findings the check cannot judge (a rule
+/// naming a security group or prefix list) never block: they go into the plan either way.
+async fn network_preflight<D: NetworkReader>(
+    request: &TrustRequest,
+    directory: &DirectoryInfo,
+    forwarder: Option<&[String]>,
+    settings: &Settings,
+    network: &D,
+    violations: &mut Vec<Violation>,
+) -> Result<Vec<Finding>, WorkflowError> {
+    if request.preflight == PreflightMode::Off {
+        return Ok(Vec::new());
+    }
+    let remote_networks = remote_networks(request, forwarder);
+    let Some((vpc, security_group_id)) = directory.vpc.as_ref().and_then(|vpc| Some((vpc, vpc.security_group_id.as_deref()?))) else {
+        // Not a directory EC2 can describe (DescribeDirectories gave no VPC settings): nothing to judge.
+        tracing::warn!(directory_id = %directory.directory_id, "no VPC settings: the network pre-flight was skipped");
+        return Ok(Vec::new());
+    };
+    if remote_networks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let snapshot = network.network_snapshot(vpc, security_group_id).await?;
+    let findings = evaluate(&snapshot, &remote_networks, &settings.region);
+    if request.preflight == PreflightMode::Enforce {
+        violations.extend(blocking_violations(&findings));
+        return Ok(findings.into_iter().filter(|finding| !finding.blocks()).collect());
+    }
+    Ok(findings)
 }
 
 /// The IP routes the directory needs for the request's forwarder addresses outside RFC 1918.
@@ -120,16 +162,17 @@ mod tests;
 
 /// Validates what started the workflow and plans it: a removal (`{"removal": ...}`) or a
 /// creation (or change) request, bare or in its EventBridge event.
-pub async fn plan_workflow<D: DirectoryReader + IpRoutes, S: SecretStore>(
+pub async fn plan_workflow<D: DirectoryReader + IpRoutes, N: NetworkReader, S: SecretStore>(
     input: &Value,
     settings: &Settings,
     directory_api: &D,
+    network: &N,
     secrets: &S,
     now: OffsetDateTime,
 ) -> Result<WorkflowPlan, WorkflowError> {
     match removal_in(input) {
         Some(removal) => plan_removal_request(removal, settings, directory_api).await.map(|plan| WorkflowPlan::Removal(Box::new(plan))),
-        None => plan_request(input, settings, directory_api, secrets, now).await.map(|plan| WorkflowPlan::Trust(Box::new(plan))),
+        None => plan_request(input, settings, directory_api, network, secrets, now).await.map(|plan| WorkflowPlan::Trust(Box::new(plan))),
     }
 }
 

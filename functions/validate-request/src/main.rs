@@ -3,7 +3,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_aws::{load_sdk_config, SdkDirectory, SdkSecrets};
+use trustflow_aws::{load_sdk_config, SdkDirectory, SdkNetwork, SdkSecrets};
 use trustflow_domain::handoff::ValidateInput;
 use trustflow_domain::handoff::WorkflowPlan;
 use trustflow_domain::settings;
@@ -21,8 +21,9 @@ async fn main() -> Result<(), Error> {
         deadline_seconds: settings::seconds("TRUST_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS)?,
     };
     let directory = SdkDirectory::new(&config);
+    let network = SdkNetwork::new(&config);
     let secrets = SdkSecrets::new(&config);
-    let (settings, directory, secrets) = (&settings, &directory, &secrets);
+    let (settings, directory, network, secrets) = (&settings, &directory, &network, &secrets);
 
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
@@ -30,7 +31,8 @@ async fn main() -> Result<(), Error> {
             let input = serde_json::from_value::<ValidateInput>(event.payload)
                 .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload cannot be read: {error}"))))?
                 .into_request();
-            let result = plan_workflow(&input, settings, directory, secrets, trustflow_domain::time::OffsetDateTime::now_utc()).await;
+            let result =
+                plan_workflow(&input, settings, directory, network, secrets, trustflow_domain::time::OffsetDateTime::now_utc()).await;
             match &result {
                 Ok(WorkflowPlan::Trust(plan)) => tracing::info!(
                     directory_id = %plan.request.directory_id,

@@ -26,7 +26,7 @@ fn request() -> Value {
 }
 
 async fn plan(aws: &FakeAws, input: &Value) -> Result<Plan, WorkflowError> {
-    plan_request(input, &settings(), aws, aws, OffsetDateTime::UNIX_EPOCH).await
+    plan_request(input, &settings(), aws, aws, aws, OffsetDateTime::UNIX_EPOCH).await
 }
 
 fn violation_fields(result: Result<Plan, WorkflowError>) -> Vec<String> {
@@ -248,4 +248,64 @@ async fn an_ipv6_forwarder_alone_satisfies_the_forwarder_rule() {
     input["conditionalForwarderIpv6Addrs"] = json!(["fd00:10::53"]);
     let plan = plan(&aws, &input).await.expect("accepted");
     assert_eq!(plan.request.forwarder_addresses(), ["fd00:10::53"]);
+}
+
+/// The sample directory's network, open but for an egress rule that reaches only the VPC.
+fn with_egress_only_to_the_vpc(aws: &FakeAws) {
+    let directory = sample_directory(DIR);
+    let vpc = directory.vpc.expect("the sample directory has a VPC");
+    let mut network = trustflow_aws::fakes::open_network(&vpc, "sg-0d1r");
+    network.security_group.egress = vec![trustflow_domain::network::SecurityGroupRule {
+        protocol: trustflow_domain::network::RuleProtocol::All,
+        ports: None,
+        peer: trustflow_domain::network::RulePeer::Cidr("10.0.0.0/16".parse().expect("cidr")),
+    }];
+    aws.networks.borrow_mut().insert(vpc.vpc_id, network);
+}
+
+#[tokio::test]
+async fn an_open_network_passes_the_preflight_without_findings() {
+    let aws = account();
+    let plan = plan(&aws, &request()).await.expect("accepted");
+    assert!(plan.preflight_findings.is_empty());
+    assert_eq!(aws.count("DescribeSecurityGroups"), 1);
+}
+
+#[tokio::test]
+async fn an_enforced_preflight_rejects_with_every_blocking_finding_naming_the_resource() {
+    let aws = account();
+    with_egress_only_to_the_vpc(&aws);
+    let result = plan(&aws, &request()).await;
+    let Err(WorkflowError::ValidationFailed(violations)) = result else { panic!("expected a rejection, got {result:?}") };
+    assert!(!violations.is_empty());
+    for violation in &violations {
+        assert_eq!(violation.field, "network.securityGroup");
+        assert_eq!(violation.value.as_deref(), Some("\"sg-0d1r\""));
+        assert!(violation.rule.contains("outbound") && violation.rule.contains("172.16.10.153/32"), "{}", violation.rule);
+        assert!(violation.rule.contains("aws ec2 authorize-security-group-egress"), "{}", violation.rule);
+    }
+    assert!(violations.iter().any(|v| v.rule.contains("TCP") && v.rule.contains("88")), "{violations:?}");
+}
+
+#[tokio::test]
+async fn a_warned_preflight_plans_the_trust_and_keeps_the_findings() {
+    let aws = account();
+    with_egress_only_to_the_vpc(&aws);
+    let mut input = request();
+    input["preflight"] = json!("warn");
+    let plan = plan(&aws, &input).await.expect("accepted despite the findings");
+    assert_eq!(plan.action, PlanAction::Create);
+    assert!(!plan.preflight_findings.is_empty());
+    assert!(plan.preflight_findings.iter().all(|f| f.blocks() && f.resource == "sg-0d1r"));
+}
+
+#[tokio::test]
+async fn a_preflight_turned_off_reads_nothing_from_ec2() {
+    let aws = account();
+    with_egress_only_to_the_vpc(&aws);
+    let mut input = request();
+    input["preflight"] = json!("off");
+    let plan = plan(&aws, &input).await.expect("accepted");
+    assert!(plan.preflight_findings.is_empty());
+    assert_eq!(aws.count("DescribeSecurityGroups"), 0);
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use trustflow_aws::testing::{fixture, sdk_config};
-use trustflow_aws::{SdkDirectory, SdkSecrets};
+use trustflow_aws::{SdkDirectory, SdkNetwork, SdkSecrets};
 use trustflow_domain::plan::PlanAction;
 use trustflow_domain::time::OffsetDateTime;
 use validate_request::{plan_request, Settings};
@@ -17,7 +17,15 @@ fn request(directory: &str, domain: &str) -> Value {
 async fn plan(input: Value) -> Result<trustflow_domain::plan::Plan, trustflow_domain::WorkflowError> {
     let config = sdk_config().await;
     let settings = Settings { region: "us-east-1".to_owned(), deadline_seconds: 60 };
-    plan_request(&input, &settings, &SdkDirectory::new(&config), &SdkSecrets::new(&config), OffsetDateTime::now_utc()).await
+    plan_request(
+        &input,
+        &settings,
+        &SdkDirectory::new(&config),
+        &SdkNetwork::new(&config),
+        &SdkSecrets::new(&config),
+        OffsetDateTime::now_utc(),
+    )
+    .await
 }
 
 #[tokio::test]

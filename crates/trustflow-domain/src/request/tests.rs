@@ -249,6 +249,14 @@ fn rejects_bad_inputs_naming_field_rule_and_value() {
             "conditionalForwarderIpv6Addrs[1]",
             "repeat",
         ),
+        ("remote cidrs not an array", with("remoteDomainCidrs", json!("10.20.0.0/16")), "remoteDomainCidrs", "array of 1 to 16"),
+        ("remote cidrs empty", with("remoteDomainCidrs", json!([])), "remoteDomainCidrs", "1 to 16"),
+        ("remote cidr host bits", with("remoteDomainCidrs", json!(["10.20.1.0/16"])), "remoteDomainCidrs[0]", "did you mean 10.20.0.0/16?"),
+        ("remote cidr without a prefix", with("remoteDomainCidrs", json!(["10.20.0.0"])), "remoteDomainCidrs[0]", "a.b.c.d/n"),
+        ("remote cidr the whole internet", with("remoteDomainCidrs", json!(["0.0.0.0/0"])), "remoteDomainCidrs[0]", "not 0.0.0.0/0"),
+        ("remote cidrs overlapping", with("remoteDomainCidrs", json!(["10.20.0.0/16", "10.20.5.0/24"])), "remoteDomainCidrs[1]", "overlap"),
+        ("preflight unknown", with("preflight", json!("strict")), "preflight", "\"enforce\", \"warn\" or \"off\""),
+        ("dry run not a boolean", with("dryRun", json!(1)), "dryRun", "true or false"),
         ("add ip routes not a boolean", with("addIpRoutes", json!("yes")), "addIpRoutes", "true or false"),
         ("existing trust policy unknown", with("onExistingTrust", json!("overwrite")), "onExistingTrust", "\"keep\""),
         ("requested by empty", with("requestedBy", json!("")), "requestedBy", "1 to 256"),
@@ -279,6 +287,20 @@ fn takes_ipv6_forwarders_beside_or_instead_of_ipv4_ones_and_lists_both() {
     assert!(request.conditional_forwarder_ip_addrs.is_empty());
     assert_eq!(request.forwarder_addresses(), ["fd00:10::53"]);
     assert!(!request.add_ip_routes, "no consent unless given");
+}
+
+#[test]
+fn preflight_is_enforced_unless_the_request_says_otherwise() {
+    let plain = parse_request(&valid()).expect("valid");
+    assert_eq!(plain.preflight, PreflightMode::Enforce);
+    assert!(!plain.dry_run && plain.remote_domain_cidrs.is_empty());
+    let mut body = with("preflight", json!("warn"));
+    body["dryRun"] = json!(true);
+    body["remoteDomainCidrs"] = json!(["10.20.0.0/16", "192.168.7.0/24"]);
+    let request = parse_request(&body).expect("valid");
+    assert_eq!(request.preflight, PreflightMode::Warn);
+    assert!(request.dry_run);
+    assert_eq!(request.remote_domain_cidrs.iter().map(ToString::to_string).collect::<Vec<_>>(), ["10.20.0.0/16", "192.168.7.0/24"]);
 }
 
 #[test]

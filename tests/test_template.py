@@ -7,13 +7,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The network pre-flight's reads (the validation step, and the notifier's diagnosis of an unreachable domain).
+EC2_NETWORK_READS = {"ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables"}
 # What each function's code calls: the SDK calls its handler reaches (see the trait each main.rs passes in).
 CALLED = {
-    "ValidateRequestFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:DescribeConditionalForwarders", "secretsmanager:DescribeSecret"},
+    "ValidateRequestFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:DescribeConditionalForwarders", "secretsmanager:DescribeSecret",
+                                "ds:ListIpRoutes", *EC2_NETWORK_READS},
     "CreateTrustFunction": {"ds:DescribeTrusts", "ds:CreateTrust", "ds:DeleteTrust", "secretsmanager:GetSecretValue", "ds:UpdateTrust",
-                            "ds:DescribeConditionalForwarders", "ds:CreateConditionalForwarder", "ds:UpdateConditionalForwarder"},
+                            "ds:DescribeConditionalForwarders", "ds:CreateConditionalForwarder", "ds:UpdateConditionalForwarder",
+                            "ds:ListIpRoutes", "ds:AddIpRoutes"},
     "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust"},
-    "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents"},
+    "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents", *EC2_NETWORK_READS},
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
     "SubmitRequestFunction": {"states:StartExecution", "states:DescribeExecution"},
     "TrustHealthFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:VerifyTrust", "ds:ListTagsForResource",
@@ -27,6 +31,9 @@ SDK_CALL = {
     "ds:CreateConditionalForwarder": ".create_conditional_forwarder()", "ds:ListTagsForResource": ".list_tags_for_resource()",
     "ds:AddTagsToResource": ".add_tags_to_resource()", "ds:RemoveTagsFromResource": ".remove_tags_from_resource()", "ds:UpdateConditionalForwarder": ".update_conditional_forwarder()", "secretsmanager:DescribeSecret": ".describe_secret()",
     "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
+    "ds:ListIpRoutes": ".list_ip_routes()", "ds:AddIpRoutes": ".add_ip_routes()",
+    "ec2:DescribeVpcs": ".describe_vpcs()", "ec2:DescribeSecurityGroups": ".describe_security_groups()",
+    "ec2:DescribeNetworkAcls": ".describe_network_acls()", "ec2:DescribeRouteTables": ".describe_route_tables()",
     "states:DescribeExecution": ".describe_execution()", "states:StartExecution": ".start_execution()", "states:GetExecutionHistory": ".get_execution_history()",
 }
 
@@ -78,7 +85,7 @@ def test_only_the_creation_function_may_read_secret_values_and_only_under_the_pr
 
 # Actions that support no resource-level permissions (Service Authorization Reference): scoped to a
 # resource they are never granted, so they must have Resource "*" -- and nothing else may.
-WITHOUT_RESOURCE_LEVEL = {"ds:DescribeDirectories", "ds:DescribeTrusts"}
+WITHOUT_RESOURCE_LEVEL = {"ds:DescribeDirectories", "ds:DescribeTrusts", *EC2_NETWORK_READS}
 
 
 def test_no_wildcard_actions_and_resource_star_only_where_the_action_has_no_resource_level_permissions():
@@ -103,10 +110,11 @@ def test_the_resource_level_table_agrees_with_the_service_authorization_referenc
         import pytest
 
         pytest.skip("checkov's venv is not installed (scripts/bootstrap.sh installs it)")
-    ds = json.loads(found[0].read_text())["ds"]["privileges"]
+    reference = json.loads(found[0].read_text())
     called = set().union(*CALLED.values())
-    for action in sorted(a for a in called if a.startswith("ds:")):
-        resource_types = {r["resource_type"] for r in ds[action.split(":")[1]]["resource_types"].values()} - {""}
+    for action in sorted(a for a in called if a.startswith(("ds:", "ec2:"))):
+        service, name = action.split(":")
+        resource_types = {r["resource_type"] for r in reference[service]["privileges"][name]["resource_types"].values()} - {""}
         assert (not resource_types) == (action in WITHOUT_RESOURCE_LEVEL), (action, resource_types)
 
 
@@ -154,7 +162,7 @@ def test_every_result_event_the_notifier_puts_matches_the_published_schema():
     # The detail-types are spelled once, on the Announcement the notifier puts.
     announcements = (ROOT / "crates" / "trustflow-domain" / "src" / "announcement.rs").read_text()
     detail_types = re.findall(r'=> "(Trust [A-Za-z ]+)"', announcements)
-    assert len(detail_types) == 10, detail_types
+    assert len(detail_types) == 11, detail_types
     for detail_type in detail_types:
         assert detail_type in schema["description"], detail_type
     rule = yaml.safe_load((ROOT / "docs" / "portal-rule.yaml").read_text())

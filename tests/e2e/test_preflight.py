@@ -221,3 +221,24 @@ def test_warned_findings_in_a_result_event_match_the_schema(stack, directory, se
     for sent in result.events:
         jsonschema.validate(sent["detail"], result_schema())
     assert any(sent["detail"].get("preflightFindings") for sent in result.events)
+
+
+def test_a_trust_failing_to_reach_the_domain_is_told_what_blocks_it_now(stack, directory, secret):
+    import jsonschema
+
+    directory_id, ec2, vpc = directory
+    table = main_route_table(ec2, vpc)
+    ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
+    domain = f"onprem{next(_domains)}.example.com"
+    stack.set_scenario(domain, "unreachable")
+    body = request(directory_id, domain, secret, conditionalForwarderIpAddrs=["10.50.0.53"], remoteDomainCidrs=[REMOTE], preflight="warn")
+    result = stack.run(event(body))
+    assert result.status == "FAILED"
+    failed = [e for e in result.events if e["detail-type"] == "Trust Failed"]
+    assert failed, [e["detail-type"] for e in result.events]
+    detail = failed[-1]["detail"]
+    assert detail["remedy"]["code"] == "domain-unreachable"
+    assert detail["networkFindings"] and {f["resource"] for f in detail["networkFindings"]} == {table}
+    jsonschema.validate(detail, result_schema())
+    message = result.messages[-1]["Message"]
+    assert "The network pre-flight, run now, finds what blocks it" in message and f"--route-table-id {table}" in message

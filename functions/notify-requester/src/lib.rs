@@ -5,7 +5,7 @@
 //! a plan and a caught failure, or the raw request and a failure when validation rejected it.
 
 use serde_json::{json, Value};
-use trustflow_aws::ports::Notifier;
+use trustflow_aws::ports::{NetworkReader, Notifier};
 use trustflow_domain::announcement::sns_subject as subject;
 pub use trustflow_domain::announcement::Announcement;
 use trustflow_domain::domain::TrustType;
@@ -13,10 +13,12 @@ use trustflow_domain::error::WorkflowError;
 use trustflow_domain::handoff::WorkflowPlan;
 pub use trustflow_domain::handoff::{NotifyInput, NotifyResult};
 use trustflow_domain::handoff::{Outcome, TrustStatus};
+use trustflow_domain::network::{evaluate, Finding};
 use trustflow_domain::plan::{Change, Plan, PlanAction};
+use trustflow_domain::preflight::remote_networks;
 use trustflow_domain::remedy::Remedy;
 use trustflow_domain::removal::{RemovalAction, RemovalPlan};
-use trustflow_domain::request::peek_reply_to;
+use trustflow_domain::request::{peek_reply_to, PreflightMode};
 use trustflow_domain::status::Cause;
 use trustflow_domain::time::OffsetDateTime;
 use trustflow_domain::times::rfc3339;
@@ -30,6 +32,8 @@ pub struct Settings {
     pub event_bus: String,
     /// The `source` of result events.
     pub event_source: String,
+    /// The Region, for the AWS CLI commands of network findings.
+    pub region: String,
 }
 
 /// A composed notification.
@@ -57,14 +61,18 @@ const REPLACEMENT_NOT_CREATED: &str = "ReplacementNotCreated";
 /// Error names that mean the requester must change something (rather than a fault of the workflow).
 const REJECTIONS: &[&str] = &["ValidationFailed", "TrustConflict", "SecretUnavailable", "TrustRejected"];
 
-/// Composes and sends the notification for `state`.
-pub async fn notify<N: Notifier>(
+/// Composes and sends the notification for `state`. A trust that failed (or waits) because the
+/// directory could not reach the remote domain gets the network pre-flight run again, so the
+/// requester reads what blocks it now instead of a generic checklist.
+pub async fn notify<N: Notifier, W: NetworkReader>(
     input: &NotifyInput,
     settings: &Settings,
     notifier: &N,
+    network: &W,
     now: OffsetDateTime,
 ) -> Result<NotifyResult, WorkflowError> {
-    let notification = compose(input, now);
+    let findings = network_findings_at_failure(input, settings, network).await;
+    let notification = compose_with(input, findings.as_deref(), now);
     let mut topics = vec![settings.default_topic_arn.clone()];
     if let Some(topic) = notification.request_topic.clone().filter(|t| *t != settings.default_topic_arn) {
         topics.push(topic);
@@ -84,14 +92,42 @@ pub async fn notify<N: Notifier>(
     })
 }
 
+/// The network pre-flight run now, for a trust AWS could not verify because the remote domain could
+/// not be contacted (remedy `domain-unreachable`). `None` when it does not apply, the request turned
+/// the pre-flight off, or EC2 cannot be read (the generic checklist is sent then: a notification is
+/// never lost to a diagnosis).
+async fn network_findings_at_failure<W: NetworkReader>(input: &NotifyInput, settings: &Settings, network: &W) -> Option<Vec<Finding>> {
+    let Some(WorkflowPlan::Trust(plan)) = input.plan.as_ref() else { return None };
+    let unreachable = input.status.as_ref().and_then(|s| s.remedy.as_ref()).is_some_and(|remedy| remedy.code == "domain-unreachable");
+    if !unreachable || plan.request.preflight == PreflightMode::Off {
+        return None;
+    }
+    let vpc = plan.directory.vpc.as_ref()?;
+    let group = vpc.security_group_id.as_deref()?;
+    let remote_networks = remote_networks(&plan.request, None);
+    match network.network_snapshot(vpc, group).await {
+        Ok(snapshot) => Some(evaluate(&snapshot, &remote_networks, &settings.region)),
+        Err(error) => {
+            tracing::warn!(error = %error, "the network could not be read for the failure's diagnosis; sending the generic checklist");
+            None
+        }
+    }
+}
+
 /// Composes the notification; pure, so every path is unit-tested.
 pub fn compose(input: &NotifyInput, now: OffsetDateTime) -> Notification {
+    compose_with(input, None, now)
+}
+
+/// Composes the notification, with the network findings of the moment of a failure where they were read.
+pub fn compose_with(input: &NotifyInput, network_findings: Option<&[Finding]>, now: OffsetDateTime) -> Notification {
     let failure = input.failure.as_ref().map(|f| f.name_and_message());
     match input.plan.as_ref() {
         None => compose_early_rejection(input.raw_request.as_deref(), failure, now),
         Some(WorkflowPlan::Removal(plan)) => compose_removal(plan, input.status.as_ref(), failure, now),
         Some(WorkflowPlan::Trust(plan)) => {
-            let facts = Facts::of(plan, input.status.as_ref(), failure);
+            let mut facts = Facts::of(plan, input.status.as_ref(), failure);
+            facts.network_findings = network_findings;
             Notification {
                 announcement: facts.announcement,
                 subject: subject_line(&facts),
@@ -249,6 +285,8 @@ struct Facts<'a> {
     /// The old trust was deleted and the new one not created.
     replaced_deleted: bool,
     trust_deleted: bool,
+    /// The network pre-flight run when the trust failed for a network reason.
+    network_findings: Option<&'a [Finding]>,
 }
 
 impl<'a> Facts<'a> {
@@ -285,6 +323,7 @@ impl<'a> Facts<'a> {
             replaced_gone,
             replaced_deleted,
             trust_deleted: status.is_some_and(|s| s.trust_deleted) || replaced_deleted,
+            network_findings: None,
             failure,
         }
     }
@@ -389,7 +428,21 @@ fn message_body(facts: &Facts<'_>) -> String {
     if let Some((error, message)) = &facts.failure {
         body.push_str(&format!("\nWhy ({error}):\n{message}\n"));
     }
-    if let Some(said) = facts.remedy.filter(|_| facts.announcement != Announcement::AwaitingRemoteSide) {
+    if let Some(findings) = facts.network_findings {
+        let blocking: Vec<&Finding> = findings.iter().filter(|finding| finding.blocks()).collect();
+        if blocking.is_empty() {
+            body.push_str("\nThe network pre-flight, run now, finds nothing in the directory's security group, network ACLs or route tables that blocks the remote domain's networks: look at the on-premises side (its firewall, and its DNS servers answering for the domain).\n");
+        } else {
+            // What blocks it now, instead of the generic checklist: each with its fix.
+            body.push_str("\nThe directory cannot reach the remote domain. The network pre-flight, run now, finds what blocks it:\n");
+            for finding in blocking {
+                body.push_str(&format!("- {}\n", trustflow_domain::preflight::describe(finding)));
+            }
+            body.push_str("Fix these, then send the request again.\n");
+        }
+    }
+    let generic_checklist_replaced = facts.network_findings.is_some_and(|findings| findings.iter().any(Finding::blocks));
+    if let Some(said) = facts.remedy.filter(|_| facts.announcement != Announcement::AwaitingRemoteSide && !generic_checklist_replaced) {
         body.push_str(&format!("\nWhat it means: {}\nWhat to do: {}\n", said.meaning, said.action));
     }
     if facts.replaced_deleted {
@@ -458,6 +511,7 @@ fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
         "plannedAction": request.dry_run.then_some(facts.plan.action),
         "ipRoutes": (!facts.plan.ip_routes.is_empty()).then_some(&facts.plan.ip_routes),
         "preflightFindings": (!facts.plan.preflight_findings.is_empty()).then_some(&facts.plan.preflight_findings),
+        "networkFindings": facts.network_findings,
         "error": facts.failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
         "occurredAt": rfc3339(now),
     })

@@ -7,7 +7,12 @@ const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:trustflow";
 const REQUEST_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:identity-team";
 
 fn settings() -> Settings {
-    Settings { default_topic_arn: TOPIC.to_owned(), event_bus: "trustflow".to_owned(), event_source: "trustflow".to_owned() }
+    Settings {
+        default_topic_arn: TOPIC.to_owned(),
+        event_bus: "trustflow".to_owned(),
+        event_source: "trustflow".to_owned(),
+        region: "us-east-1".to_owned(),
+    }
 }
 
 fn request() -> Value {
@@ -42,7 +47,7 @@ fn input(state: &Value) -> NotifyInput {
 
 async fn send(state: Value) -> (FakeAws, NotifyResult) {
     let aws = FakeAws::default();
-    let result = notify(&input(&state), &settings(), &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    let result = notify(&input(&state), &settings(), &aws, &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
     (aws, result)
 }
 
@@ -163,6 +168,7 @@ async fn a_failed_publish_is_transient_for_the_state_machine_to_retry() {
     let error = notify(
         &input(&json!({"plan": plan("Create"), "status": status("verified", "Verified", "")})),
         &settings(),
+        &aws,
         &aws,
         OffsetDateTime::UNIX_EPOCH,
     )
@@ -382,4 +388,73 @@ async fn a_removal_that_fails_while_following_the_deletion_does_not_claim_the_tr
     let (aws, _) = send(json!({"plan": removal_plan("Remove", true), "failure": failure})).await;
     let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
     assert_eq!(detail["trustDeleted"], json!(false));
+}
+
+const UNREACHABLE: &str = "The specified domain name does not exist or could not be contacted.";
+
+fn plan_in_a_vpc(preflight: &str) -> Value {
+    let mut planned = plan("Create");
+    planned["request"]["preflight"] = json!(preflight);
+    planned["directory"]["vpc"] = json!({"vpcId": "vpc-1", "subnetIds": ["subnet-a"], "securityGroupId": "sg-1"});
+    planned
+}
+
+fn without_a_route(aws: &FakeAws) {
+    let vpc = trustflow_domain::domain::DirectoryVpc {
+        vpc_id: "vpc-1".to_owned(),
+        subnet_ids: vec!["subnet-a".to_owned()],
+        security_group_id: Some("sg-1".to_owned()),
+    };
+    let mut network = trustflow_aws::fakes::open_network(&vpc, "sg-1");
+    network.subnets[0].route_table.routes.clear();
+    aws.networks.borrow_mut().insert("vpc-1".to_owned(), network);
+}
+
+#[tokio::test]
+async fn an_unreachable_domain_is_told_what_blocks_it_now_instead_of_the_generic_checklist() {
+    let aws = FakeAws::default();
+    without_a_route(&aws);
+    let state = json!({"plan": plan_in_a_vpc("warn"), "status": status("failed", "Failed", UNREACHABLE)});
+    notify(&input(&state), &settings(), &aws, &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("The network pre-flight, run now, finds what blocks it"), "{message}");
+    assert!(message.contains("172.16.10.153/32") && message.contains("aws ec2 create-route"), "{message}");
+    let generic = trustflow_domain::remedy::remedy_for(UNREACHABLE, "d-1234567890", "corp.example.com");
+    assert!(!message.contains(&generic.action), "the generic checklist is replaced");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["networkFindings"][0]["check"], "routeTable");
+}
+
+#[tokio::test]
+async fn an_unreachable_domain_on_an_open_network_points_at_the_on_premises_side() {
+    let aws = FakeAws::default();
+    let state = json!({"plan": plan_in_a_vpc("enforce"), "status": status("failed", "Failed", UNREACHABLE)});
+    notify(&input(&state), &settings(), &aws, &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("finds nothing in the directory's security group"), "{message}");
+    assert_eq!(aws.count("DescribeSecurityGroups"), 1);
+}
+
+#[tokio::test]
+async fn other_failures_and_a_preflight_turned_off_read_nothing_from_ec2() {
+    for state in [
+        json!({"plan": plan_in_a_vpc("warn"), "status": status("failed", "VerifyFailed", "The trust relationship could not be verified: Access is denied.")}),
+        json!({"plan": plan_in_a_vpc("off"), "status": status("failed", "Failed", UNREACHABLE)}),
+    ] {
+        let aws = FakeAws::default();
+        notify(&input(&state), &settings(), &aws, &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+        assert_eq!(aws.count("DescribeSecurityGroups"), 0);
+        let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+        assert!(detail["networkFindings"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn a_network_that_cannot_be_read_still_sends_the_generic_checklist() {
+    let aws = FakeAws::default();
+    aws.failing.borrow_mut().insert("DescribeSecurityGroups".to_owned(), 1);
+    let state = json!({"plan": plan_in_a_vpc("warn"), "status": status("failed", "Failed", UNREACHABLE)});
+    notify(&input(&state), &settings(), &aws, &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    let generic = trustflow_domain::remedy::remedy_for(UNREACHABLE, "d-1234567890", "corp.example.com");
+    assert!(aws.published.borrow()[0].message.contains(&generic.action));
 }

@@ -35,8 +35,11 @@ fn aws(operation: &str, error: impl std::fmt::Display) -> Failure {
 const USAGE: &str = "usage:
   trustctl request (--file PATH | --directory-id ID --remote-domain FQDN --direction DIR --secret-id SECRET
                    [--json-key KEY] [--forwarder IP]... [--trust-type Forest|External] [--selective-auth]
-                   [--request-id ID] [--notify-topic ARN] [--replace]) [--via sfn|events|api]
+                   [--request-id ID] [--notify-topic ARN] [--replace] [--forwarder-ipv6 IP]... [--add-ip-routes]
+                   [--remote-cidr CIDR]... [--preflight enforce|warn|off]) [--via sfn|events|api]
                    [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
+  trustctl check (the options of request): a dry run; every check, the network pre-flight included,
+                 and nothing created or changed (the answer comes as the request's notification and status)
   trustctl remove (--file PATH | --directory-id ID --remote-domain FQDN [--delete-forwarder]
                   [--request-id ID] [--notify-topic ARN]) [--via sfn|events|api]
                   [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
@@ -51,7 +54,7 @@ pub struct Options {
     flags: BTreeMap<String, Vec<String>>,
 }
 
-const SWITCHES: &[&str] = &["--selective-auth", "--replace", "--delete-forwarder"];
+const SWITCHES: &[&str] = &["--selective-auth", "--replace", "--delete-forwarder", "--add-ip-routes"];
 const VALUED: &[&str] = &[
     "--file",
     "--directory-id",
@@ -60,6 +63,9 @@ const VALUED: &[&str] = &[
     "--secret-id",
     "--json-key",
     "--forwarder",
+    "--forwarder-ipv6",
+    "--remote-cidr",
+    "--preflight",
     "--trust-type",
     "--request-id",
     "--notify-topic",
@@ -147,6 +153,18 @@ pub fn request_from(options: &Options) -> Result<Value, Failure> {
     if options.one("--replace").is_some() {
         request.insert("onExistingTrust".into(), json!("replace"));
     }
+    if !options.all("--forwarder-ipv6").is_empty() {
+        request.insert("conditionalForwarderIpv6Addrs".into(), json!(options.all("--forwarder-ipv6")));
+    }
+    if options.one("--add-ip-routes").is_some() {
+        request.insert("addIpRoutes".into(), json!(true));
+    }
+    if !options.all("--remote-cidr").is_empty() {
+        request.insert("remoteDomainCidrs".into(), json!(options.all("--remote-cidr")));
+    }
+    if let Some(mode) = options.one("--preflight") {
+        request.insert("preflight".into(), json!(mode));
+    }
     Ok(Value::Object(request))
 }
 
@@ -178,6 +196,7 @@ pub async fn run(args: &[String]) -> Result<ExitCode, Failure> {
     let options = parse_options(rest)?;
     match command.as_str() {
         "request" => submit(&options, Kind::Request).await,
+        "check" => submit(&options, Kind::Check).await,
         "remove" => submit(&options, Kind::Removal).await,
         "status" => status(&options).await,
         "list" => list(&options).await,
@@ -232,6 +251,8 @@ fn request_id(options: &Options) -> Result<&str, Failure> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Request,
+    /// A trust request sent as a dry run.
+    Check,
     Removal,
 }
 
@@ -240,8 +261,14 @@ impl Kind {
     /// validation Lambda, checked before anything is sent.
     fn checked_body(self, options: &Options) -> Result<(Value, String), Failure> {
         let (raw, checked) = match self {
-            Kind::Request => {
-                let raw = request_from(options)?;
+            Kind::Request | Kind::Check => {
+                let mut raw = request_from(options)?;
+                if self == Kind::Check {
+                    // A dry run whatever the file says: `check` never creates anything.
+                    if let Some(object) = raw.as_object_mut() {
+                        object.insert("dryRun".into(), json!(true));
+                    }
+                }
                 let checked = parse_request(&raw).map(|r| r.request_id);
                 (raw, checked)
             }
@@ -267,21 +294,21 @@ impl Kind {
     /// The execution input the entrance would start for `body`.
     fn execution_input(self, body: &Value) -> Value {
         match self {
-            Kind::Request => body.clone(),
+            Kind::Request | Kind::Check => body.clone(),
             Kind::Removal => json!({ REMOVAL_INPUT_KEY: body }),
         }
     }
 
     fn detail_type(self) -> &'static str {
         match self {
-            Kind::Request => TRUST_REQUESTED_DETAIL_TYPE,
+            Kind::Request | Kind::Check => TRUST_REQUESTED_DETAIL_TYPE,
             Kind::Removal => TRUST_REMOVAL_REQUESTED_DETAIL_TYPE,
         }
     }
 
     fn api_path(self) -> &'static str {
         match self {
-            Kind::Request => "POST /trust-requests",
+            Kind::Request | Kind::Check => "POST /trust-requests",
             Kind::Removal => "POST /trust-removals",
         }
     }
@@ -327,7 +354,7 @@ async fn submit(options: &Options, kind: Kind) -> Result<ExitCode, Failure> {
         "api" => {
             let client = api(options, config)?;
             let answer = match kind {
-                Kind::Request => client.start(&raw.to_string()).await,
+                Kind::Request | Kind::Check => client.start(&raw.to_string()).await,
                 Kind::Removal => client.remove(&raw.to_string()).await,
             }
             .map_err(|e| aws(kind.api_path(), e))?;
@@ -552,6 +579,23 @@ mod tests {
         let request = parse_request(&request_from(&options).expect("built")).expect("valid");
         assert_eq!(request.conditional_forwarder_ip_addrs.len(), 2);
         assert_eq!(request.on_existing_trust, trustflow_domain::request::ExistingTrustPolicy::Replace);
+    }
+
+    #[test]
+    fn check_always_sends_a_dry_run_with_the_network_options() {
+        let options = parse_options(&args(
+            "--request-id R-2 --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way --secret-id s --forwarder-ipv6 fd00::53 --remote-cidr 10.20.0.0/16 --preflight warn --add-ip-routes",
+        ))
+        .expect("parsed");
+        let (raw, id) = Kind::Check.checked_body(&options).expect("valid");
+        assert_eq!(id, "R-2");
+        let request = parse_request(&raw).expect("valid");
+        assert!(request.dry_run && request.add_ip_routes);
+        assert_eq!(request.preflight, trustflow_domain::request::PreflightMode::Warn);
+        assert_eq!(request.forwarder_addresses(), ["fd00::53"]);
+        assert_eq!(request.remote_domain_cidrs.len(), 1);
+        let (plain, _) = Kind::Request.checked_body(&options).expect("valid");
+        assert!(plain.get("dryRun").is_none(), "request never adds dryRun");
     }
 
     #[test]

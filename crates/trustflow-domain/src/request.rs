@@ -541,19 +541,47 @@ pub fn check_forwarder_addr(addr: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn parse_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Vec<Ipv4Addr>> {
-    const FIELD: &str = "conditionalForwarderIpAddrs";
+    let list = AddressList {
+        field: "conditionalForwarderIpAddrs",
+        array_rule: "must be an array of 1 to 4 IPv4 addresses",
+        listed: "DNS server addresses (or be omitted where a conditional forwarder for the domain exists)",
+        not_a_string: "must be an IPv4 address as a string, e.g. \"172.16.10.153\"",
+        malformed: "must be an IPv4 address in dotted-decimal form, e.g. 172.16.10.153",
+        check: |addr, _| check_forwarder_addr(addr),
+    };
+    parse_address_list(value, &list, violations)
+}
+
+/// How one list of forwarder addresses is named and checked, so both lists say the same things.
+struct AddressList<A> {
+    field: &'static str,
+    array_rule: &'static str,
+    /// What the list holds, for the rule on its length.
+    listed: &'static str,
+    not_a_string: &'static str,
+    malformed: &'static str,
+    /// The rule a parsed address (and its text) breaks, if any.
+    check: fn(A, &str) -> Option<&'static str>,
+}
+
+fn parse_address_list<A: std::str::FromStr + PartialEq + Copy>(
+    value: Option<&Value>,
+    list: &AddressList<A>,
+    violations: &mut Vec<Violation>,
+) -> Option<Vec<A>> {
+    let field = list.field;
     let items = match value {
         None | Some(Value::Null) => return Some(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            violations.push(Violation::new(FIELD, "must be an array of 1 to 4 IPv4 addresses", display_json(other)));
+            violations.push(Violation::new(field, list.array_rule, display_json(other)));
             return None;
         }
     };
     if items.is_empty() || items.len() > MAX_FORWARDER_ADDRS {
         violations.push(Violation::new(
-            FIELD,
-            format!("must list 1 to {MAX_FORWARDER_ADDRS} DNS server addresses (or be omitted where a conditional forwarder for the domain exists), not {}", items.len()),
+            field,
+            format!("must list 1 to {MAX_FORWARDER_ADDRS} {}, not {}", list.listed, items.len()),
             display_json(&Value::Array(items.clone())),
         ));
         return None;
@@ -561,22 +589,20 @@ fn parse_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> O
     let before = violations.len();
     let mut addrs = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let field = format!("{FIELD}[{index}]");
+        let item_field = format!("{field}[{index}]");
         let Some(text) = item.as_str() else {
-            violations.push(Violation::new(field, "must be an IPv4 address as a string, e.g. \"172.16.10.153\"", display_json(item)));
+            violations.push(Violation::new(item_field, list.not_a_string, display_json(item)));
             continue;
         };
-        match text.parse::<Ipv4Addr>() {
-            Err(_) => violations.push(Violation::new(field, "must be an IPv4 address in dotted-decimal form, e.g. 172.16.10.153", text)),
-            Ok(addr) => {
-                if let Some(rule) = check_forwarder_addr(addr) {
-                    violations.push(Violation::new(field, rule, text));
-                } else if addrs.contains(&addr) {
-                    violations.push(Violation::new(field, "must not repeat an address listed before it", text));
-                } else {
-                    addrs.push(addr);
+        match text.parse::<A>() {
+            Err(_) => violations.push(Violation::new(item_field, list.malformed, text)),
+            Ok(addr) => match (list.check)(addr, text) {
+                Some(rule) => violations.push(Violation::new(item_field, rule, text)),
+                None if addrs.contains(&addr) => {
+                    violations.push(Violation::new(item_field, "must not repeat an address listed before it", text))
                 }
-            }
+                None => addrs.push(addr),
+            },
         }
     }
     (violations.len() == before).then_some(addrs)
@@ -603,52 +629,19 @@ pub fn check_ipv6_forwarder_addr(addr: Ipv6Addr) -> Option<&'static str> {
 }
 
 fn parse_ipv6_forwarders(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Vec<Ipv6Addr>> {
-    const FIELD: &str = "conditionalForwarderIpv6Addrs";
-    let items = match value {
-        None | Some(Value::Null) => return Some(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            violations.push(Violation::new(FIELD, "must be an array of 1 to 4 IPv6 addresses", display_json(other)));
-            return None;
-        }
+    let list = AddressList {
+        field: "conditionalForwarderIpv6Addrs",
+        array_rule: "must be an array of 1 to 4 IPv6 addresses",
+        listed: "IPv6 DNS server addresses (or be omitted)",
+        not_a_string: "must be an IPv6 address as a string, e.g. \"fd00:10::53\"",
+        malformed: "must be an IPv6 address, e.g. fd00:10::53",
+        check: |addr, text| {
+            // The schema's pattern takes hexadecimal groups only; the two must agree.
+            check_ipv6_forwarder_addr(addr)
+                .or_else(|| text.contains('.').then_some("must be written in hexadecimal groups, without an embedded dotted IPv4 part"))
+        },
     };
-    if items.is_empty() || items.len() > MAX_FORWARDER_ADDRS {
-        violations.push(Violation::new(
-            FIELD,
-            format!("must list 1 to {MAX_FORWARDER_ADDRS} IPv6 DNS server addresses (or be omitted), not {}", items.len()),
-            display_json(&Value::Array(items.clone())),
-        ));
-        return None;
-    }
-    let before = violations.len();
-    let mut addrs = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let field = format!("{FIELD}[{index}]");
-        let Some(text) = item.as_str() else {
-            violations.push(Violation::new(field, "must be an IPv6 address as a string, e.g. \"fd00:10::53\"", display_json(item)));
-            continue;
-        };
-        match text.parse::<Ipv6Addr>() {
-            Err(_) => violations.push(Violation::new(field, "must be an IPv6 address, e.g. fd00:10::53", text)),
-            Ok(addr) => {
-                if let Some(rule) = check_ipv6_forwarder_addr(addr) {
-                    violations.push(Violation::new(field, rule, text));
-                } else if text.contains('.') {
-                    // The schema's pattern takes hexadecimal groups only; the two must agree.
-                    violations.push(Violation::new(
-                        field,
-                        "must be written in hexadecimal groups, without an embedded dotted IPv4 part",
-                        text,
-                    ));
-                } else if addrs.contains(&addr) {
-                    violations.push(Violation::new(field, "must not repeat an address listed before it", text));
-                } else {
-                    addrs.push(addr);
-                }
-            }
-        }
-    }
-    (violations.len() == before).then_some(addrs)
+    parse_address_list(value, &list, violations)
 }
 
 fn parse_remote_domain_cidrs(value: Option<&Value>, violations: &mut Vec<Violation>) -> Option<Vec<Ipv4Cidr>> {

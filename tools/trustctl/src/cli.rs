@@ -116,13 +116,24 @@ fn body_from_file(path: &str) -> Result<Value, Failure> {
     serde_json::from_str(&text).map_err(|e| Failure { code: 2, message: format!("{path} is not valid JSON: {e}") })
 }
 
+/// A request id for a request given without `--request-id`: the time to the nanosecond, the
+/// process id and a count of calls, so two runs never share one (a process id alone is reused, and the entrance would
+/// then refuse the second, different request as a conflict).
+fn generated_request_id() -> String {
+    // A counter too, for a clock too coarse to tell two calls of one process apart.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("cli-{nanos:x}-{}-{call}", std::process::id())
+}
+
 /// The request from `--file` or from flags, as JSON (not yet validated).
 pub fn request_from(options: &Options) -> Result<Value, Failure> {
     if let Some(path) = options.one("--file") {
         return body_from_file(path);
     }
     let mut request = Map::new();
-    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(|| format!("cli-{}", std::process::id()));
+    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(generated_request_id);
     request.insert("requestId".into(), json!(id));
     for (flag, field) in [
         ("--directory-id", "directoryId"),
@@ -174,7 +185,7 @@ pub fn removal_from(options: &Options) -> Result<Value, Failure> {
         return body_from_file(path);
     }
     let mut removal = Map::new();
-    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(|| format!("cli-{}", std::process::id()));
+    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(generated_request_id);
     removal.insert("requestId".into(), json!(id));
     for (flag, field) in [("--directory-id", "directoryId"), ("--remote-domain", "remoteDomainName")] {
         if let Some(value) = options.one(flag) {
@@ -596,6 +607,13 @@ mod tests {
         assert_eq!(request.remote_domain_cidrs.len(), 1);
         let (plain, _) = Kind::Request.checked_body(&options).expect("valid");
         assert!(plain.get("dryRun").is_none(), "request never adds dryRun");
+    }
+
+    #[test]
+    fn generated_request_ids_differ_between_calls_and_pass_the_request_id_rule() {
+        let (first, second) = (generated_request_id(), generated_request_id());
+        assert_ne!(first, second);
+        assert_eq!(trustflow_domain::request::check_request_id(&first), None, "{first}");
     }
 
     #[test]

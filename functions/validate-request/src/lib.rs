@@ -2,7 +2,8 @@
 //!
 //! It checks the request's static rules, then the directory (exists, `MicrosoftAD`, `Active`,
 //! managed from this Region), the secret (exists: DescribeSecret only, the value is never read),
-//! the conditional forwarder, and the trusts the directory already has for the domain.
+//! the conditional forwarder, the IP routes public forwarder addresses need, the network pre-flight
+//! (security group, network ACLs, route tables), and the trusts the directory already has for the domain.
 
 use serde_json::Value;
 use trustflow_aws::ports::{DirectoryReader, IpRoutes, NetworkReader, SecretPresence, SecretStore};

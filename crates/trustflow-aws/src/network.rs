@@ -2,10 +2,10 @@
 //! calls, every page: DescribeVpcs, DescribeSecurityGroups, DescribeNetworkAcls, DescribeRouteTables.
 
 use aws_sdk_ec2::types::{Filter, IpPermission, RouteState, RuleAction};
-use trustflow_domain::domain::DirectoryVpc;
+use trustflow_domain::domain::{DirectoryInfo, DirectoryVpc};
 use trustflow_domain::network::{
-    parse_cidr_lenient, AclEntry, Ipv4Cidr, NetworkAcl, NetworkSnapshot, PortRange, Route, RouteDestination, RouteTable, RouteTarget,
-    RulePeer, RuleProtocol, SecurityGroup, SecurityGroupRule, SubnetNetwork,
+    evaluate, parse_cidr_lenient, AclEntry, Finding, Ipv4Cidr, NetworkAcl, NetworkSnapshot, PortRange, Route, RouteDestination, RouteTable,
+    RouteTarget, RulePeer, RuleProtocol, SecurityGroup, SecurityGroupRule, SubnetNetwork,
 };
 use trustflow_domain::WorkflowError;
 
@@ -21,6 +21,26 @@ impl SdkNetwork {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self(aws_sdk_ec2::Client::new(config))
     }
+}
+
+/// The network pre-flight: the directory's network read from EC2 and judged against
+/// `remote_networks`. `None` when there is nothing to judge: no remote networks, or a directory
+/// without VPC settings or a security group in DescribeDirectories' answer.
+pub async fn judge_network<N: NetworkReader>(
+    network: &N,
+    directory: &DirectoryInfo,
+    remote_networks: &[Ipv4Cidr],
+    region: &str,
+) -> Result<Option<Vec<Finding>>, WorkflowError> {
+    let Some((vpc, security_group_id)) = directory.vpc.as_ref().and_then(|vpc| Some((vpc, vpc.security_group_id.as_deref()?))) else {
+        tracing::warn!(directory_id = %directory.directory_id, "no VPC settings: the network pre-flight was skipped");
+        return Ok(None);
+    };
+    if remote_networks.is_empty() {
+        return Ok(None);
+    }
+    let snapshot = network.network_snapshot(vpc, security_group_id).await?;
+    Ok(Some(evaluate(&snapshot, remote_networks, region)))
 }
 
 fn filter(name: &str, values: &[String]) -> Filter {

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{classify_state, normalize_domain, DirectoryInfo, SelectiveAuth, StateClass, TrustInfo, TrustState};
 use crate::error::WorkflowError;
+use crate::network::{parse_cidr_lenient, Ipv4Cidr};
 use crate::request::{ExistingTrustPolicy, TrustRequest};
 
 /// What the workflow does next.
@@ -66,16 +67,11 @@ pub fn same_addresses(a: &[String], b: &[String]) -> bool {
     as_set(a) == as_set(b)
 }
 
-/// The /32 routes the directory lacks to reach `addrs`: those no route in `routes` (IPv4 CIDRs as
-/// ListIpRoutes gives them) covers. A route that is not a CIDR covers nothing.
-pub fn missing_ip_routes(addrs: &[std::net::Ipv4Addr], routes: &[String]) -> Vec<String> {
-    fn covers(route: &str, addr: std::net::Ipv4Addr) -> bool {
-        let Some((network, length)) = route.split_once('/') else { return false };
-        let (Ok(network), Ok(length)) = (network.parse::<std::net::Ipv4Addr>(), length.parse::<u32>()) else { return false };
-        let Some(mask) = u32::MAX.checked_shl(32 - length.min(32)).filter(|_| length <= 32) else { return length == 0 };
-        u32::from(network) & mask == u32::from(addr) & mask
-    }
-    addrs.iter().filter(|addr| !routes.iter().any(|route| covers(route, **addr))).map(|addr| format!("{addr}/32")).collect()
+/// The routes in `wanted` that the directory lacks: those no route in `routes` (IPv4 CIDRs as
+/// ListIpRoutes gives them, host bits ignored) covers. A route that is not an IPv4 CIDR covers nothing.
+pub fn missing_ip_routes(wanted: &[Ipv4Cidr], routes: &[String]) -> Vec<String> {
+    let present: Vec<Ipv4Cidr> = routes.iter().filter_map(|route| parse_cidr_lenient(route).ok()).map(|(block, _)| block).collect();
+    wanted.iter().filter(|block| !present.iter().any(|route| route.contains(block))).map(ToString::to_string).collect()
 }
 
 /// What differs between the request and the trust (and the directory's forwarder for the domain)

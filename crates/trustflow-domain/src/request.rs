@@ -707,11 +707,6 @@ fn parse_flag(object: &Map<String, Value>, field: &str, violations: &mut Vec<Vio
     }
 }
 
-/// Whether `addr` is in the private ranges of RFC 1918, which a directory reaches without IP routes.
-pub fn is_rfc1918(addr: Ipv4Addr) -> bool {
-    addr.is_private()
-}
-
 impl TrustRequest {
     /// Every forwarder address of the request, IPv4 first, as the Directory Service writes them.
     pub fn forwarder_addresses(&self) -> Vec<String> {
@@ -722,7 +717,8 @@ impl TrustRequest {
 
     /// The IPv4 forwarder addresses outside RFC 1918: the directory reaches them only through IP routes.
     pub fn public_forwarder_addrs(&self) -> Vec<Ipv4Addr> {
-        self.conditional_forwarder_ip_addrs.iter().copied().filter(|addr| !is_rfc1918(*addr)).collect()
+        // `is_private` is exactly RFC 1918's three blocks.
+        self.conditional_forwarder_ip_addrs.iter().copied().filter(|addr| !addr.is_private()).collect()
     }
 }
 

@@ -9,7 +9,8 @@
 use trustflow_aws::ports::{CreateOutcome, DirectoryReader, IpRoutes, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
 use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
-use trustflow_domain::plan::{is_requested_shape, same_addresses, Change, Plan, PlanAction};
+use trustflow_domain::network::Ipv4Cidr;
+use trustflow_domain::plan::{is_requested_shape, missing_ip_routes, same_addresses, Change, Plan, PlanAction};
 
 /// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
 /// only once the password has been read and checked, and says plainly when the new one then failed.
@@ -88,7 +89,8 @@ async fn add_ip_routes<D: IpRoutes>(plan: &Plan, directory_api: &D) -> Result<()
     }
     let request = &plan.request;
     let present = directory_api.ip_routes(&request.directory_id).await?;
-    let missing: Vec<String> = plan.ip_routes.iter().filter(|route| !present.contains(route)).cloned().collect();
+    let wanted: Vec<Ipv4Cidr> = plan.ip_routes.iter().filter_map(|route| route.parse().ok()).collect();
+    let missing = missing_ip_routes(&wanted, &present);
     if !missing.is_empty() {
         // AddIpRoutes takes at most 128 characters of [a-zA-Z0-9_@#%*+=:?./!-] and spaces, no brackets.
         let description: String = format!("trustflow DNS servers of {} for request {}", request.remote_domain_name, request.request_id)

@@ -5,6 +5,7 @@
 //! a plan and a caught failure, or the raw request and a failure when validation rejected it.
 
 use serde_json::{json, Value};
+use trustflow_aws::network::judge_network;
 use trustflow_aws::ports::{NetworkReader, Notifier};
 use trustflow_domain::announcement::sns_subject as subject;
 pub use trustflow_domain::announcement::Announcement;
@@ -13,7 +14,7 @@ use trustflow_domain::error::WorkflowError;
 use trustflow_domain::handoff::WorkflowPlan;
 pub use trustflow_domain::handoff::{NotifyInput, NotifyResult};
 use trustflow_domain::handoff::{Outcome, TrustStatus};
-use trustflow_domain::network::{evaluate, Finding};
+use trustflow_domain::network::Finding;
 use trustflow_domain::plan::{Change, Plan, PlanAction};
 use trustflow_domain::preflight::remote_networks;
 use trustflow_domain::remedy::Remedy;
@@ -102,11 +103,8 @@ async fn network_findings_at_failure<W: NetworkReader>(input: &NotifyInput, sett
     if !unreachable || plan.request.preflight == PreflightMode::Off {
         return None;
     }
-    let vpc = plan.directory.vpc.as_ref()?;
-    let group = vpc.security_group_id.as_deref()?;
-    let remote_networks = remote_networks(&plan.request, None);
-    match network.network_snapshot(vpc, group).await {
-        Ok(snapshot) => Some(evaluate(&snapshot, &remote_networks, &settings.region)),
+    match judge_network(network, &plan.directory, &remote_networks(&plan.request, None), &settings.region).await {
+        Ok(findings) => findings,
         Err(error) => {
             tracing::warn!(error = %error, "the network could not be read for the failure's diagnosis; sending the generic checklist");
             None

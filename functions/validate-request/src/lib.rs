@@ -6,11 +6,12 @@
 //! (security group, network ACLs, route tables), and the trusts the directory already has for the domain.
 
 use serde_json::Value;
+use trustflow_aws::network::judge_network;
 use trustflow_aws::ports::{DirectoryReader, IpRoutes, NetworkReader, SecretPresence, SecretStore};
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::handoff::WorkflowPlan;
-use trustflow_domain::network::{evaluate, Finding};
+use trustflow_domain::network::{Finding, Ipv4Cidr};
 use trustflow_domain::plan::{changes_for, decide, with_changes, Plan};
 use trustflow_domain::preflight::{blocking_violations, remote_networks};
 use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, RemovalPlan};
@@ -108,16 +109,9 @@ async fn network_preflight<D: NetworkReader>(
         return Ok(Vec::new());
     }
     let remote_networks = remote_networks(request, forwarder);
-    let Some((vpc, security_group_id)) = directory.vpc.as_ref().and_then(|vpc| Some((vpc, vpc.security_group_id.as_deref()?))) else {
-        // Not a directory EC2 can describe (DescribeDirectories gave no VPC settings): nothing to judge.
-        tracing::warn!(directory_id = %directory.directory_id, "no VPC settings: the network pre-flight was skipped");
+    let Some(findings) = judge_network(network, directory, &remote_networks, &settings.region).await? else {
         return Ok(Vec::new());
     };
-    if remote_networks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let snapshot = network.network_snapshot(vpc, security_group_id).await?;
-    let findings = evaluate(&snapshot, &remote_networks, &settings.region);
     if request.preflight == PreflightMode::Enforce {
         violations.extend(blocking_violations(&findings));
         return Ok(findings.into_iter().filter(|finding| !finding.blocks()).collect());
@@ -139,7 +133,8 @@ async fn missing_ip_routes<D: IpRoutes>(
         return Ok(Vec::new());
     }
     let routes = directory_api.ip_routes(&request.directory_id).await?;
-    let missing = trustflow_domain::plan::missing_ip_routes(&public, &routes);
+    let hosts: Vec<Ipv4Cidr> = public.iter().copied().map(Ipv4Cidr::host).collect();
+    let missing = trustflow_domain::plan::missing_ip_routes(&hosts, &routes);
     if request.add_ip_routes || missing.is_empty() {
         return Ok(missing);
     }

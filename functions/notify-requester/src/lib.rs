@@ -436,7 +436,12 @@ fn message_body(facts: &Facts<'_>) -> String {
             for finding in blocking {
                 body.push_str(&format!("- {}\n", trustflow_domain::preflight::describe(finding)));
             }
-            body.push_str("Fix these, then send the request again.\n");
+            body.push_str(if facts.announcement == Announcement::AwaitingRemoteSide {
+                // The workflow still re-verifies: a new request is not needed, and would be refused.
+                "Fix these: the workflow keeps verifying the trust until its deadline and tells you the outcome.\n"
+            } else {
+                "Fix these, then send the request again.\n"
+            });
         }
     }
     let generic_checklist_replaced = facts.network_findings.is_some_and(|findings| findings.iter().any(Finding::blocks));

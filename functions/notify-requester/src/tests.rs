@@ -458,3 +458,14 @@ async fn a_network_that_cannot_be_read_still_sends_the_generic_checklist() {
     let generic = trustflow_domain::remedy::remedy_for(UNREACHABLE, "d-1234567890", "corp.example.com");
     assert!(aws.published.borrow()[0].message.contains(&generic.action));
 }
+
+#[tokio::test]
+async fn a_trust_still_awaiting_the_remote_side_is_not_told_to_send_the_request_again() {
+    let aws = FakeAws::default();
+    without_a_route(&aws);
+    let state = json!({"plan": plan_in_a_vpc("warn"), "status": status("awaitingRemoteSide", "VerifyFailed", UNREACHABLE)});
+    notify(&input(&state), &settings(), &aws, &aws, OffsetDateTime::UNIX_EPOCH).await.expect("sent");
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("finds what blocks it") && message.contains("the workflow keeps verifying the trust"), "{message}");
+    assert!(!message.contains("send the request again"), "{message}");
+}

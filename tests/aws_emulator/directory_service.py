@@ -156,6 +156,26 @@ def force_state(trust_id: str, state: str, reason: str) -> dict[str, Any]:
     raise KeyError(f"no trust {trust_id}")
 
 
+def configure_remote_side(remote_domain_name: str) -> dict[str, Any]:
+    """The on-premises administrator finishes their side now: every trust with ``remote_domain_name``
+    in the ``remote-late`` scenario verifies from the next VerifyTrust on (its remote side is ready
+    from this moment), whatever ``remoteReadyAfterUnits`` said. Nothing else changes: like on AWS,
+    the trust stays VerifyFailed until someone asks AWS to verify it again."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ds.models import ds_backends
+
+    configured = []
+    for backend in ds_backends[DEFAULT_ACCOUNT_ID].values():
+        for _, trust in all_trusts(backend):
+            tf = getattr(trust, "_tf", None)
+            if tf is not None and norm(trust.remote_domain_name) == norm(remote_domain_name) and tf["scenario"] == "remote-late":
+                tf["ready_after_units"] = (time.time() - tf["created"]) / CONTROL.state_seconds
+                configured.append(trust.trust_id)
+    if not configured:
+        raise KeyError(f"no trust with {remote_domain_name} in the remote-late scenario")
+    return {"trustIds": configured}
+
+
 # --- moto patched --------------------------------------------------------------------------------
 
 def install(control: Any) -> None:

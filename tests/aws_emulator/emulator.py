@@ -398,6 +398,8 @@ class Middleware:
                 return ok, {"functions": dict(CONTROL.lambda_binaries)}
         if route == "function-credentials" and method == "POST":
             return ok, function_credentials(payload["function"])
+        if route == "remote-side-configured" and method == "POST":
+            return ok, directory_service.configure_remote_side(payload["remoteDomainName"])
         if route == "trust-state" and method == "POST":
             return ok, directory_service.force_state(payload["trustId"], payload["state"], payload.get("reason", ""))
         if route == "denials" and method == "GET":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (docs/benchmarks.md): release build, then every Lambda against its Python/boto3 twin.
+# Benchmarks (docs/benchmarks.md): release build, then every Lambda against its Python/boto3 twin, with the
+# emulated AWS over plain HTTP and, for init and first invocation, behind TLS (a throwaway CA made at run time).
 # Pass --clean to measure a clean release build too (about 8 minutes on 2 cores). Also builds the arm64
 # artifacts with `sam build` (scripts/build-arm64.sh) for their sizes, unless --no-arm64 follows.
 set -euo pipefail

@@ -180,6 +180,10 @@ fn trust_info(trust: &aws_sdk_directory::types::Trust) -> Result<TrustInfo, Work
             Some(value) => SelectiveAuth::parse(value).ok_or_else(|| unknown("selective authentication", value))?,
         },
         state_reason: trust.trust_state_reason().unwrap_or_default().to_owned(),
+        state_last_updated: trust.state_last_updated_date_time().and_then(|at| {
+            let nanos = i128::from(at.secs()) * 1_000_000_000 + i128::from(at.subsec_nanos());
+            trustflow_domain::time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+        }),
     })
 }
 

@@ -3,7 +3,9 @@
 use trustflow_domain::status::{execution_arn, summarise, ExecutionSummary, HistoryRecord, RequestStatus};
 use trustflow_domain::WorkflowError;
 
-use crate::ports::{ExecutionReader, ExecutionStarter, StartOutcome, SubmitError};
+use trustflow_domain::ready::TaskToken;
+
+use crate::ports::{ExecutionReader, ExecutionStarter, StartOutcome, SubmitError, TaskAnswer, TaskCallbacks};
 use crate::sdk_error::{classify_sdk_error, error_code};
 
 /// Why a status could not be read.
@@ -80,12 +82,38 @@ impl ExecutionReader for SdkExecutions {
                     task_failure: event
                         .task_failed_event_details()
                         .map(|d| (d.error().unwrap_or_default().to_owned(), d.cause().unwrap_or_default().to_owned())),
+                    task_parameters: event.task_scheduled_event_details().map(|d| d.parameters().to_owned()),
                 }
             }));
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_owned()),
                 _ => return Ok(records),
             }
+        }
+    }
+}
+
+/// A Task that no longer waits for its token: it is not an error for whoever answers it (the
+/// workflow has moved on, and its next step reads the trust again).
+fn no_longer_waiting(code: Option<&str>) -> bool {
+    matches!(code, Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken"))
+}
+
+impl TaskCallbacks for SdkExecutions {
+    async fn succeed_task(&self, token: &TaskToken, output: &str) -> Result<TaskAnswer, WorkflowError> {
+        match self.0.send_task_success().task_token(token.expose()).output(output).send().await {
+            Ok(_) => Ok(TaskAnswer::Answered),
+            Err(error) if no_longer_waiting(error_code(&error)) => Ok(TaskAnswer::NoLongerWaiting),
+            // The message never carries the token: the SDK's error text does not include inputs.
+            Err(error) => Err(classify_sdk_error("SendTaskSuccess", error, str::to_owned)),
+        }
+    }
+
+    async fn fail_task(&self, token: &TaskToken, error_name: &str, cause: &str) -> Result<TaskAnswer, WorkflowError> {
+        match self.0.send_task_failure().task_token(token.expose()).error(error_name).cause(cause).send().await {
+            Ok(_) => Ok(TaskAnswer::Answered),
+            Err(error) if no_longer_waiting(error_code(&error)) => Ok(TaskAnswer::NoLongerWaiting),
+            Err(error) => Err(classify_sdk_error("SendTaskFailure", error, str::to_owned)),
         }
     }
 }

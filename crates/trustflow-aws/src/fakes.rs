@@ -8,13 +8,14 @@ use trustflow_domain::domain::{
     normalize_domain, DirectoryInfo, DirectoryVpc, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType,
 };
 use trustflow_domain::network::NetworkSnapshot;
+use trustflow_domain::ready::TaskToken;
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
 use crate::ports::{
     CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NetworkReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator,
-    TrustMaintainer,
+    TaskAnswer, TaskCallbacks, TrustMaintainer,
 };
 
 /// One published notification.
@@ -72,6 +73,10 @@ pub struct FakeAws {
     pub ip_routes: RefCell<HashMap<String, Vec<String>>>,
     /// The network EC2 describes, by VPC id; a VPC without one is described wide open.
     pub networks: RefCell<HashMap<String, NetworkSnapshot>>,
+    /// Waiting Tasks' tokens answered: (token, `success` or the error name, output or cause).
+    pub task_answers: RefCell<Vec<(String, String, String)>>,
+    /// When set, every answered Task no longer waits (it timed out, or was answered already).
+    pub tasks_gone: RefCell<bool>,
     next_trust: RefCell<u32>,
 }
 
@@ -104,6 +109,7 @@ impl FakeAws {
                 state: TrustState::from_api(state),
                 state_reason: reason.to_owned(),
                 selective_auth: SelectiveAuth::Disabled,
+                state_last_updated: None,
             },
         ));
         trust_id
@@ -114,6 +120,13 @@ impl FakeAws {
         for (_, trust) in self.trusts.borrow_mut().iter_mut().filter(|(_, t)| t.trust_id == trust_id) {
             trust.state = TrustState::from_api(state);
             trust.state_reason = reason.to_owned();
+        }
+    }
+
+    /// Sets when a trust's state last changed (`StateLastUpdatedDateTime`).
+    pub fn set_state_updated_at(&self, trust_id: &str, at: trustflow_domain::time::OffsetDateTime) {
+        for (_, trust) in self.trusts.borrow_mut().iter_mut().filter(|(_, t)| t.trust_id == trust_id) {
+            trust.state_last_updated = Some(at);
         }
     }
 
@@ -354,3 +367,25 @@ impl Notifier for FakeAws {
 }
 
 pub use trustflow_domain::testing::sample_directory;
+
+impl TaskCallbacks for FakeAws {
+    async fn succeed_task(&self, token: &TaskToken, output: &str) -> Result<TaskAnswer, WorkflowError> {
+        self.call("SendTaskSuccess", "")?;
+        self.answer(token, "success", output)
+    }
+
+    async fn fail_task(&self, token: &TaskToken, error: &str, cause: &str) -> Result<TaskAnswer, WorkflowError> {
+        self.call("SendTaskFailure", "")?;
+        self.answer(token, error, cause)
+    }
+}
+
+impl FakeAws {
+    fn answer(&self, token: &TaskToken, kind: &str, body: &str) -> Result<TaskAnswer, WorkflowError> {
+        if *self.tasks_gone.borrow() {
+            return Ok(TaskAnswer::NoLongerWaiting);
+        }
+        self.task_answers.borrow_mut().push((token.expose().to_owned(), kind.to_owned(), body.to_owned()));
+        Ok(TaskAnswer::Answered)
+    }
+}

@@ -8,6 +8,7 @@ use std::future::Future;
 
 use trustflow_domain::domain::{DirectoryInfo, DirectoryVpc, SelectiveAuth, TrustInfo};
 use trustflow_domain::network::NetworkSnapshot;
+use trustflow_domain::ready::TaskToken;
 use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::TrustPassword;
 use trustflow_domain::status::{ExecutionSummary, HistoryRecord};
@@ -141,6 +142,24 @@ pub trait ExecutionReader {
     fn describe(&self, execution_arn: &str) -> impl Future<Output = Result<Option<ExecutionSummary>, WorkflowError>>;
     /// Every event of GetExecutionHistory, oldest first (all pages).
     fn history(&self, execution_arn: &str) -> impl Future<Output = Result<Vec<HistoryRecord>, WorkflowError>>;
+}
+
+/// What answering a waiting Task did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskAnswer {
+    /// The Task took the answer.
+    Answered,
+    /// The Task no longer waits for this token (it timed out, was answered already, or its
+    /// execution ended): `TaskTimedOut`, `TaskDoesNotExist` or `InvalidToken`.
+    NoLongerWaiting,
+}
+
+/// Answers a `.waitForTaskToken` Task.
+pub trait TaskCallbacks {
+    /// SendTaskSuccess with the Task's output (JSON text).
+    fn succeed_task(&self, token: &TaskToken, output: &str) -> impl Future<Output = Result<TaskAnswer, WorkflowError>>;
+    /// SendTaskFailure with an error name and its cause.
+    fn fail_task(&self, token: &TaskToken, error: &str, cause: &str) -> impl Future<Output = Result<TaskAnswer, WorkflowError>>;
 }
 
 /// What StartExecution did.

@@ -306,6 +306,11 @@ pub struct TrustInfo {
     /// `TrustStateReason`, free text, often empty.
     #[serde(default)]
     pub state_reason: String,
+    /// `StateLastUpdatedDateTime`: when the state last changed (a verification that failed again
+    /// moves it through `Verifying`, so this is when its answer came). Read fresh from
+    /// DescribeTrusts each time it matters, never handed from step to step.
+    #[serde(skip)]
+    pub state_last_updated: Option<time::OffsetDateTime>,
 }
 
 #[cfg(test)]

@@ -56,6 +56,10 @@ pub enum Mode {
     Poll,
     /// The trust waits for the remote side: ask AWS to verify it again.
     Reverify,
+    /// The remote side was reported ready: ask AWS to verify the trust now.
+    VerifyNow,
+    /// Follow the verification `verifyNow` asked for until AWS answers it.
+    FollowVerification,
     /// The trust failed: delete it if configured to.
     Cleanup,
     /// A removal: delete the trust and follow it until it is gone.
@@ -70,9 +74,17 @@ pub struct CheckInput {
     pub mode: Mode,
     /// The plan, with `trustId` set.
     pub plan: Plan,
-    /// The last status, for `reverify` and `cleanup`.
+    /// The last status, for `reverify`, `verifyNow` and `cleanup`.
     #[serde(default)]
     pub status: Option<TrustStatus>,
+    /// For `reverify` in the waiting Task (`.waitForTaskToken`): the token the step answers the
+    /// Task with once the trust has a verdict. Absent in executions started before the waiting
+    /// Task took a token: those still wait by retrying the step's `TrustAwaitingRemoteSide` error.
+    #[serde(default, skip_serializing)]
+    pub task_token: Option<crate::ready::TaskToken>,
+    /// For `verifyNow`: the signal the waiting Task was failed with (`RemoteSideReady`).
+    #[serde(default)]
+    pub ready_signal: Option<CaughtFailure>,
 }
 
 /// Where the trust stands, for the state machine's Choice and the notification.
@@ -156,6 +168,13 @@ pub struct TrustStatus {
     /// Whether the failed trust was deleted by the cleanup step.
     #[serde(default)]
     pub trust_deleted: bool,
+    /// When the remote side was reported ready, for a status read after that signal (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_side_reported_ready_at: Option<String>,
+    /// When the workflow asked AWS to verify the trust after that signal (RFC 3339 with the
+    /// fraction of a second): a state that changed after it is that verification's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_requested_at: Option<String>,
 }
 
 /// The Task's result: the plan passed through, and the new status. Returning the whole workflow

@@ -132,6 +132,7 @@ mod tests {
             state: TrustState::from_api(state),
             state_reason: reason.to_owned(),
             selective_auth: SelectiveAuth::Disabled,
+            state_last_updated: None,
         }
     }
 

@@ -13,6 +13,7 @@
 //! - [`remedy`]: status reasons turned into something a requester can act on.
 //! - [`network`]: the network pre-flight: the security group rule, network ACL entry or route that would stop a trust.
 //! - [`preflight`]: the network pre-flight in the workflow: the networks it judges, and its findings as violations or warnings.
+//! - [`ready`]: "the remote side is ready": the signal that wakes a workflow waiting for the remote side.
 //! - [`secret`]: the trust password, in a type that cannot be printed or serialised.
 //! - [`error`]: the error names the state machine matches on.
 //! - [`settings`]: a function's configuration, read from its environment once.
@@ -26,6 +27,7 @@ pub mod health;
 pub mod network;
 pub mod plan;
 pub mod preflight;
+pub mod ready;
 pub mod remedy;
 pub mod removal;
 pub mod request;

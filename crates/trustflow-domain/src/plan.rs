@@ -234,6 +234,7 @@ mod tests {
             state: TrustState::from_api(state),
             state_reason: String::new(),
             selective_auth: SelectiveAuth::Disabled,
+            state_last_updated: None,
         }
     }
 

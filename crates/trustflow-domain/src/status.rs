@@ -38,6 +38,8 @@ pub struct HistoryRecord {
     pub task_output: Option<String>,
     /// `(error, cause)` of a `TaskFailed` event.
     pub task_failure: Option<(String, String)>,
+    /// The parameters of a `TaskScheduled` event (JSON text): where a waiting Task's token is.
+    pub task_parameters: Option<String>,
 }
 
 /// Where a request stands, as its requester sees it.
@@ -153,9 +155,14 @@ pub fn summarise(request_id: &str, execution: &ExecutionSummary, history: &[Hist
     let mut announced: Option<RecordedOutput> = None;
     let mut trust: Option<RecordedTrust> = None;
     // Later outputs win: the last announcement and the last trust status are the current ones.
-    // A Lambda Task's output is the invoke result, the step's own output under `Payload`.
     for output in history.iter().filter_map(|record| record.task_output.as_deref()) {
-        let Ok(InvokeResult { payload }) = serde_json::from_str::<InvokeResult>(output) else { continue };
+        let Ok(output) = serde_json::from_str::<Value>(output) else { continue };
+        // A Lambda Task's output is the invoke result, with the step's own output under `Payload`;
+        // a `.waitForTaskToken` Task's is what the step sent back with its token, as it is.
+        let payload = match serde_json::from_value::<InvokeResult>(output.clone()) {
+            Ok(InvokeResult { payload }) => payload,
+            Err(_) => output,
+        };
         let Ok(recorded) = serde_json::from_value::<RecordedOutput>(payload) else { continue };
         if let Some(status) = recorded.status.clone() {
             trust = Some(status);

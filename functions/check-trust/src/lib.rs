@@ -1,16 +1,24 @@
 //! The status step: polls a trust, re-verifies it while the on-premises side is missing, and
 //! deletes a failed trust when the stack is configured to.
 //!
-//! "Still pending" is an error (`TrustPending`, `TrustAwaitingRemoteSide`) rather than a result:
-//! the state machine's Retry repeats the Task with backoff, so one poll costs one state transition
-//! instead of the three of a Wait -> Task -> Choice loop.
+//! "Still pending" is an error (`TrustPending`) rather than a result: the state machine's Retry
+//! repeats the Task with backoff, so one poll costs one state transition instead of the three of a
+//! Wait -> Task -> Choice loop.
+//!
+//! While the trust waits for the remote side, the re-verification runs in a `.waitForTaskToken`
+//! Task whose timeout is the re-verification interval: the step asks AWS to verify again and
+//! answers the Task (SendTaskSuccess) only once the trust has a verdict; otherwise the Task waits
+//! until its timeout (then Retry runs the step again) or until someone reports the remote side
+//! ready, which fails the Task with `RemoteSideReady` and leads to `verifyNow` and
+//! `followVerification`: a verification requested at once and followed closely.
 
-use trustflow_aws::ports::{DirectoryReader, TrustMaintainer};
+use trustflow_aws::ports::{DirectoryReader, TaskAnswer, TaskCallbacks, TrustMaintainer};
 use trustflow_domain::domain::TrustInfo;
 use trustflow_domain::domain::{classify_state, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, RemovalCheckOutput, TrustStatus};
 use trustflow_domain::plan::{Change, Plan, PlanAction};
+use trustflow_domain::ready::{answered_since, parse_precise, precise, ReadySignal};
 use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::time::{Duration, OffsetDateTime};
 use trustflow_domain::times::{parse_rfc3339, rfc3339};
@@ -28,19 +36,51 @@ pub struct Settings {
 /// Default for `REMOTE_SIDE_WINDOW_SECONDS`: 24 hours.
 pub const DEFAULT_REMOTE_SIDE_WINDOW_SECONDS: u64 = 24 * 60 * 60;
 
+/// How long a verification requested after a "remote side ready" signal is followed before the
+/// workflow goes back to waiting: AWS moves the trust to `Verifying` and then to its answer; a
+/// trust that shows neither by then is left to the scheduled re-verification.
+pub const VERIFICATION_FOLLOW_LIMIT: Duration = Duration::minutes(10);
+
 /// Runs one check and returns the workflow document for the state machine.
-pub async fn run_check<D>(
+///
+/// In the waiting Task (a `reverify` with a task token), a verdict is also sent to the Task
+/// (SendTaskSuccess), and "still waiting" is not an error: the step returns and the Task goes on
+/// waiting for its timeout or for a "remote side ready" signal.
+pub async fn run_check<D, C>(
     input: CheckInput,
     settings: &Settings,
     directory_api: &D,
+    callbacks: &C,
     now: OffsetDateTime,
 ) -> Result<CheckOutput, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
+    C: TaskCallbacks,
 {
     let plan = input.plan.clone();
-    let status = check_trust(input, settings, directory_api, now).await?;
-    Ok(CheckOutput { plan, status })
+    let last = input.status.clone();
+    let token = input.task_token.clone();
+    let checked = check_trust(input, settings, directory_api, now).await;
+    let Some(token) = token else { return checked.map(|status| CheckOutput { plan, status }) };
+    match checked {
+        Ok(status) => {
+            let output = CheckOutput { plan, status };
+            let text = serde_json::to_string(&output)
+                .map_err(|error| WorkflowError::Internal(format!("the step's result cannot be written: {error}")))?;
+            match callbacks.succeed_task(&token, &text).await? {
+                TaskAnswer::Answered => tracing::info!(outcome = ?output.status.outcome, "the waiting Task was answered"),
+                // A signal (or the Task's timeout) came first: the next step reads the trust again.
+                TaskAnswer::NoLongerWaiting => tracing::info!(outcome = ?output.status.outcome, "the waiting Task no longer waited"),
+            }
+            Ok(output)
+        }
+        Err(WorkflowError::TrustAwaitingRemoteSide(why)) => {
+            tracing::info!(why = %why, "still awaiting the remote side: the Task waits for its next re-verification or a signal");
+            let status = last.ok_or_else(|| WorkflowError::Internal("reverify needs the trust's last status".to_owned()))?;
+            Ok(CheckOutput { plan, status })
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Runs one check.
@@ -58,6 +98,13 @@ where
     match input.mode {
         Mode::Poll => poll(plan, &trust_id, settings, directory_api, now).await,
         Mode::Reverify => reverify(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
+        Mode::VerifyNow => {
+            let signal = input.ready_signal.as_ref().and_then(ReadySignal::from_caught).ok_or_else(|| {
+                WorkflowError::Internal("verifyNow needs the RemoteSideReady signal the waiting Task was failed with".to_owned())
+            })?;
+            verify_now(plan, &trust_id, input.status.as_ref(), &signal, directory_api, now).await
+        }
+        Mode::FollowVerification => follow_verification(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
         Mode::Cleanup => cleanup(plan, &trust_id, input.status, settings, directory_api).await,
         Mode::Remove => Err(WorkflowError::Internal("mode remove needs a removal plan".to_owned())),
     }
@@ -84,6 +131,8 @@ where
         checked_at: rfc3339(now),
         remote_side_deadline: None,
         trust_deleted: true,
+        remote_side_reported_ready_at: None,
+        verification_requested_at: None,
     };
     match directory_api.describe_trust(&removal.directory_id, &trust_id).await? {
         None => Ok(RemovalCheckOutput { status: removed(TrustState::Deleted), plan }),
@@ -112,6 +161,8 @@ fn status(plan: &Plan, trust_id: &str, outcome: Outcome, trust: Option<&TrustInf
         checked_at: rfc3339(now),
         remote_side_deadline: None,
         trust_deleted: false,
+        remote_side_reported_ready_at: None,
+        verification_requested_at: None,
     }
 }
 
@@ -189,6 +240,80 @@ where
             )))
         }
         StateClass::Pending => Err(WorkflowError::TrustAwaitingRemoteSide(format!("trust {trust_id} is {}", trust.state))),
+    }
+}
+
+/// The remote side was reported ready: asks AWS to verify the trust now (unless it already has a
+/// verdict, or the window is over), and notes when, for `followVerification`.
+async fn verify_now<D>(
+    plan: &Plan,
+    trust_id: &str,
+    last: Option<&TrustStatus>,
+    signal: &ReadySignal,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError>
+where
+    D: DirectoryReader + TrustMaintainer,
+{
+    let deadline = last.and_then(|s| s.remote_side_deadline.clone());
+    let trust = directory_api.describe_trust(&plan.request.directory_id, trust_id).await?;
+    let Some(trust) = trust else { return Ok(status(plan, trust_id, Outcome::Failed, None, now)) };
+    let mut checked = match classify_state(&trust.state, plan.request.trust_direction) {
+        StateClass::Done => status(plan, trust_id, Outcome::Verified, Some(&trust), now),
+        StateClass::Failed => status(plan, trust_id, Outcome::Failed, Some(&trust), now),
+        _ if past(deadline.as_deref(), now) => status(plan, trust_id, Outcome::RemoteSideTimedOut, Some(&trust), now),
+        class => {
+            // A verification already under way is followed rather than requested twice.
+            if class == StateClass::AwaitingRemoteSide {
+                directory_api.verify_trust(trust_id).await?;
+            }
+            tracing::info!(trust_id, state = %trust.state, "the remote side was reported ready: verification requested");
+            let mut awaiting = status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now);
+            awaiting.verification_requested_at = Some(precise(now));
+            awaiting
+        }
+    };
+    checked.remote_side_deadline = deadline;
+    checked.remote_side_reported_ready_at = Some(rfc3339(signal.signalled_at));
+    Ok(checked)
+}
+
+/// Follows the verification `verifyNow` requested until AWS answers it: `TrustPending` (retried
+/// every second or two) until the trust's state changed after the request, then the verdict, or
+/// "still awaiting the remote side" (back to waiting).
+async fn follow_verification<D>(
+    plan: &Plan,
+    trust_id: &str,
+    last: Option<&TrustStatus>,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError>
+where
+    D: DirectoryReader,
+{
+    let last = last.ok_or_else(|| WorkflowError::Internal("followVerification needs the status verifyNow left".to_owned()))?;
+    let keep = |mut status: TrustStatus| {
+        status.remote_side_deadline = last.remote_side_deadline.clone();
+        status.remote_side_reported_ready_at = last.remote_side_reported_ready_at.clone();
+        status.verification_requested_at = last.verification_requested_at.clone();
+        status
+    };
+    // verifyNow found a verdict (or the window over) and requested nothing: that is the answer.
+    let Some(requested_at) = last.verification_requested_at.as_deref() else { return Ok(last.clone()) };
+    let requested_at = parse_precise(requested_at)
+        .ok_or_else(|| WorkflowError::Internal(format!("verificationRequestedAt is not RFC 3339: {requested_at:?}")))?;
+    let trust = directory_api.describe_trust(&plan.request.directory_id, trust_id).await?;
+    let Some(trust) = trust else { return Ok(keep(status(plan, trust_id, Outcome::Failed, None, now))) };
+    let given_up = now - requested_at >= VERIFICATION_FOLLOW_LIMIT;
+    match classify_state(&trust.state, plan.request.trust_direction) {
+        StateClass::Done => Ok(keep(status(plan, trust_id, Outcome::Verified, Some(&trust), now))),
+        StateClass::Failed => Ok(keep(status(plan, trust_id, Outcome::Failed, Some(&trust), now))),
+        StateClass::AwaitingRemoteSide if given_up || answered_since(requested_at, trust.state_last_updated) => {
+            Ok(keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now)))
+        }
+        StateClass::Pending if given_up => Ok(keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now))),
+        _ => Err(WorkflowError::TrustPending(format!("trust {trust_id} is {}: the verification requested after the remote side was reported ready has not answered yet", trust.state))),
     }
 }
 

@@ -4,7 +4,7 @@ use check_trust::{remove_trust, run_check, Settings, DEFAULT_REMOTE_SIDE_WINDOW_
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_aws::{load_sdk_config, SdkDirectory};
+use trustflow_aws::{load_sdk_config, SdkDirectory, SdkExecutions};
 use trustflow_domain::handoff::CheckStep;
 use trustflow_domain::settings;
 use trustflow_domain::WorkflowError;
@@ -20,7 +20,9 @@ async fn main() -> Result<(), Error> {
     };
     let config = load_sdk_config().await;
     let directory = SdkDirectory::new(&config);
-    let (settings, directory) = (&settings, &directory);
+    // Step Functions, to answer the waiting Task with the trust's verdict (SendTaskSuccess).
+    let callbacks = SdkExecutions::new(&config);
+    let (settings, directory, callbacks) = (&settings, &directory, &callbacks);
 
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
@@ -29,7 +31,7 @@ async fn main() -> Result<(), Error> {
                 .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload is not a check: {error}"))))?;
             let now = trustflow_domain::time::OffsetDateTime::now_utc();
             let (mode, result) = match step {
-                CheckStep::Trust(input) => (input.mode, run_check(*input, settings, directory, now).await.map(|out| (out.status.clone(), json(&out)))),
+                CheckStep::Trust(input) => (input.mode, run_check(*input, settings, directory, callbacks, now).await.map(|out| (out.status.clone(), json(&out)))),
                 CheckStep::Removal(input) => {
                     (input.mode, remove_trust(*input, directory, now).await.map(|out| (out.status.clone(), json(&out))))
                 }

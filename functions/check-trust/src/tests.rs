@@ -1,7 +1,8 @@
 use serde_json::json;
 use trustflow_aws::fakes::{sample_directory, FakeAws};
 use trustflow_domain::domain::SelectiveAuth;
-use trustflow_domain::handoff::{CheckInput, Mode, Outcome, RemovalCheckInput, TrustStatus};
+use trustflow_domain::handoff::{CaughtFailure, CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, TrustStatus};
+use trustflow_domain::ready::TaskToken;
 use trustflow_domain::plan::Change;
 use trustflow_domain::testing::PlanBuilder;
 
@@ -28,7 +29,138 @@ fn plan(direction: &str, trust_id: &str, action: PlanAction) -> Plan {
 }
 
 async fn run(aws: &FakeAws, mode: Mode, plan: Plan, status: Option<TrustStatus>, now: i64) -> Result<TrustStatus, WorkflowError> {
-    check_trust(CheckInput { mode, plan, status }, &settings(), aws, at(now)).await
+    check_trust(CheckInput { mode, plan, status, task_token: None, ready_signal: None }, &settings(), aws, at(now)).await
+}
+
+fn ready_signal(seconds: i64) -> CaughtFailure {
+    let signal = ReadySignal { signalled_at: at(seconds), via: trustflow_domain::ready::SignalSource::Api };
+    CaughtFailure { error: Some("RemoteSideReady".to_owned()), cause: Some(signal.to_cause()) }
+}
+
+async fn in_waiting_task(aws: &FakeAws, plan: Plan, status: TrustStatus, now: i64) -> Result<CheckOutput, WorkflowError> {
+    let input = CheckInput {
+        mode: Mode::Reverify,
+        plan,
+        status: Some(status),
+        task_token: Some(TaskToken::new("token-1")),
+        ready_signal: None,
+    };
+    run_check(input, &settings(), aws, aws, at(now)).await
+}
+
+async fn signalled(aws: &FakeAws, mode: Mode, plan: Plan, status: TrustStatus, signal_at: i64, now: i64) -> Result<TrustStatus, WorkflowError> {
+    let input = CheckInput { mode, plan, status: Some(status), task_token: None, ready_signal: Some(ready_signal(signal_at)) };
+    check_trust(input, &settings(), aws, at(now)).await
+}
+
+#[tokio::test]
+async fn in_the_waiting_task_a_trust_still_awaiting_leaves_the_task_waiting_and_a_verdict_answers_it() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let awaiting = run(&aws, Mode::Poll, plan("Two-Way", &id, PlanAction::Create), None, 10).await.expect("awaiting");
+    let output = in_waiting_task(&aws, plan("Two-Way", &id, PlanAction::Create), awaiting.clone(), 20).await.expect("not an error");
+    assert_eq!(output.status.outcome, Outcome::AwaitingRemoteSide);
+    assert_eq!((aws.count("VerifyTrust"), aws.count("SendTaskSuccess")), (1, 0), "verification asked for, the Task left waiting");
+    aws.set_state(&id, "Verified", "");
+    let output = in_waiting_task(&aws, plan("Two-Way", &id, PlanAction::Create), awaiting, 30).await.expect("verified");
+    assert_eq!(output.status.outcome, Outcome::Verified);
+    let answers = aws.task_answers.borrow();
+    let [(token, kind, sent)] = answers.as_slice() else { panic!("one answer: {answers:?}") };
+    assert_eq!((token.as_str(), kind.as_str()), ("token-1", "success"));
+    let sent: CheckOutput = serde_json::from_str(sent).expect("the Task gets the step's output");
+    assert_eq!((sent.status.outcome, sent.status.trust_id.as_str()), (Outcome::Verified, id.as_str()));
+}
+
+#[tokio::test]
+async fn a_verdict_for_a_task_that_no_longer_waits_is_not_an_error() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    *aws.tasks_gone.borrow_mut() = true;
+    let awaiting = TrustStatus { outcome: Outcome::AwaitingRemoteSide, ..status_of(&id) };
+    let output = in_waiting_task(&aws, plan("Two-Way", &id, PlanAction::Create), awaiting, 30).await.expect("the next step reads again");
+    assert_eq!((output.status.outcome, aws.count("SendTaskSuccess")), (Outcome::Verified, 1));
+}
+
+fn status_of(trust_id: &str) -> TrustStatus {
+    TrustStatus {
+        outcome: Outcome::AwaitingRemoteSide,
+        trust_id: trust_id.to_owned(),
+        trust_state: trustflow_domain::domain::TrustState::from_api("VerifyFailed"),
+        trust_state_reason: "Access is denied.".to_owned(),
+        remedy: None,
+        checked_at: "1970-01-01T00:00:10Z".to_owned(),
+        remote_side_deadline: Some("1970-01-01T00:10:10Z".to_owned()),
+        trust_deleted: false,
+        remote_side_reported_ready_at: None,
+        verification_requested_at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_ready_signal_asks_for_verification_at_once_and_follows_it_until_aws_answers() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    aws.set_state_updated_at(&id, at(5));
+    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
+    assert_eq!(aws.count("VerifyTrust"), 1);
+    assert_eq!(requested.remote_side_reported_ready_at.as_deref(), Some("1970-01-01T00:00:40Z"));
+    assert_eq!(requested.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"), "the window is kept");
+    // AWS has not answered yet: the VerifyFailed from before the request is not the answer.
+    aws.set_state(&id, "VerifyFailed", "Access is denied.");
+    let pending = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested.clone(), 40, 42).await;
+    assert_eq!(pending.expect_err("not answered").name(), "TrustPending");
+    aws.set_state(&id, "Verifying", "");
+    let pending = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested.clone(), 40, 43).await;
+    assert_eq!(pending.expect_err("verifying").name(), "TrustPending");
+    aws.set_state(&id, "Verified", "");
+    let verified = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, 44).await.expect("verdict");
+    assert_eq!((verified.outcome, verified.remote_side_reported_ready_at.as_deref()), (Outcome::Verified, Some("1970-01-01T00:00:40Z")));
+    assert_eq!(aws.count("VerifyTrust"), 1, "one verification asked for");
+}
+
+#[tokio::test]
+async fn a_verification_after_the_signal_that_fails_again_goes_back_to_waiting() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
+    aws.set_state(&id, "VerifyFailed", "Access is denied.");
+    aws.set_state_updated_at(&id, at(44));
+    let again = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, 45).await.expect("answered");
+    assert_eq!(again.outcome, Outcome::AwaitingRemoteSide);
+    assert_eq!(again.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"));
+    assert_eq!(again.remote_side_reported_ready_at.as_deref(), Some("1970-01-01T00:00:40Z"));
+}
+
+#[tokio::test]
+async fn a_verification_aws_never_answers_is_left_to_the_scheduled_reverification() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
+    aws.set_state(&id, "Verifying", "");
+    let later = 41 + VERIFICATION_FOLLOW_LIMIT.whole_seconds();
+    let back = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, later).await.expect("gave up");
+    assert_eq!(back.outcome, Outcome::AwaitingRemoteSide);
+}
+
+#[tokio::test]
+async fn a_signal_for_a_trust_with_a_verdict_or_past_its_window_asks_aws_for_nothing() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let verified = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("verified");
+    let followed = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), verified, 40, 42).await.expect("same");
+    assert_eq!(followed.outcome, Outcome::Verified);
+    aws.set_state(&id, "VerifyFailed", "Access is denied.");
+    let late = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 700, 701).await.expect("too late");
+    assert_eq!(late.outcome, Outcome::RemoteSideTimedOut);
+    assert_eq!(aws.count("VerifyTrust"), 0);
+}
+
+#[tokio::test]
+async fn verify_now_without_its_signal_is_an_internal_error() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "");
+    let error = run(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), Some(status_of(&id)), 41).await.expect_err("no signal");
+    assert_eq!(error.name(), "Internal");
 }
 
 #[tokio::test]

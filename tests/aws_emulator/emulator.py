@@ -54,6 +54,7 @@ from typing import Any
 import cloudformation_ext
 import directory_service
 import iam_enforcement
+import throttling
 from directory_service import SCENARIOS, norm
 
 
@@ -297,6 +298,9 @@ class Middleware:
         refusal = iam_enforcement.check(caller, service, operation)
         if refusal:
             return self.refuse(refusal, service, operation, start_response)
+        if not throttling.THROTTLE.admits_request(environ, service, operation):
+            self.record(service, operation, "throttled", role)
+            return fault_response(service, operation, throttling.ERROR, start_response, message=throttling.MESSAGE)
         fault = CONTROL.take_fault(service, operation, body)
         if fault:
             self.record(service, operation, f"fault:{fault['error']}")
@@ -415,8 +419,11 @@ class Middleware:
             port = os.environ["MOTO_PORT"]
             return ok, api_gateway.load(payload["template"], payload.get("resource", "TrustApi"), payload["values"],
                                         backend=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}", api_id=payload.get("apiId"))
+        if route == "throttle":
+            return ok, throttling.THROTTLE.control(method, payload)
         if route == "reset" and method == "POST":
             CONTROL.reset()
+            throttling.THROTTLE.disable()
             return ok, {"ok": True}
         return "404 Not Found", {"error": f"no control route {method} /_trustflow/{route}"}
 

@@ -51,6 +51,9 @@ def mermaid(definition: dict) -> str:
             pending = [e for e in retry["ErrorEquals"] if e in ("TrustPending", "TrustAwaitingRemoteSide")]
             if pending:
                 lines.append(f'    {name} -.->|"{pending[0]}: retry"| {name}')
+            if "States.Timeout" in retry["ErrorEquals"]:
+                # The waiting Task's timeout is its re-verification interval.
+                lines.append(f'    {name} -.->|"interval over: re-verify"| {name}')
         for catch in state.get("Catch", []):
             lines.append(f'    {name} -.->|"{label(", ".join(catch["ErrorEquals"]))}"| {catch["Next"]}')
     return "\n".join(lines) + "\n"

@@ -16,9 +16,10 @@ CALLED = {
     "CreateTrustFunction": {"ds:DescribeTrusts", "ds:CreateTrust", "ds:DeleteTrust", "secretsmanager:GetSecretValue", "ds:UpdateTrust",
                             "ds:DescribeConditionalForwarders", "ds:CreateConditionalForwarder", "ds:UpdateConditionalForwarder",
                             "ds:ListIpRoutes", "ds:AddIpRoutes"},
-    "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust"},
+    "CheckTrustFunction": {"ds:DescribeTrusts", "ds:VerifyTrust", "ds:DeleteTrust", "states:SendTaskSuccess"},
     "NotifyRequesterFunction": {"sns:Publish", "events:PutEvents", *EC2_NETWORK_READS},
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
+    "RemoteSideReadyFunction": {"states:DescribeExecution", "states:GetExecutionHistory", "states:SendTaskFailure"},
     "SubmitRequestFunction": {"states:StartExecution", "states:DescribeExecution"},
     "TrustHealthFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:VerifyTrust", "ds:ListTagsForResource",
                             "ds:AddTagsToResource", "ds:RemoveTagsFromResource", "sns:Publish", "events:PutEvents"},
@@ -35,6 +36,7 @@ SDK_CALL = {
     "ec2:DescribeVpcs": ".describe_vpcs()", "ec2:DescribeSecurityGroups": ".describe_security_groups()",
     "ec2:DescribeNetworkAcls": ".describe_network_acls()", "ec2:DescribeRouteTables": ".describe_route_tables()",
     "states:DescribeExecution": ".describe_execution()", "states:StartExecution": ".start_execution()", "states:GetExecutionHistory": ".get_execution_history()",
+    "states:SendTaskSuccess": ".send_task_success()", "states:SendTaskFailure": ".send_task_failure()",
 }
 
 
@@ -85,7 +87,8 @@ def test_only_the_creation_function_may_read_secret_values_and_only_under_the_pr
 
 # Actions that support no resource-level permissions (Service Authorization Reference): scoped to a
 # resource they are never granted, so they must have Resource "*" -- and nothing else may.
-WITHOUT_RESOURCE_LEVEL = {"ds:DescribeDirectories", "ds:DescribeTrusts", *EC2_NETWORK_READS}
+# SendTaskSuccess/SendTaskFailure: a service-integration Task's token names no resource.
+WITHOUT_RESOURCE_LEVEL = {"ds:DescribeDirectories", "ds:DescribeTrusts", *EC2_NETWORK_READS, "states:SendTaskSuccess", "states:SendTaskFailure"}
 
 
 def test_no_wildcard_actions_and_resource_star_only_where_the_action_has_no_resource_level_permissions():
@@ -112,7 +115,7 @@ def test_the_resource_level_table_agrees_with_the_service_authorization_referenc
         pytest.skip("checkov's venv is not installed (scripts/bootstrap.sh installs it)")
     reference = json.loads(found[0].read_text())
     called = set().union(*CALLED.values())
-    for action in sorted(a for a in called if a.startswith(("ds:", "ec2:"))):
+    for action in sorted(a for a in called if a.startswith(("ds:", "ec2:", "states:"))):
         service, name = action.split(":")
         resource_types = {r["resource_type"] for r in reference[service]["privileges"][name]["resource_types"].values()} - {""}
         assert (not resource_types) == (action in WITHOUT_RESOURCE_LEVEL), (action, resource_types)
@@ -140,17 +143,22 @@ def test_both_ways_in_go_through_the_one_entrance_and_the_api_holds_no_role_of_i
     permissions = sorted((r["Properties"]["FunctionName"]["!Ref"], r["Properties"]["SourceArn"]["!Sub"])
                          for r in resources.values() if r["Type"] == "AWS::Lambda::Permission")
     api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TrustApi}"
-    assert permissions == [("RequestStatusFunction", f"{api}/*/GET/trust-requests/*"),
+    assert permissions == [("RemoteSideReadyFunction", f"{api}/*/POST/trust-requests/*/remote-side-ready"),
+                           ("RequestStatusFunction", f"{api}/*/GET/trust-requests/*"),
                            ("SubmitRequestFunction", f"{api}/*/POST/trust-removals"),
                            ("SubmitRequestFunction", f"{api}/*/POST/trust-requests")]
+    # "The remote side is ready" comes both ways too, to its own function.
+    ready = resources["RemoteSideReadyFunction"]["Properties"]["Events"]["TrustRemoteSideReady"]
+    assert ready["Properties"]["Pattern"]["detail-type"] == ["Trust Remote Side Ready"]
     definition = resources["TrustApi"]["Properties"]
     assert definition["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     paths = definition["DefinitionBody"]["paths"]
-    assert set(paths) == {"/trust-requests", "/trust-removals", "/trust-requests/{id}"}
+    assert set(paths) == {"/trust-requests", "/trust-removals", "/trust-requests/{id}", "/trust-requests/{id}/remote-side-ready"}
+    assert "RemoteSideReadyFunction.Arn" in paths["/trust-requests/{id}/remote-side-ready"]["post"]["x-amazon-apigateway-integration"]["uri"]["!Sub"]
     for post in ("/trust-requests", "/trust-removals"):
         assert "SubmitRequestFunction.Arn" in paths[post]["post"]["x-amazon-apigateway-integration"]["uri"]["!Sub"]
     # One definition: the documented responses and schemas are the deployed ones.
-    assert {"Started", "Error", "Status"} <= set(definition["DefinitionBody"]["components"]["schemas"])
+    assert {"Started", "Error", "Status", "Signal"} <= set(definition["DefinitionBody"]["components"]["schemas"])
     assert not (ROOT / "api" / "openapi.yaml").exists()
 
 

@@ -276,6 +276,8 @@ struct Facts<'a> {
     reason: &'a str,
     remedy: Option<&'a Remedy>,
     remote_side_deadline: Option<&'a str>,
+    /// When the remote side was reported ready, if this status was read after that signal.
+    remote_side_reported_ready_at: Option<&'a str>,
     /// The trust a Replace replaces.
     replaced: Option<&'a trustflow_domain::domain::TrustInfo>,
     /// Whether that trust is gone: `None` when a fault in the middle of the step leaves it unknown.
@@ -317,6 +319,7 @@ impl<'a> Facts<'a> {
             reason: status.map(|s| s.trust_state_reason.as_str()).unwrap_or_default(),
             remedy: status.and_then(|s| s.remedy.as_ref()),
             remote_side_deadline: status.and_then(|s| s.remote_side_deadline.as_deref()),
+            remote_side_reported_ready_at: status.and_then(|s| s.remote_side_reported_ready_at.as_deref()),
             replaced: plan.existing_trust.as_ref().filter(|_| plan.action == PlanAction::Replace),
             replaced_gone,
             replaced_deleted,
@@ -399,6 +402,14 @@ fn message_body(facts: &Facts<'_>) -> String {
     }
     if !facts.reason.is_empty() {
         body.push_str(&format!("Reason: {}\n", facts.reason));
+    }
+    if let Some(reported) = facts.remote_side_reported_ready_at {
+        body.push_str(&match facts.announcement {
+            Announcement::AwaitingRemoteSide => format!(
+                "The remote side was reported ready at {reported}; AWS verified the trust again after that, and it still fails (reason above). Check the on-premises side below, then report it ready again.\n"
+            ),
+            _ => format!("The remote side was reported ready at {reported}; AWS verified the trust again after that.\n"),
+        });
     }
     if !facts.plan.ip_routes.is_empty() {
         body.push_str(&format!("IP routes planned for the forwarders outside RFC 1918: {}\n", facts.plan.ip_routes.join(", ")));
@@ -510,6 +521,7 @@ fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
             "deleted": facts.replaced_gone,
         })),
         "remoteSideDeadline": facts.remote_side_deadline,
+        "remoteSideReportedReadyAt": facts.remote_side_reported_ready_at,
         "dryRun": request.dry_run.then_some(true),
         "plannedAction": request.dry_run.then_some(facts.plan.action),
         "ipRoutes": (!facts.plan.ip_routes.is_empty()).then_some(&facts.plan.ip_routes),
@@ -611,7 +623,12 @@ pub fn on_premises_instructions(plan: &Plan, deadline: &str) -> String {
     };
     let until = if deadline.is_empty() { String::new() } else { format!(" until {deadline}") };
     let last_step = if request.trust_direction.is_verifiable() {
-        format!("3. Nothing else: trustflow asks AWS to verify the trust again on a schedule{until} and reports the result.\n")
+        format!(
+            "3. Nothing else: trustflow asks AWS to verify the trust again on a schedule{until} and reports the result. \
+To have it verified at once when your side is done, report it ready: `trustctl ready {id}`, POST /trust-requests/{id}/remote-side-ready, \
+or a \"Trust Remote Side Ready\" event with {{\"requestId\": \"{id}\"}}.\n",
+            id = request.request_id
+        )
     } else {
         // AWS verifies outgoing trusts only: the incoming side is checked from the on-premises end.
         format!("3. Validate it from your side: Active Directory Domains and Trusts > {remote} > Properties > Trusts > {aws} > Properties > Validate (AWS does not verify a one-way incoming trust).\n",

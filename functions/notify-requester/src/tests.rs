@@ -469,3 +469,28 @@ async fn a_trust_still_awaiting_the_remote_side_is_not_told_to_send_the_request_
     assert!(message.contains("finds what blocks it") && message.contains("the workflow keeps verifying the trust"), "{message}");
     assert!(!message.contains("send the request again"), "{message}");
 }
+
+#[tokio::test]
+async fn the_awaiting_notice_says_how_to_report_the_remote_side_ready() {
+    let (aws, _) = send(json!({"plan": plan("Create"), "status": status("awaitingRemoteSide", "VerifyFailed", "Access is denied.")})).await;
+    let message = &aws.published.borrow()[0].message;
+    for words in ["trustctl ready REQ-7", "POST /trust-requests/REQ-7/remote-side-ready", "{\"requestId\": \"REQ-7\"}"] {
+        assert!(message.contains(words), "missing {words:?} in:\n{message}");
+    }
+    assert!(!message.contains("reported ready at"), "no signal was sent:\n{message}");
+}
+
+#[tokio::test]
+async fn a_trust_still_failing_after_the_remote_side_was_reported_ready_is_told_so_with_the_time() {
+    let mut awaiting = status("awaitingRemoteSide", "VerifyFailed", "Access is denied.");
+    awaiting["remoteSideReportedReadyAt"] = json!("2026-11-24T10:00:00Z");
+    let (aws, _) = send(json!({"plan": plan("Create"), "status": awaiting})).await;
+    let message = &aws.published.borrow()[0].message;
+    assert!(message.contains("The remote side was reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that, and it still fails"), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["remoteSideReportedReadyAt"], "2026-11-24T10:00:00Z");
+    let mut verified = status("verified", "Verified", "");
+    verified["remoteSideReportedReadyAt"] = json!("2026-11-24T10:00:00Z");
+    let (aws, _) = send(json!({"plan": plan("Create"), "status": verified})).await;
+    assert!(aws.published.borrow()[0].message.contains("reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that.\n"));
+}

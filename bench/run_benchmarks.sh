@@ -21,4 +21,5 @@ fi
 cargo build --workspace --bins --locked   # the local stack's Lambdas, for the workflow figures
 # The arm64 artifacts as `sam build` makes them (sizes beside the x86_64 ones); --no-arm64 skips it.
 if [ "${1:-}" = "--no-arm64" ]; then shift; else scripts/build-arm64.sh; fi
-exec .venv/bin/python bench/run_benchmarks.py "${build_args[@]}" "$@"
+.venv/bin/python bench/run_benchmarks.py "${build_args[@]}" "$@"
+.venv/bin/python bench/burst.py --write-docs   # 200 requests at once, Directory Service throttled: the section "A burst of requests"

@@ -153,6 +153,22 @@ def install_lambda_forward(invoke_url: str) -> None:
     LambdaSimpleBackend.invoke = invoke
 
 
+def install_task_failure_cause() -> None:
+    """SendTaskFailure with its ``cause``: moto's handler passes only the error on to the
+    interpreter, which then records a TaskFailed without the cause AWS keeps (and a Catch's
+    ResultPath holds). The interpreter takes a cause; only the handler drops it."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self):
+        from moto.core.responses import EmptyResult
+
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                    cause=self._get_param("cause"))
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure
+
+
 def install_events_to_lambda(invoke_url: str | None) -> None:
     """EventBridge rules whose target is a Lambda function invoke it asynchronously, as on AWS.
 
@@ -463,6 +479,7 @@ def main(argv: list[str] | None = None) -> None:
 
     directory_service.install(CONTROL)
     cloudformation_ext.install()
+    install_task_failure_cause()
     install_events_to_lambda(args.lambda_invoke_url.rstrip("/") if args.lambda_invoke_url else None)
     if args.lambda_invoke_url:
         install_lambda_forward(args.lambda_invoke_url.rstrip("/"))

@@ -244,7 +244,9 @@ where
 }
 
 /// The remote side was reported ready: asks AWS to verify the trust now (unless it already has a
-/// verdict, or the window is over), and notes when, for `followVerification`.
+/// verdict, or the window is over), and notes when, for `followVerification`. A trust that stays
+/// in a verification begun before the signal for longer than [`VERIFICATION_FOLLOW_LIMIT`] goes
+/// back to waiting, with no verification of ours to follow.
 async fn verify_now<D>(
     plan: &Plan,
     trust_id: &str,
@@ -263,11 +265,18 @@ where
         StateClass::Done => status(plan, trust_id, Outcome::Verified, Some(&trust), now),
         StateClass::Failed => status(plan, trust_id, Outcome::Failed, Some(&trust), now),
         _ if past(deadline.as_deref(), now) => status(plan, trust_id, Outcome::RemoteSideTimedOut, Some(&trust), now),
-        class => {
-            // A verification already under way is followed rather than requested twice.
-            if class == StateClass::AwaitingRemoteSide {
-                directory_api.verify_trust(trust_id).await?;
-            }
+        // A verification that began before the signal may have run before the remote side was
+        // ready: its answer says nothing about the signal. Its end is awaited (TrustPending,
+        // retried within seconds), and then a verification of our own is asked for.
+        StateClass::Pending if now - signal.signalled_at < VERIFICATION_FOLLOW_LIMIT => {
+            return Err(WorkflowError::TrustPending(format!(
+                "trust {trust_id} is {}: a verification that began before the remote side was reported ready is still running",
+                trust.state
+            )));
+        }
+        StateClass::Pending => status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now),
+        StateClass::AwaitingRemoteSide => {
+            directory_api.verify_trust(trust_id).await?;
             tracing::info!(trust_id, state = %trust.state, "the remote side was reported ready: verification requested");
             let mut awaiting = status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now);
             awaiting.verification_requested_at = Some(precise(now));

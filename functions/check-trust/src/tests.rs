@@ -318,3 +318,26 @@ async fn an_update_is_not_verified_until_the_trust_shows_the_requested_setting()
     }
     assert_eq!(run(&aws, Mode::Poll, update, None, 10).await.expect("verified").outcome, Outcome::Verified);
 }
+
+#[tokio::test]
+async fn a_verification_begun_before_the_signal_is_waited_out_and_then_one_is_asked_for_after_it() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verifying", "");
+    // The scheduled re-verification's own verification is running when the signal comes: its
+    // answer may predate the remote side's fix, so it is not the answer to the signal.
+    let running = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await;
+    assert_eq!(running.expect_err("waits for it to end").name(), "TrustPending");
+    assert_eq!(aws.count("VerifyTrust"), 0);
+    aws.set_state(&id, "VerifyFailed", "Access is denied.");
+    aws.set_state_updated_at(&id, at(42));
+    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 43).await.expect("asked");
+    assert_eq!((aws.count("VerifyTrust"), requested.verification_requested_at.is_some()), (1, true));
+    // A trust stuck verifying past the follow limit goes back to waiting, asking for nothing.
+    aws.set_state(&id, "Verifying", "");
+    let stuck = 40 + VERIFICATION_FOLLOW_LIMIT.whole_seconds();
+    let long_window = TrustStatus { remote_side_deadline: Some("1970-01-01T05:00:00Z".to_owned()), ..status_of(&id) };
+    let back = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), long_window, 40, stuck).await.expect("back");
+    assert_eq!((back.outcome, back.verification_requested_at.as_deref()), (Outcome::AwaitingRemoteSide, None));
+    let followed = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), back, 40, stuck + 1).await;
+    assert_eq!(followed.expect("nothing to follow").outcome, Outcome::AwaitingRemoteSide);
+}

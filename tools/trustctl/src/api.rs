@@ -87,6 +87,11 @@ impl TrustApi {
         self.send("GET", format!("{}/{request_id}", self.url), Vec::new()).await
     }
 
+    /// `POST /trust-requests/{id}/remote-side-ready`.
+    pub async fn remote_side_ready(&self, request_id: &str) -> Result<Answer, ApiError> {
+        self.send("POST", format!("{}/{request_id}/remote-side-ready", self.url), Vec::new()).await
+    }
+
     async fn send(&self, method: &str, url: String, body: Vec<u8>) -> Result<Answer, ApiError> {
         let credentials = self
             .config

@@ -11,7 +11,7 @@ use trustflow_aws::{read_status, SdkDirectory, SdkExecutions, StatusError};
 use trustflow_domain::domain::{DirectoryInfo, TrustInfo};
 use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::removal::{parse_removal_request, REMOVAL_INPUT_KEY, TRUST_REMOVAL_REQUESTED_DETAIL_TYPE};
-use trustflow_domain::request::{execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
+use trustflow_domain::request::{check_request_id, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::status::{execution_arn, HistoryRecord, RequestStatus};
 use trustflow_domain::WorkflowError;
 
@@ -45,7 +45,9 @@ const USAGE: &str = "usage:
                   [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
   trustctl list [--directory-id ID] [--output text|json]
   trustctl status REQUEST_ID [--via sfn|api] [--state-machine-arn ARN] [--api-url URL]
-  trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]";
+  trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]
+  trustctl ready REQUEST_ID [--via api|events] [--api-url URL] [--bus NAME]: the on-premises side is set up;
+                 the workflow waiting for it verifies the trust now instead of at its next scheduled re-verification";
 
 /// Parsed options: repeated flags keep every value, in order.
 #[derive(Debug, Default, PartialEq)]
@@ -212,6 +214,7 @@ pub async fn run(args: &[String]) -> Result<ExitCode, Failure> {
         "status" => status(&options).await,
         "list" => list(&options).await,
         "watch" => watch(&options).await,
+        "ready" => ready(&options).await,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -519,6 +522,57 @@ async fn status_via_api(options: &Options, id: &str) -> Result<ExitCode, Failure
         404 => Err(Failure { code: 4, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
         400 => Err(Failure { code: 2, message: api_message(&answer) }),
         status => Err(aws("GET /trust-requests", format!("HTTP {status}: {}", api_message(&answer)))),
+    }
+}
+
+/// `trustctl ready`: reports the remote side ready. Through the API the answer says what the
+/// signal did (exit 0 when the workflow verifies now, 1 when the request is not waiting for the
+/// remote side, 4 when there is no such request); through the bus it is sent and not answered.
+async fn ready(options: &Options) -> Result<ExitCode, Failure> {
+    let id = request_id(options)?;
+    if let Some(rule) = check_request_id(id) {
+        return Err(usage(format!("the request id is invalid: {}", trustflow_domain::error::Violation::new("REQUEST_ID", rule, id))));
+    }
+    let config = config().await;
+    match options.one("--via").unwrap_or("api") {
+        "api" => {
+            let answer = api(options, config)?.remote_side_ready(id).await.map_err(|e| aws("POST /remote-side-ready", e))?;
+            match answer.status {
+                202 => {
+                    println!("{}", api_message(&answer));
+                    Ok(ExitCode::SUCCESS)
+                }
+                409 => {
+                    println!("{}", api_message(&answer));
+                    Ok(ExitCode::from(1))
+                }
+                404 => Err(Failure { code: 4, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
+                400 => Err(Failure { code: 2, message: api_message(&answer) }),
+                status => Err(aws("POST /remote-side-ready", format!("HTTP {status}: {}", api_message(&answer)))),
+            }
+        }
+        "events" => {
+            let bus = options.setting("--bus", "TRUSTFLOW_EVENT_BUS").unwrap_or_else(|| "trustflow".to_owned());
+            let client = trustflow_aws::aws_sdk_eventbridge::Client::new(&config);
+            let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(&bus)
+                .source("trustctl")
+                .detail_type("Trust Remote Side Ready")
+                .detail(json!({"requestId": id}).to_string())
+                .build();
+            let output = client
+                .put_events()
+                .entries(entry)
+                .send()
+                .await
+                .map_err(|e| aws("PutEvents", trustflow_aws::aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+            if output.failed_entry_count() > 0 {
+                return Err(aws("PutEvents", "the event was not accepted"));
+            }
+            println!("sent 'remote side ready' for request {id} to event bus {bus}: `trustctl status {id}` shows what follows");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(usage(format!("--via must be api or events for ready, not {other:?}"))),
     }
 }
 

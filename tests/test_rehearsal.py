@@ -227,9 +227,13 @@ def test_the_dead_letter_queue_accepts_what_the_rule_could_not_deliver(deployed,
     _, event = trust_requested_event(template)
     queue = deployed.queues[event["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]]
     assert rule.targets[0]["DeadLetterConfig"]["Arn"] == queue.arn
-    # The policy names the rule by a hand-built ARN: it must be the rule's actual ARN.
+    # The policy names the rules by hand-built ARNs: they must be the actual ARNs of every rule that
+    # dead-letters here ("Trust Requested" and "Trust Remote Side Ready"), or their dead letters are refused.
     statements = [s for s in queue.policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
-    assert [s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in statements] == [rule.arn]
+    dead_lettering = sorted(r.arn for r in deployed.rules.values()
+                            if any(t.get("DeadLetterConfig", {}).get("Arn") == queue.arn for t in r.targets))
+    assert len(dead_lettering) == 2 and rule.arn in dead_lettering
+    assert [sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"]) for s in statements] == [dead_lettering]
     assert deployed.function_by_binary("submit-request").dead_letter_config == {"TargetArn": queue.arn}
 
 

@@ -14,8 +14,8 @@ use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
 use crate::ports::{
-    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NetworkReader, NewTrust, Notifier, SecretPresence, SecretStore, TrustCreator,
-    TaskAnswer, TaskCallbacks, TrustMaintainer,
+    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NetworkReader, NewTrust, Notifier, SecretPresence, SecretStore, TaskAnswer,
+    TaskCallbacks, TrustCreator, TrustMaintainer,
 };
 
 /// One published notification.

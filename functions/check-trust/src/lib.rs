@@ -322,7 +322,10 @@ where
             Ok(keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now)))
         }
         StateClass::Pending if given_up => Ok(keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now))),
-        _ => Err(WorkflowError::TrustPending(format!("trust {trust_id} is {}: the verification requested after the remote side was reported ready has not answered yet", trust.state))),
+        _ => Err(WorkflowError::TrustPending(format!(
+            "trust {trust_id} is {}: the verification requested after the remote side was reported ready has not answered yet",
+            trust.state
+        ))),
     }
 }
 

@@ -2,8 +2,8 @@ use serde_json::json;
 use trustflow_aws::fakes::{sample_directory, FakeAws};
 use trustflow_domain::domain::SelectiveAuth;
 use trustflow_domain::handoff::{CaughtFailure, CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, TrustStatus};
-use trustflow_domain::ready::TaskToken;
 use trustflow_domain::plan::Change;
+use trustflow_domain::ready::TaskToken;
 use trustflow_domain::testing::PlanBuilder;
 
 use super::*;
@@ -38,17 +38,19 @@ fn ready_signal(seconds: i64) -> CaughtFailure {
 }
 
 async fn in_waiting_task(aws: &FakeAws, plan: Plan, status: TrustStatus, now: i64) -> Result<CheckOutput, WorkflowError> {
-    let input = CheckInput {
-        mode: Mode::Reverify,
-        plan,
-        status: Some(status),
-        task_token: Some(TaskToken::new("token-1")),
-        ready_signal: None,
-    };
+    let input =
+        CheckInput { mode: Mode::Reverify, plan, status: Some(status), task_token: Some(TaskToken::new("token-1")), ready_signal: None };
     run_check(input, &settings(), aws, aws, at(now)).await
 }
 
-async fn signalled(aws: &FakeAws, mode: Mode, plan: Plan, status: TrustStatus, signal_at: i64, now: i64) -> Result<TrustStatus, WorkflowError> {
+async fn signalled(
+    aws: &FakeAws,
+    mode: Mode,
+    plan: Plan,
+    status: TrustStatus,
+    signal_at: i64,
+    now: i64,
+) -> Result<TrustStatus, WorkflowError> {
     let input = CheckInput { mode, plan, status: Some(status), task_token: None, ready_signal: Some(ready_signal(signal_at)) };
     check_trust(input, &settings(), aws, at(now)).await
 }
@@ -101,7 +103,8 @@ async fn a_ready_signal_asks_for_verification_at_once_and_follows_it_until_aws_a
     let aws = FakeAws::default();
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
     aws.set_state_updated_at(&id, at(5));
-    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
+    let requested =
+        signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
     assert_eq!(aws.count("VerifyTrust"), 1);
     assert_eq!(requested.remote_side_reported_ready_at.as_deref(), Some("1970-01-01T00:00:40Z"));
     assert_eq!(requested.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"), "the window is kept");
@@ -113,7 +116,8 @@ async fn a_ready_signal_asks_for_verification_at_once_and_follows_it_until_aws_a
     let pending = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested.clone(), 40, 43).await;
     assert_eq!(pending.expect_err("verifying").name(), "TrustPending");
     aws.set_state(&id, "Verified", "");
-    let verified = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, 44).await.expect("verdict");
+    let verified =
+        signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, 44).await.expect("verdict");
     assert_eq!((verified.outcome, verified.remote_side_reported_ready_at.as_deref()), (Outcome::Verified, Some("1970-01-01T00:00:40Z")));
     assert_eq!(aws.count("VerifyTrust"), 1, "one verification asked for");
 }
@@ -122,10 +126,12 @@ async fn a_ready_signal_asks_for_verification_at_once_and_follows_it_until_aws_a
 async fn a_verification_after_the_signal_that_fails_again_goes_back_to_waiting() {
     let aws = FakeAws::default();
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
-    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
+    let requested =
+        signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
     aws.set_state(&id, "VerifyFailed", "Access is denied.");
     aws.set_state_updated_at(&id, at(44));
-    let again = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, 45).await.expect("answered");
+    let again =
+        signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, 45).await.expect("answered");
     assert_eq!(again.outcome, Outcome::AwaitingRemoteSide);
     assert_eq!(again.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"));
     assert_eq!(again.remote_side_reported_ready_at.as_deref(), Some("1970-01-01T00:00:40Z"));
@@ -135,10 +141,12 @@ async fn a_verification_after_the_signal_that_fails_again_goes_back_to_waiting()
 async fn a_verification_aws_never_answers_is_left_to_the_scheduled_reverification() {
     let aws = FakeAws::default();
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
-    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
+    let requested =
+        signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("requested");
     aws.set_state(&id, "Verifying", "");
     let later = 41 + VERIFICATION_FOLLOW_LIMIT.whole_seconds();
-    let back = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, later).await.expect("gave up");
+    let back =
+        signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, later).await.expect("gave up");
     assert_eq!(back.outcome, Outcome::AwaitingRemoteSide);
 }
 
@@ -146,11 +154,14 @@ async fn a_verification_aws_never_answers_is_left_to_the_scheduled_reverificatio
 async fn a_signal_for_a_trust_with_a_verdict_or_past_its_window_asks_aws_for_nothing() {
     let aws = FakeAws::default();
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
-    let verified = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("verified");
-    let followed = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), verified, 40, 42).await.expect("same");
+    let verified =
+        signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("verified");
+    let followed =
+        signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), verified, 40, 42).await.expect("same");
     assert_eq!(followed.outcome, Outcome::Verified);
     aws.set_state(&id, "VerifyFailed", "Access is denied.");
-    let late = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 700, 701).await.expect("too late");
+    let late =
+        signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 700, 701).await.expect("too late");
     assert_eq!(late.outcome, Outcome::RemoteSideTimedOut);
     assert_eq!(aws.count("VerifyTrust"), 0);
 }
@@ -159,7 +170,8 @@ async fn a_signal_for_a_trust_with_a_verdict_or_past_its_window_asks_aws_for_not
 async fn verify_now_without_its_signal_is_an_internal_error() {
     let aws = FakeAws::default();
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "");
-    let error = run(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), Some(status_of(&id)), 41).await.expect_err("no signal");
+    let error =
+        run(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), Some(status_of(&id)), 41).await.expect_err("no signal");
     assert_eq!(error.name(), "Internal");
 }
 
@@ -330,7 +342,8 @@ async fn a_verification_begun_before_the_signal_is_waited_out_and_then_one_is_as
     assert_eq!(aws.count("VerifyTrust"), 0);
     aws.set_state(&id, "VerifyFailed", "Access is denied.");
     aws.set_state_updated_at(&id, at(42));
-    let requested = signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 43).await.expect("asked");
+    let requested =
+        signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 43).await.expect("asked");
     assert_eq!((aws.count("VerifyTrust"), requested.verification_requested_at.is_some()), (1, true));
     // A trust stuck verifying past the follow limit goes back to waiting, asking for nothing.
     aws.set_state(&id, "Verifying", "");

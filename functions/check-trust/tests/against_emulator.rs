@@ -41,7 +41,13 @@ async fn new_trust(domain: &str) -> Plan {
 async fn check(mode: Mode, plan: &Plan, status: Option<TrustStatus>) -> Result<TrustStatus, WorkflowError> {
     let config = sdk_config().await;
     let settings = Settings { remote_side_window_seconds: 600, delete_failed_trusts: true };
-    check_trust(CheckInput { mode, plan: plan.clone(), status, task_token: None, ready_signal: None }, &settings, &SdkDirectory::new(&config), OffsetDateTime::now_utc()).await
+    check_trust(
+        CheckInput { mode, plan: plan.clone(), status, task_token: None, ready_signal: None },
+        &settings,
+        &SdkDirectory::new(&config),
+        OffsetDateTime::now_utc(),
+    )
+    .await
 }
 
 /// Polls as the state machine's Retry would, until the trust settles.

@@ -485,12 +485,19 @@ async fn a_trust_still_failing_after_the_remote_side_was_reported_ready_is_told_
     let mut awaiting = status("awaitingRemoteSide", "VerifyFailed", "Access is denied.");
     awaiting["remoteSideReportedReadyAt"] = json!("2026-11-24T10:00:00Z");
     let (aws, _) = send(json!({"plan": plan("Create"), "status": awaiting})).await;
-    let message = &aws.published.borrow()[0].message;
-    assert!(message.contains("The remote side was reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that, and it still fails"), "{message}");
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(
+        message.contains(
+            "The remote side was reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that, and it still fails"
+        ),
+        "{message}"
+    );
     let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
     assert_eq!(detail["remoteSideReportedReadyAt"], "2026-11-24T10:00:00Z");
     let mut verified = status("verified", "Verified", "");
     verified["remoteSideReportedReadyAt"] = json!("2026-11-24T10:00:00Z");
     let (aws, _) = send(json!({"plan": plan("Create"), "status": verified})).await;
-    assert!(aws.published.borrow()[0].message.contains("reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that.\n"));
+    assert!(aws.published.borrow()[0]
+        .message
+        .contains("reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that.\n"));
 }

@@ -70,13 +70,14 @@ impl SignalOutcome {
             Self::Accepted(_) => "The workflow asks AWS to verify the trust now; its outcome is announced as usual \
                 (GET /trust-requests/{id} shows it)."
                 .to_owned(),
-            Self::AlreadyVerifying(_) => "A verification requested after an earlier signal is under way: its outcome is announced as usual. \
+            Self::AlreadyVerifying(_) => {
+                "A verification requested after an earlier signal is under way: its outcome is announced as usual. \
                 Nothing else was changed."
-                .to_owned(),
-            Self::NotWaiting(status) => format!(
-                "The request is not waiting for the remote side: it is {}. Nothing was changed.",
-                status.status.label()
-            ),
+                    .to_owned()
+            }
+            Self::NotWaiting(status) => {
+                format!("The request is not waiting for the remote side: it is {}. Nothing was changed.", status.status.label())
+            }
             Self::BetweenChecks(_) => "The workflow is starting a scheduled re-verification right now: nothing was changed. \
                 Send the signal again in a few seconds."
                 .to_owned(),
@@ -179,7 +180,9 @@ pub async fn handle(
                     SignalOutcome::Accepted(_) | SignalOutcome::AlreadyVerifying(_) => {
                         tracing::info!(signal = outcome.name(), status = ?status, "remote side ready signal handled")
                     }
-                    _ => tracing::warn!(signal = outcome.name(), status = ?status, message = %outcome.message(), "remote side ready signal changed nothing"),
+                    _ => {
+                        tracing::warn!(signal = outcome.name(), status = ?status, message = %outcome.message(), "remote side ready signal changed nothing")
+                    }
                 }
                 Ok(body(&outcome))
             }

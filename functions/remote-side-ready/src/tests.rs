@@ -46,7 +46,11 @@ fn event(event_type: &str) -> HistoryRecord {
 
 fn announced_awaiting() -> HistoryRecord {
     let payload = json!({"announcement": "awaitingRemoteSide", "succeeded": true});
-    HistoryRecord { event_type: "TaskSucceeded".to_owned(), task_output: Some(json!({"Payload": payload}).to_string()), ..Default::default() }
+    HistoryRecord {
+        event_type: "TaskSucceeded".to_owned(),
+        task_output: Some(json!({"Payload": payload}).to_string()),
+        ..Default::default()
+    }
 }
 
 fn scheduled(token: &str) -> HistoryRecord {
@@ -86,7 +90,10 @@ async fn a_waiting_workflow_is_woken_with_the_signal_and_its_time() {
     let response = signal(&executions, &aws, "REQ-1").await;
     assert_eq!(response.status_code, 202);
     let body = body_of(&response);
-    assert_eq!((body["signal"].as_str(), body["accepted"].as_bool(), body["status"].as_str()), (Some("accepted"), Some(true), Some("awaitingRemoteSide")));
+    assert_eq!(
+        (body["signal"].as_str(), body["accepted"].as_bool(), body["status"].as_str()),
+        (Some("accepted"), Some(true), Some("awaitingRemoteSide"))
+    );
     let answers = aws.task_answers.borrow();
     let [(token, error, cause)] = answers.as_slice() else { panic!("one answer: {answers:?}") };
     assert_eq!((token.as_str(), error.as_str()), ("the-token", "RemoteSideReady"));
@@ -103,7 +110,10 @@ async fn a_request_that_is_not_waiting_is_told_what_it_is_doing_and_nothing_chan
     assert_eq!(response.status_code, 409);
     let body = body_of(&response);
     assert_eq!((body["status"].as_str(), body["accepted"].as_bool()), (Some("running"), Some(false)));
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("not waiting for the remote side: it is running. Nothing was changed.")), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("not waiting for the remote side: it is running. Nothing was changed.")),
+        "{body}"
+    );
     let ended = OneExecution::new("REQ-3", "SUCCEEDED", vec![waiting("old-token")]);
     let response = signal(&ended, &aws, "REQ-3").await;
     assert_eq!(response.status_code, 409);

@@ -16,7 +16,8 @@ VALUES = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId":
           "TrustWorkflow": "arn:aws:states:us-east-1:123456789012:stateMachine:trustflow-trust-workflow",
           "TrustWorkflow.Name": "trustflow-trust-workflow",
           "SubmitRequestFunction.Arn": "arn:aws:lambda:us-east-1:123456789012:function:submit-request",
-          "RequestStatusFunction.Arn": "arn:aws:lambda:us-east-1:123456789012:function:request-status"}
+          "RequestStatusFunction.Arn": "arn:aws:lambda:us-east-1:123456789012:function:request-status",
+          "RemoteSideReadyFunction.Arn": "arn:aws:lambda:us-east-1:123456789012:function:remote-side-ready"}
 
 @pytest.fixture(scope="module")
 def api():
@@ -41,6 +42,8 @@ def test_the_template_api_loads_with_its_definition_resolved(api):
     assert (post["type"], get["type"]) == ("aws_proxy", "aws_proxy")
     assert post["uri"] == f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{VALUES['SubmitRequestFunction.Arn']}/invocations"
     assert get["uri"].endswith(f"functions/{VALUES['RequestStatusFunction.Arn']}/invocations")
+    ready = paths["/trust-requests/{id}/remote-side-ready"]["post"]["x-amazon-apigateway-integration"]
+    assert ready["uri"].endswith(f"functions/{VALUES['RemoteSideReadyFunction.Arn']}/invocations")
     assert api.stage == "v1" and api.iam_by_default
 
 

@@ -346,23 +346,7 @@ async fn submit(options: &Options, kind: Kind) -> Result<ExitCode, Failure> {
             }
         }
         "events" => {
-            let bus = options.setting("--bus", "TRUSTFLOW_EVENT_BUS").unwrap_or_else(|| "trustflow".to_owned());
-            let client = trustflow_aws::aws_sdk_eventbridge::Client::new(&config);
-            let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(&bus)
-                .source("trustctl")
-                .detail_type(kind.detail_type())
-                .detail(raw.to_string())
-                .build();
-            let output = client
-                .put_events()
-                .entries(entry)
-                .send()
-                .await
-                .map_err(|e| aws("PutEvents", trustflow_aws::aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
-            if output.failed_entry_count() > 0 {
-                return Err(aws("PutEvents", "the event was not accepted"));
-            }
+            let bus = put_event(options, &config, kind.detail_type(), &raw).await?;
             println!("sent request {request_id} to event bus {bus}");
         }
         "api" => {
@@ -525,6 +509,29 @@ async fn status_via_api(options: &Options, id: &str) -> Result<ExitCode, Failure
     }
 }
 
+/// Puts one event from `trustctl` on the bus (`--bus`, `TRUSTFLOW_EVENT_BUS`, or `trustflow`);
+/// returns the bus's name.
+async fn put_event(options: &Options, config: &aws_config::SdkConfig, detail_type: &str, detail: &Value) -> Result<String, Failure> {
+    let bus = options.setting("--bus", "TRUSTFLOW_EVENT_BUS").unwrap_or_else(|| "trustflow".to_owned());
+    let client = trustflow_aws::aws_sdk_eventbridge::Client::new(config);
+    let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(&bus)
+        .source("trustctl")
+        .detail_type(detail_type)
+        .detail(detail.to_string())
+        .build();
+    let output = client
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .map_err(|e| aws("PutEvents", trustflow_aws::aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+    if output.failed_entry_count() > 0 {
+        return Err(aws("PutEvents", "the event was not accepted"));
+    }
+    Ok(bus)
+}
+
 /// `trustctl ready`: reports the remote side ready. Through the API the answer says what the
 /// signal did (exit 0 when the workflow verifies now, 1 when the request is not waiting for the
 /// remote side, 4 when there is no such request); through the bus it is sent and not answered.
@@ -552,23 +559,7 @@ async fn ready(options: &Options) -> Result<ExitCode, Failure> {
             }
         }
         "events" => {
-            let bus = options.setting("--bus", "TRUSTFLOW_EVENT_BUS").unwrap_or_else(|| "trustflow".to_owned());
-            let client = trustflow_aws::aws_sdk_eventbridge::Client::new(&config);
-            let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .event_bus_name(&bus)
-                .source("trustctl")
-                .detail_type("Trust Remote Side Ready")
-                .detail(json!({"requestId": id}).to_string())
-                .build();
-            let output = client
-                .put_events()
-                .entries(entry)
-                .send()
-                .await
-                .map_err(|e| aws("PutEvents", trustflow_aws::aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
-            if output.failed_entry_count() > 0 {
-                return Err(aws("PutEvents", "the event was not accepted"));
-            }
+            let bus = put_event(options, &config, "Trust Remote Side Ready", &json!({"requestId": id})).await?;
             println!("sent 'remote side ready' for request {id} to event bus {bus}: `trustctl status {id}` shows what follows");
             Ok(ExitCode::SUCCESS)
         }

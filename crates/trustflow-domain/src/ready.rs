@@ -23,6 +23,10 @@ pub const READY_SIGNAL_ERROR: &str = "RemoteSideReady";
 pub const AWAITING_STATE: &str = "AwaitRemoteSide";
 /// The state that verifies at once after a signal.
 pub const VERIFY_NOW_STATE: &str = "VerifyNow";
+/// The states that follow `VerifyNow` until the verification's answer is routed.
+pub const FOLLOW_STATES: [&str; 2] = ["FollowVerification", "RouteAfterVerification"];
+/// The state that announces "awaiting the remote side" before the workflow waits (again).
+pub const ANNOUNCE_AWAITING_STATE: &str = "NotifyAwaitingRemoteSide";
 
 /// How the signal arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,8 +141,9 @@ pub fn remote_side_wait(history: &[HistoryRecord]) -> RemoteSideWait {
     }
     match (state, open_task) {
         (Some(AWAITING_STATE), Some(Some(token))) => RemoteSideWait::Waiting(token),
-        (Some(AWAITING_STATE), _) => RemoteSideWait::BetweenChecks,
-        (Some(VERIFY_NOW_STATE), _) => RemoteSideWait::VerifyingNow,
+        // About to wait (again): the Task to answer comes within a moment.
+        (Some(AWAITING_STATE | ANNOUNCE_AWAITING_STATE), _) => RemoteSideWait::BetweenChecks,
+        (Some(state), _) if state == VERIFY_NOW_STATE || FOLLOW_STATES.contains(&state) => RemoteSideWait::VerifyingNow,
         _ => RemoteSideWait::NotWaiting,
     }
 }
@@ -208,6 +213,9 @@ mod tests {
     fn a_workflow_verifying_after_a_signal_or_doing_anything_else_is_not_waiting() {
         let verifying = [entered("AwaitRemoteSide"), scheduled("t"), event("TaskFailed"), entered("VerifyNow"), event("TaskScheduled")];
         assert_eq!(remote_side_wait(&verifying), RemoteSideWait::VerifyingNow);
+        let following = [entered("VerifyNow"), event("TaskSucceeded"), entered("FollowVerification"), event("TaskScheduled")];
+        assert_eq!(remote_side_wait(&following), RemoteSideWait::VerifyingNow);
+        assert_eq!(remote_side_wait(&[entered("NotifyAwaitingRemoteSide")]), RemoteSideWait::BetweenChecks);
         assert_eq!(remote_side_wait(&[entered("PollTrust"), event("TaskScheduled")]), RemoteSideWait::NotWaiting);
         let ended = [entered("AwaitRemoteSide"), scheduled("t"), event("ExecutionAborted")];
         assert_eq!(remote_side_wait(&ended), RemoteSideWait::NotWaiting);

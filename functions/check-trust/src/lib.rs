@@ -280,11 +280,13 @@ where
             tracing::info!(trust_id, state = %trust.state, "the remote side was reported ready: verification requested");
             let mut awaiting = status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now);
             awaiting.verification_requested_at = Some(precise(now));
+            // Only a status read by a verification asked for after the signal says when it came:
+            // the requester is then told that AWS verified again after it.
+            awaiting.remote_side_reported_ready_at = Some(rfc3339(signal.signalled_at));
             awaiting
         }
     };
     checked.remote_side_deadline = deadline;
-    checked.remote_side_reported_ready_at = Some(rfc3339(signal.signalled_at));
     Ok(checked)
 }
 
@@ -318,10 +320,15 @@ where
     match classify_state(&trust.state, plan.request.trust_direction) {
         StateClass::Done => Ok(keep(status(plan, trust_id, Outcome::Verified, Some(&trust), now))),
         StateClass::Failed => Ok(keep(status(plan, trust_id, Outcome::Failed, Some(&trust), now))),
-        StateClass::AwaitingRemoteSide if given_up || answered_since(requested_at, trust.state_last_updated) => {
+        StateClass::AwaitingRemoteSide if answered_since(requested_at, trust.state_last_updated) => {
             Ok(keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now)))
         }
-        StateClass::Pending if given_up => Ok(keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now))),
+        // AWS never answered the verification: back to waiting, claiming no answer after the signal.
+        StateClass::AwaitingRemoteSide | StateClass::Pending if given_up => {
+            let mut unanswered = keep(status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now));
+            unanswered.remote_side_reported_ready_at = None;
+            Ok(unanswered)
+        }
         _ => Err(WorkflowError::TrustPending(format!(
             "trust {trust_id} is {}: the verification requested after the remote side was reported ready has not answered yet",
             trust.state

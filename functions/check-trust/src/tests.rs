@@ -148,6 +148,7 @@ async fn a_verification_aws_never_answers_is_left_to_the_scheduled_reverificatio
     let back =
         signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), requested, 40, later).await.expect("gave up");
     assert_eq!(back.outcome, Outcome::AwaitingRemoteSide);
+    assert_eq!(back.remote_side_reported_ready_at, None, "no answer after the signal is claimed");
 }
 
 #[tokio::test]
@@ -156,6 +157,7 @@ async fn a_signal_for_a_trust_with_a_verdict_or_past_its_window_asks_aws_for_not
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
     let verified =
         signalled(&aws, Mode::VerifyNow, plan("Two-Way", &id, PlanAction::Create), status_of(&id), 40, 41).await.expect("verified");
+    assert_eq!(verified.remote_side_reported_ready_at, None, "verified by an earlier verification: nothing is said of the signal");
     let followed =
         signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), verified, 40, 42).await.expect("same");
     assert_eq!(followed.outcome, Outcome::Verified);

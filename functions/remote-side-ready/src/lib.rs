@@ -75,6 +75,11 @@ impl SignalOutcome {
                 Nothing else was changed."
                     .to_owned()
             }
+            // Still announced as awaiting, but past the wait: the workflow is announcing a verdict.
+            Self::NotWaiting(status) if status.status == RequestState::AwaitingRemoteSide => {
+                "The workflow is no longer waiting for the remote side: it is announcing the trust's outcome. Nothing was changed."
+                    .to_owned()
+            }
             Self::NotWaiting(status) => {
                 format!("The request is not waiting for the remote side: it is {}. Nothing was changed.", status.status.label())
             }

@@ -173,3 +173,16 @@ async fn the_event_wakes_the_workflow_and_an_event_for_nothing_is_logged_not_ret
     let answer = handle(&unknown, &executions, &aws, MACHINE, at(), Duration::ZERO).await.expect("not an error");
     assert_eq!(answer["signal"].as_str(), Some("notFound"));
 }
+
+#[tokio::test]
+async fn a_signal_while_the_verdict_is_announced_says_so_rather_than_calling_it_awaiting() {
+    let mut history = waiting("t");
+    history.extend([event("TaskSucceeded"), entered("RouteAfterReverify"), entered("NotifyOutcome"), event("TaskScheduled")]);
+    let executions = OneExecution::new("REQ-9", "RUNNING", vec![history]);
+    let aws = FakeAws::default();
+    let response = signal(&executions, &aws, "REQ-9").await;
+    assert_eq!(response.status_code, 409);
+    let message = body_of(&response)["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("announcing the trust's outcome"), "{message}");
+    assert_eq!(aws.count("SendTaskFailure"), 0);
+}

@@ -15,7 +15,7 @@ import pytest
 
 from local_stack import LocalStack, Settings
 from test_trustctl import trustctl
-from test_workflow import CANARY, assert_no_password_anywhere, detail_types, request, sns_bodies
+from test_workflow import CANARY, assert_no_password_anywhere, detail_types, polls, request, sns_bodies
 
 REVERIFY = 60
 WINDOW = 75
@@ -73,16 +73,6 @@ def story(run):
             for e in run.history if "stateEnteredEventDetails" in e or e["type"] in ("TaskFailed", "ExecutionFailed", "TaskTimedOut")]
 
 
-def scheduled_in(run, state):
-    count, inside = 0, False
-    for e in run.history:
-        if "stateEnteredEventDetails" in e:
-            inside = e["stateEnteredEventDetails"]["name"] == state
-        elif e["type"] == "TaskScheduled" and inside:
-            count += 1
-    return count
-
-
 def test_done_while_waiting_is_verified_at_once_not_at_the_next_reverification(slow):
     request_id, arn = start(slow, "ready.example.com", "remote-late", remoteReadyAfterUnits=100000)
     wait_until_waiting(slow, arn)
@@ -96,7 +86,7 @@ def test_done_while_waiting_is_verified_at_once_not_at_the_next_reverification(s
     assert detail_types(run) == ["Trust Awaiting Remote Side", "Trust Verified"]
     entered = run.states_entered()
     assert entered.index("AwaitRemoteSide") < entered.index("VerifyNow") < entered.index("FollowVerification")
-    assert scheduled_in(run, "AwaitRemoteSide") == 1, "the waiting Task never timed out: the signal, not the schedule, verified it"
+    assert polls(run, "AwaitRemoteSide") == 1, "the waiting Task never timed out: the signal, not the schedule, verified it"
     verified = sns_bodies(run)[1]
     assert "is verified" in verified and "The remote side was reported ready at" in verified, (verified, story(run), json.dumps(
         [e for e in run.history if e["type"] == "TaskSucceeded"], default=str)[-3000:])
@@ -166,4 +156,4 @@ def test_trustctl_ready_wakes_a_waiting_request(slow):
     assert said.returncode == 0, said.stdout + said.stderr
     assert "verify the trust now" in said.stdout
     run = slow.follow(arn, timeout=REVERIFY - 15)
-    assert run.status == "SUCCEEDED" and scheduled_in(run, "AwaitRemoteSide") == 1
+    assert run.status == "SUCCEEDED" and polls(run, "AwaitRemoteSide") == 1

@@ -224,14 +224,10 @@ where
     let deadline = last.and_then(|s| s.remote_side_deadline.clone());
     let trust = directory_api.describe_trust(&plan.request.directory_id, trust_id).await?;
     let Some(trust) = trust else { return Ok(status(plan, trust_id, Outcome::Failed, None, now)) };
-    let with_deadline = |mut status: TrustStatus| {
-        status.remote_side_deadline = deadline.clone();
-        status
-    };
+    if let Some(verdict) = remote_side_verdict(plan, trust_id, &trust, deadline, now) {
+        return Ok(verdict);
+    }
     match classify_state(&trust.state, plan.request.trust_direction) {
-        StateClass::Done => Ok(with_deadline(status(plan, trust_id, Outcome::Verified, Some(&trust), now))),
-        StateClass::Failed => Ok(with_deadline(status(plan, trust_id, Outcome::Failed, Some(&trust), now))),
-        _ if past(deadline.as_deref(), now) => Ok(with_deadline(status(plan, trust_id, Outcome::RemoteSideTimedOut, Some(&trust), now))),
         StateClass::AwaitingRemoteSide => {
             directory_api.verify_trust(trust_id).await?;
             Err(WorkflowError::TrustAwaitingRemoteSide(format!(
@@ -239,8 +235,28 @@ where
                 trust.state_reason
             )))
         }
-        StateClass::Pending => Err(WorkflowError::TrustAwaitingRemoteSide(format!("trust {trust_id} is {}", trust.state))),
+        _ => Err(WorkflowError::TrustAwaitingRemoteSide(format!("trust {trust_id} is {}", trust.state))),
     }
+}
+
+/// The verdict on a trust that waits for the remote side, if it has one: verified, failed, or the
+/// window over. The window's deadline is kept in the status, as the notification reports it.
+fn remote_side_verdict(
+    plan: &Plan,
+    trust_id: &str,
+    trust: &TrustInfo,
+    deadline: Option<String>,
+    now: OffsetDateTime,
+) -> Option<TrustStatus> {
+    let outcome = match classify_state(&trust.state, plan.request.trust_direction) {
+        StateClass::Done => Outcome::Verified,
+        StateClass::Failed => Outcome::Failed,
+        _ if past(deadline.as_deref(), now) => Outcome::RemoteSideTimedOut,
+        _ => return None,
+    };
+    let mut verdict = status(plan, trust_id, outcome, Some(trust), now);
+    verdict.remote_side_deadline = deadline;
+    Some(verdict)
 }
 
 /// The remote side was reported ready: asks AWS to verify the trust now (unless it already has a
@@ -261,10 +277,10 @@ where
     let deadline = last.and_then(|s| s.remote_side_deadline.clone());
     let trust = directory_api.describe_trust(&plan.request.directory_id, trust_id).await?;
     let Some(trust) = trust else { return Ok(status(plan, trust_id, Outcome::Failed, None, now)) };
+    if let Some(verdict) = remote_side_verdict(plan, trust_id, &trust, deadline.clone(), now) {
+        return Ok(verdict);
+    }
     let mut checked = match classify_state(&trust.state, plan.request.trust_direction) {
-        StateClass::Done => status(plan, trust_id, Outcome::Verified, Some(&trust), now),
-        StateClass::Failed => status(plan, trust_id, Outcome::Failed, Some(&trust), now),
-        _ if past(deadline.as_deref(), now) => status(plan, trust_id, Outcome::RemoteSideTimedOut, Some(&trust), now),
         // A verification that began before the signal may have run before the remote side was
         // ready: its answer says nothing about the signal. Its end is awaited (TrustPending,
         // retried within seconds), and then a verification of our own is asked for.
@@ -275,7 +291,8 @@ where
             )));
         }
         StateClass::Pending => status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now),
-        StateClass::AwaitingRemoteSide => {
+        // AwaitingRemoteSide (Done and Failed are verdicts, answered above).
+        _ => {
             directory_api.verify_trust(trust_id).await?;
             tracing::info!(trust_id, state = %trust.state, "the remote side was reported ready: verification requested");
             let mut awaiting = status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now);

@@ -101,6 +101,15 @@ pub enum SignalError {
     Aws(WorkflowError),
 }
 
+impl From<StatusError> for SignalError {
+    fn from(error: StatusError) -> Self {
+        match error {
+            StatusError::NotFound => Self::NotFound,
+            StatusError::Aws(error) => Self::Aws(error),
+        }
+    }
+}
+
 /// Handles one signal for `request_id`: reads where the request stands and, if its workflow waits
 /// for the remote side, fails the waiting Task with `RemoteSideReady`.
 pub async fn signal_remote_side_ready(
@@ -116,12 +125,9 @@ pub async fn signal_remote_side_ready(
         return Err(SignalError::InvalidId(Violation::new("requestId", rule, request_id)));
     }
     let signal = ReadySignal { signalled_at: now, via };
-    for look in 1..=LOOKS {
-        let (status, history) = match read_status(reader, state_machine_arn, request_id).await {
-            Ok(read) => read,
-            Err(StatusError::NotFound) => return Err(SignalError::NotFound),
-            Err(StatusError::Aws(error)) => return Err(SignalError::Aws(error)),
-        };
+    let mut look = 1;
+    loop {
+        let (status, history) = read_status(reader, state_machine_arn, request_id).await?;
         if status.status != RequestState::AwaitingRemoteSide {
             return Ok(SignalOutcome::NotWaiting(status));
         }
@@ -135,16 +141,14 @@ pub async fn signal_remote_side_ready(
             }
             RemoteSideWait::VerifyingNow => return Ok(SignalOutcome::AlreadyVerifying(status)),
             RemoteSideWait::NotWaiting => return Ok(SignalOutcome::NotWaiting(status)),
-            RemoteSideWait::BetweenChecks if look == LOOKS => return Ok(SignalOutcome::BetweenChecks(status)),
             RemoteSideWait::BetweenChecks => {}
         }
+        if look == LOOKS {
+            return Ok(SignalOutcome::BetweenChecks(status));
+        }
+        look += 1;
         tokio::time::sleep(pause).await;
     }
-    let (status, _) = read_status(reader, state_machine_arn, request_id).await.map_err(|error| match error {
-        StatusError::NotFound => SignalError::NotFound,
-        StatusError::Aws(error) => SignalError::Aws(error),
-    })?;
-    Ok(SignalOutcome::BetweenChecks(status))
 }
 
 /// The answer's body: the outcome, the message, and the request's status view.

@@ -1,10 +1,12 @@
-//! The commands. Kept out of `main` so the argument rules are unit-tested.
+//! The command line (parsed with clap) and the commands. Kept out of `main` so the argument rules
+//! are unit-tested.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::api::{Answer, TrustApi};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use trustflow_aws::ports::DirectoryReader;
 use trustflow_aws::{read_status, SdkDirectory, SdkExecutions, StatusError};
@@ -24,98 +26,358 @@ pub struct Failure {
     pub message: String,
 }
 
+/// Exit code: the trust was not established (or `ready`: the request is not waiting).
+pub const EXIT_NOT_ESTABLISHED: u8 = 1;
+/// Exit code: bad request or usage.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: an AWS call (or the API) failed.
+pub const EXIT_AWS: u8 = 3;
+/// Exit code: no such request (or directory).
+pub const EXIT_NOT_FOUND: u8 = 4;
+/// Exit code: `watch` gave up waiting (`--timeout`) while the request was still open.
+pub const EXIT_GAVE_UP: u8 = 5;
+
 fn usage(message: impl Into<String>) -> Failure {
-    Failure { code: 2, message: format!("{}\n\n{USAGE}", message.into()) }
+    Failure { code: EXIT_USAGE, message: format!("{}\n\nFor more information, try '--help'.", message.into()) }
 }
 
 fn aws(operation: &str, error: impl std::fmt::Display) -> Failure {
-    Failure { code: 3, message: format!("{operation} failed: {error}") }
+    Failure { code: EXIT_AWS, message: format!("{operation} failed: {error}") }
 }
 
-const USAGE: &str = "usage:
-  trustctl request (--file PATH | --directory-id ID --remote-domain FQDN --direction DIR --secret-id SECRET
-                   [--json-key KEY] [--forwarder IP]... [--trust-type Forest|External] [--selective-auth]
-                   [--request-id ID] [--notify-topic ARN] [--replace] [--forwarder-ipv6 IP]... [--add-ip-routes]
-                   [--remote-cidr CIDR]... [--preflight enforce|warn|off]) [--via sfn|events|api]
-                   [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
-  trustctl check (the options of request): a dry run; every check, the network pre-flight included,
-                 and nothing created or changed (the answer comes as the request's notification and status)
-  trustctl remove (--file PATH | --directory-id ID --remote-domain FQDN [--delete-forwarder]
-                  [--request-id ID] [--notify-topic ARN]) [--via sfn|events|api]
-                  [--state-machine-arn ARN] [--bus NAME] [--api-url URL]
-  trustctl list [--directory-id ID] [--output text|json]
-  trustctl status REQUEST_ID [--via sfn|api] [--state-machine-arn ARN] [--api-url URL]
-  trustctl watch REQUEST_ID [--state-machine-arn ARN] [--timeout SECONDS]
-  trustctl ready REQUEST_ID [--via api|events] [--api-url URL] [--bus NAME]: the on-premises side is set up;
-                 the workflow waiting for it verifies the trust now instead of at its next scheduled re-verification";
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done: started or sent; for status and watch, verified, created, removed, or still open
+  1  not established: failed, rejected, timed out, aborted; for ready, not waiting for the remote side
+  2  bad request or usage (every broken rule is listed; nothing was sent)
+  3  AWS error, or the API could not be reached
+  4  no such request (or directory)
+  5  watch gave up waiting (--timeout) while the request was still open";
 
-/// Parsed options: repeated flags keep every value, in order.
-#[derive(Debug, Default, PartialEq)]
-pub struct Options {
-    positional: Vec<String>,
-    flags: BTreeMap<String, Vec<String>>,
+const ENVIRONMENT: &str = "\
+It uses the standard AWS configuration: environment, profiles (static keys, SSO, credential_process,
+web identity, assumed roles), AWS_ENDPOINT_URL. Options marked [env: ...] take their default from
+that variable.";
+
+/// `trustctl`: request a trust relationship from trustflow, follow it, read its status.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trustctl",
+    version,
+    about = "Request a trust relationship from trustflow, follow it, read its status.",
+    long_about = None,
+    before_long_help = ENVIRONMENT,
+    after_help = EXIT_CODES,
+    propagate_version = true,
+    // A flag given twice keeps its last value, as trustctl always did; repeatable ones (--forwarder) keep all.
+    args_override_self = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-const SWITCHES: &[&str] = &["--selective-auth", "--replace", "--delete-forwarder", "--add-ip-routes"];
-const VALUED: &[&str] = &[
-    "--file",
-    "--directory-id",
-    "--remote-domain",
-    "--direction",
-    "--secret-id",
-    "--json-key",
-    "--forwarder",
-    "--forwarder-ipv6",
-    "--remote-cidr",
-    "--preflight",
-    "--trust-type",
-    "--request-id",
-    "--notify-topic",
-    "--via",
-    "--state-machine-arn",
-    "--bus",
-    "--timeout",
-    "--api-url",
-    "--output",
-];
-
-/// Splits arguments into positionals and known flags; unknown flags are an error, not ignored.
-pub fn parse_options(args: &[String]) -> Result<Options, Failure> {
-    let mut options = Options::default();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        if SWITCHES.contains(&arg.as_str()) {
-            options.flags.entry(arg.clone()).or_default().push("true".to_owned());
-        } else if VALUED.contains(&arg.as_str()) {
-            let value = iter.next().ok_or_else(|| usage(format!("{arg} needs a value")))?;
-            options.flags.entry(arg.clone()).or_default().push(value.clone());
-        } else if arg.starts_with("--") {
-            return Err(usage(format!("unknown option {arg}")));
-        } else {
-            options.positional.push(arg.clone());
-        }
-    }
-    Ok(options)
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// How to print the answer: text for people, json for scripts (stable shapes, in the README).
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text, help_heading = GLOBAL)]
+    pub output: Output,
+    /// The AWS profile to use; its credentials (SSO, credential_process, web identity, keys) win over
+    /// AWS_ACCESS_KEY_ID. Without it: AWS_PROFILE, then the standard chain.
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
+    pub profile: Option<String>,
+    /// The AWS Region. Without it: AWS_REGION, then the profile's region.
+    #[arg(long, global = true, value_name = "REGION", help_heading = GLOBAL)]
+    pub region: Option<String>,
 }
 
-impl Options {
-    fn one(&self, flag: &str) -> Option<&str> {
-        self.flags.get(flag).and_then(|values| values.last()).map(String::as_str)
+/// How trustctl prints its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Lines for people.
+    Text,
+    /// JSON for scripts: one document (`watch`: one per line).
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Request a trust, from a JSON file or from flags, checked locally with the validation step's rules.
+    Request(SubmitArgs),
+    /// A dry run of a request: every check, the network pre-flight included, and nothing created or
+    /// changed (the answer comes as the request's notification and status).
+    Check(SubmitArgs),
+    /// Remove a trust (and optionally its conditional forwarder).
+    Remove(RemoveArgs),
+    /// Every trust of a directory, or of every directory in the Region: state, reason, remedy code.
+    List(ListArgs),
+    /// Where a request stands: running / awaiting remote side / verified / failed / rejected ...
+    Status(StatusArgs),
+    /// Follow a request until it ends, polling less often while nothing changes.
+    #[command(after_help = WATCH_EXIT_CODES)]
+    Watch(WatchArgs),
+    /// The on-premises side is set up: the workflow waiting for it verifies the trust now instead of
+    /// at its next scheduled re-verification.
+    Ready(ReadyArgs),
+    /// Print a shell completion script (e.g. `trustctl completions bash > /etc/bash_completion.d/trustctl`).
+    Completions(CompletionsArgs),
+}
+
+const WATCH_EXIT_CODES: &str = "\
+Exit codes:
+  0  the request ended verified, created or removed
+  1  not established: it ended failed, rejected, timed out or aborted
+  2  usage
+  3  AWS error, or the API could not be reached
+  4  no such request
+  5  gave up waiting: still open after --timeout (its status so far is printed)";
+
+/// Where trustflow is: the state machine, the bus and the API.
+#[derive(Debug, Clone, Args)]
+pub struct Endpoints {
+    /// The workflow's state machine (the stack's StateMachineArn): for --via sfn.
+    #[arg(long, env = "TRUSTFLOW_STATE_MACHINE_ARN", value_name = "ARN", help_heading = WHERE)]
+    pub state_machine_arn: Option<String>,
+    /// The event bus: for --via events.
+    #[arg(long, env = "TRUSTFLOW_EVENT_BUS", value_name = "NAME", default_value = DEFAULT_BUS, help_heading = WHERE)]
+    pub bus: String,
+    /// The stack's TrustApiUrl output (https://ID.execute-api.REGION.amazonaws.com/v1/trust-requests): for --via api.
+    #[arg(long, env = "TRUSTFLOW_API_URL", value_name = "URL", help_heading = WHERE)]
+    pub api_url: Option<String>,
+}
+
+const DEFAULT_BUS: &str = "trustflow";
+const GLOBAL: &str = "Global options";
+const WHERE: &str = "Where trustflow is";
+
+/// The way a request or a removal is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SendVia {
+    /// StartExecution on the state machine.
+    Sfn,
+    /// A "Trust Requested" (or "Trust Removal Requested") event on the bus, as a portal would.
+    Events,
+    /// A SigV4-signed POST to the API.
+    Api,
+}
+
+/// The way a status is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadVia {
+    /// The execution and its history (DescribeExecution, GetExecutionHistory).
+    Sfn,
+    /// GET /trust-requests/{id}: what a portal sees.
+    Api,
+}
+
+/// The way the 'remote side ready' signal is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadyVia {
+    /// POST /trust-requests/{id}/remote-side-ready, answered with what the signal did.
+    Api,
+    /// A "Trust Remote Side Ready" event on the bus (not answered).
+    Events,
+}
+
+/// The options of `request` and `check`.
+#[derive(Debug, Clone, Args)]
+pub struct SubmitArgs {
+    /// The request as JSON (the event detail / POST body); the flags below are then not used.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// The AWS Managed Microsoft AD directory (d-XXXXXXXXXX).
+    #[arg(long, value_name = "ID")]
+    pub directory_id: Option<String>,
+    /// The on-premises domain's DNS name.
+    #[arg(long, value_name = "FQDN")]
+    pub remote_domain: Option<String>,
+    /// one-way-outgoing, one-way-incoming or two-way.
+    #[arg(long, value_name = "DIR")]
+    pub direction: Option<String>,
+    /// The Secrets Manager secret holding the trust password.
+    #[arg(long, value_name = "SECRET")]
+    pub secret_id: Option<String>,
+    /// The key of the password in a JSON secret.
+    #[arg(long, value_name = "KEY")]
+    pub json_key: Option<String>,
+    /// An on-premises DNS server for the conditional forwarder (repeatable).
+    #[arg(long = "forwarder", value_name = "IP")]
+    pub forwarders: Vec<String>,
+    /// Forest or External.
+    #[arg(long, value_name = "TYPE")]
+    pub trust_type: Option<String>,
+    /// Selective authentication on the trust.
+    #[arg(long)]
+    pub selective_auth: bool,
+    /// The request id [default: a new unique one].
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    /// An SNS topic to notify of the outcome.
+    #[arg(long, value_name = "ARN")]
+    pub notify_topic: Option<String>,
+    /// Replace an existing trust with the same domain instead of refusing.
+    #[arg(long)]
+    pub replace: bool,
+    /// An IPv6 on-premises DNS server (repeatable).
+    #[arg(long = "forwarder-ipv6", value_name = "IP")]
+    pub forwarders_ipv6: Vec<String>,
+    /// Add IP routes to the remote CIDRs for the directory's domain controllers.
+    #[arg(long)]
+    pub add_ip_routes: bool,
+    /// An on-premises network the directory must reach (repeatable).
+    #[arg(long = "remote-cidr", value_name = "CIDR")]
+    pub remote_cidrs: Vec<String>,
+    /// The network pre-flight: enforce, warn or off.
+    #[arg(long, value_name = "MODE")]
+    pub preflight: Option<String>,
+    /// How to send it.
+    #[arg(long, value_enum, default_value_t = SendVia::Sfn)]
+    pub via: SendVia,
+    /// Where trustflow is.
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+}
+
+/// The options of `remove`.
+#[derive(Debug, Clone, Args)]
+pub struct RemoveArgs {
+    /// The removal request as JSON (the event detail / POST body); the flags below are then not used.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// The directory (d-XXXXXXXXXX).
+    #[arg(long, value_name = "ID")]
+    pub directory_id: Option<String>,
+    /// The on-premises domain whose trust is removed.
+    #[arg(long, value_name = "FQDN")]
+    pub remote_domain: Option<String>,
+    /// Delete the domain's conditional forwarder too.
+    #[arg(long)]
+    pub delete_forwarder: bool,
+    /// The request id [default: a new unique one].
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    /// An SNS topic to notify of the outcome.
+    #[arg(long, value_name = "ARN")]
+    pub notify_topic: Option<String>,
+    /// How to send it.
+    #[arg(long, value_enum, default_value_t = SendVia::Sfn)]
+    pub via: SendVia,
+    /// Where trustflow is.
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+}
+
+/// The options of `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Only this directory's trusts [default: every directory in the Region].
+    #[arg(long, value_name = "ID")]
+    pub directory_id: Option<String>,
+}
+
+/// The options of `status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The request id.
+    #[arg(value_name = "REQUEST_ID")]
+    pub request_id: String,
+    /// How to read it.
+    #[arg(long, value_enum, default_value_t = ReadVia::Sfn)]
+    pub via: ReadVia,
+    /// Where trustflow is.
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+}
+
+/// The options of `watch`.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The request id.
+    #[arg(value_name = "REQUEST_ID")]
+    pub request_id: String,
+    /// How to read it: sfn shows every step, api what a portal sees.
+    #[arg(long, value_enum, default_value_t = ReadVia::Sfn)]
+    pub via: ReadVia,
+    /// Give up (exit 5) after this many seconds of watching [default: 48 hours].
+    #[arg(long, value_name = "SECONDS", default_value_t = 48 * 3600, hide_default_value = true)]
+    pub timeout: u64,
+    /// Seconds between two looks while things change; ×1.5 after each look that finds nothing new.
+    #[arg(long, env = "TRUSTFLOW_POLL_INTERVAL", value_name = "SECONDS", default_value = "2", value_parser = parse_seconds)]
+    pub poll_interval: Duration,
+    /// The longest wait between two looks.
+    #[arg(long, env = "TRUSTFLOW_MAX_POLL_INTERVAL", value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub max_poll_interval: Duration,
+    /// Where trustflow is.
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+}
+
+/// The options of `ready`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadyArgs {
+    /// The request id.
+    #[arg(value_name = "REQUEST_ID")]
+    pub request_id: String,
+    /// How to send the signal.
+    #[arg(long, value_enum, default_value_t = ReadyVia::Api)]
+    pub via: ReadyVia,
+    /// Where trustflow is.
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+}
+
+/// The options of `completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// A positive number of seconds, fractions allowed (`0.5`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Err(format!("{text:?} is not a positive number of seconds"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+impl Endpoints {
+    fn state_machine(&self) -> Result<&str, Failure> {
+        non_empty(self.state_machine_arn.as_deref())
+            .ok_or_else(|| usage("--state-machine-arn (or TRUSTFLOW_STATE_MACHINE_ARN) is required"))
     }
 
-    fn all(&self, flag: &str) -> &[String] {
-        self.flags.get(flag).map(Vec::as_slice).unwrap_or_default()
+    /// The bus; an empty TRUSTFLOW_EVENT_BUS counts as unset, as it always did.
+    fn bus(&self) -> &str {
+        non_empty(Some(&self.bus)).unwrap_or(DEFAULT_BUS)
     }
 
-    fn setting(&self, flag: &str, env: &str) -> Option<String> {
-        self.one(flag).map(str::to_owned).or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+    fn api(&self, config: aws_config::SdkConfig) -> Result<TrustApi, Failure> {
+        let url = non_empty(self.api_url.as_deref())
+            .ok_or_else(|| usage("--api-url (or TRUSTFLOW_API_URL: the stack's TrustApiUrl output) is required with --via api"))?;
+        TrustApi::new(url, config).map_err(|e| Failure { code: EXIT_USAGE, message: e.to_string() })
     }
+}
+
+/// An environment variable set to "" counts as unset (clap would pass the empty value on).
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
 }
 
 /// The JSON body in the file `--file` names (not yet validated).
 fn body_from_file(path: &str) -> Result<Value, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {path}: {e}")))?;
-    serde_json::from_str(&text).map_err(|e| Failure { code: 2, message: format!("{path} is not valid JSON: {e}") })
+    serde_json::from_str(&text).map_err(|e| Failure { code: EXIT_USAGE, message: format!("{path} is not valid JSON: {e}") })
 }
 
 /// A request id for a request given without `--request-id`: the time to the nanosecond, the
@@ -130,114 +392,121 @@ fn generated_request_id() -> String {
 }
 
 /// The request from `--file` or from flags, as JSON (not yet validated).
-pub fn request_from(options: &Options) -> Result<Value, Failure> {
-    if let Some(path) = options.one("--file") {
+pub fn request_from(args: &SubmitArgs) -> Result<Value, Failure> {
+    if let Some(path) = &args.file {
         return body_from_file(path);
     }
     let mut request = Map::new();
-    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(generated_request_id);
+    let id = args.request_id.clone().unwrap_or_else(generated_request_id);
     request.insert("requestId".into(), json!(id));
-    for (flag, field) in [
-        ("--directory-id", "directoryId"),
-        ("--remote-domain", "remoteDomainName"),
-        ("--direction", "trustDirection"),
-        ("--trust-type", "trustType"),
+    for (value, field) in [
+        (&args.directory_id, "directoryId"),
+        (&args.remote_domain, "remoteDomainName"),
+        (&args.direction, "trustDirection"),
+        (&args.trust_type, "trustType"),
     ] {
-        if let Some(value) = options.one(flag) {
+        if let Some(value) = value {
             request.insert(field.into(), json!(value));
         }
     }
-    if !options.all("--forwarder").is_empty() {
-        request.insert("conditionalForwarderIpAddrs".into(), json!(options.all("--forwarder")));
+    if !args.forwarders.is_empty() {
+        request.insert("conditionalForwarderIpAddrs".into(), json!(args.forwarders));
     }
-    if let Some(secret) = options.one("--secret-id") {
+    if let Some(secret) = &args.secret_id {
         let mut location = json!({"secretId": secret});
-        if let Some(key) = options.one("--json-key") {
+        if let Some(key) = &args.json_key {
             location["jsonKey"] = json!(key);
         }
         request.insert("trustPassword".into(), location);
     }
-    if options.one("--selective-auth").is_some() {
+    if args.selective_auth {
         request.insert("selectiveAuth".into(), json!("Enabled"));
     }
-    if let Some(topic) = options.one("--notify-topic") {
+    if let Some(topic) = &args.notify_topic {
         request.insert("notify".into(), json!({"topicArn": topic}));
     }
-    if options.one("--replace").is_some() {
+    if args.replace {
         request.insert("onExistingTrust".into(), json!("replace"));
     }
-    if !options.all("--forwarder-ipv6").is_empty() {
-        request.insert("conditionalForwarderIpv6Addrs".into(), json!(options.all("--forwarder-ipv6")));
+    if !args.forwarders_ipv6.is_empty() {
+        request.insert("conditionalForwarderIpv6Addrs".into(), json!(args.forwarders_ipv6));
     }
-    if options.one("--add-ip-routes").is_some() {
+    if args.add_ip_routes {
         request.insert("addIpRoutes".into(), json!(true));
     }
-    if !options.all("--remote-cidr").is_empty() {
-        request.insert("remoteDomainCidrs".into(), json!(options.all("--remote-cidr")));
+    if !args.remote_cidrs.is_empty() {
+        request.insert("remoteDomainCidrs".into(), json!(args.remote_cidrs));
     }
-    if let Some(mode) = options.one("--preflight") {
+    if let Some(mode) = &args.preflight {
         request.insert("preflight".into(), json!(mode));
     }
     Ok(Value::Object(request))
 }
 
 /// The removal request from `--file` or from flags, as JSON (not yet validated).
-pub fn removal_from(options: &Options) -> Result<Value, Failure> {
-    if let Some(path) = options.one("--file") {
+pub fn removal_from(args: &RemoveArgs) -> Result<Value, Failure> {
+    if let Some(path) = &args.file {
         return body_from_file(path);
     }
     let mut removal = Map::new();
-    let id = options.one("--request-id").map(str::to_owned).unwrap_or_else(generated_request_id);
+    let id = args.request_id.clone().unwrap_or_else(generated_request_id);
     removal.insert("requestId".into(), json!(id));
-    for (flag, field) in [("--directory-id", "directoryId"), ("--remote-domain", "remoteDomainName")] {
-        if let Some(value) = options.one(flag) {
+    for (value, field) in [(&args.directory_id, "directoryId"), (&args.remote_domain, "remoteDomainName")] {
+        if let Some(value) = value {
             removal.insert(field.into(), json!(value));
         }
     }
-    if options.one("--delete-forwarder").is_some() {
+    if args.delete_forwarder {
         removal.insert("deleteConditionalForwarder".into(), json!(true));
     }
-    if let Some(topic) = options.one("--notify-topic") {
+    if let Some(topic) = &args.notify_topic {
         removal.insert("notify".into(), json!({"topicArn": topic}));
     }
     Ok(Value::Object(removal))
 }
 
-/// Runs the command line; `Ok` carries the exit code.
-pub async fn run(args: &[String]) -> Result<ExitCode, Failure> {
-    let Some((command, rest)) = args.split_first() else { return Err(usage("no command given")) };
-    let options = parse_options(rest)?;
-    match command.as_str() {
-        "request" => submit(&options, Kind::Request).await,
-        "check" => submit(&options, Kind::Check).await,
-        "remove" => submit(&options, Kind::Removal).await,
-        "status" => status(&options).await,
-        "list" => list(&options).await,
-        "watch" => watch(&options).await,
-        "ready" => ready(&options).await,
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
+/// Runs a parsed command line; `Ok` carries the exit code.
+pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Request(args) => {
+            submit(global, Kind::Request, args.via, &args.endpoints, &Kind::Request.checked_body(Body::Trust(args))?).await
+        }
+        Command::Check(args) => submit(global, Kind::Check, args.via, &args.endpoints, &Kind::Check.checked_body(Body::Trust(args))?).await,
+        Command::Remove(args) => {
+            submit(global, Kind::Removal, args.via, &args.endpoints, &Kind::Removal.checked_body(Body::Removal(args))?).await
+        }
+        Command::Status(args) => status(global, args).await,
+        Command::List(args) => list(global, args).await,
+        Command::Watch(args) => watch(global, args).await,
+        Command::Ready(args) => ready(global, args).await,
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "trustctl", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        other => Err(usage(format!("unknown command {other:?}"))),
     }
 }
 
-async fn config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+/// The AWS configuration: the standard chain, with `--profile` and `--region` on top.
+async fn config(global: &Global) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &global.profile {
+        // The profile's own credentials, not the default chain's: that chain reads
+        // AWS_ACCESS_KEY_ID first, and `--profile prod` silently signing with other keys is
+        // what nobody asking for a profile expects (the AWS CLI lets --profile win too).
+        let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build();
+        loader = loader.profile_name(profile).credentials_provider(credentials);
+    }
+    if let Some(region) = &global.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    loader.load().await
 }
 
-fn state_machine(options: &Options) -> Result<String, Failure> {
-    options
-        .setting("--state-machine-arn", "TRUSTFLOW_STATE_MACHINE_ARN")
-        .ok_or_else(|| usage("--state-machine-arn (or TRUSTFLOW_STATE_MACHINE_ARN) is required"))
-}
-
-fn api(options: &Options, config: aws_config::SdkConfig) -> Result<TrustApi, Failure> {
-    let url = options
-        .setting("--api-url", "TRUSTFLOW_API_URL")
-        .ok_or_else(|| usage("--api-url (or TRUSTFLOW_API_URL: the stack's TrustApiUrl output) is required with --via api"))?;
-    TrustApi::new(&url, config).map_err(|e| Failure { code: 2, message: e.to_string() })
+/// Prints one JSON document; `pretty` for a single answer, one line for a stream.
+fn print_json(value: &impl Serialize, pretty: bool) {
+    let text = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+    println!("{}", text.unwrap_or_default());
 }
 
 /// The `message` (and `errors`) of an API error body, or the body itself.
@@ -254,13 +523,6 @@ fn api_message(answer: &Answer) -> String {
     }
 }
 
-fn request_id(options: &Options) -> Result<&str, Failure> {
-    match options.positional.as_slice() {
-        [id] => Ok(id),
-        _ => Err(usage("give exactly one REQUEST_ID")),
-    }
-}
-
 /// What `trustctl` sends: a trust request, or a removal request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -270,13 +532,27 @@ enum Kind {
     Removal,
 }
 
+/// The options a body is built from.
+#[derive(Debug, Clone, Copy)]
+enum Body<'a> {
+    Trust(&'a SubmitArgs),
+    Removal(&'a RemoveArgs),
+}
+
+/// A body that passed the validation step's rules, and its request id.
+#[derive(Debug)]
+struct Checked {
+    raw: Value,
+    request_id: String,
+}
+
 impl Kind {
     /// The body from the options, and its request id once it passes the same rules as the
     /// validation Lambda, checked before anything is sent.
-    fn checked_body(self, options: &Options) -> Result<(Value, String), Failure> {
-        let (raw, checked) = match self {
-            Kind::Request | Kind::Check => {
-                let mut raw = request_from(options)?;
+    fn checked_body(self, options: Body<'_>) -> Result<Checked, Failure> {
+        let (raw, checked) = match options {
+            Body::Trust(args) => {
+                let mut raw = request_from(args)?;
                 if self == Kind::Check {
                     // A dry run whatever the file says: `check` never creates anything.
                     if let Some(object) = raw.as_object_mut() {
@@ -286,23 +562,23 @@ impl Kind {
                 let checked = parse_request(&raw).map(|r| r.request_id);
                 (raw, checked)
             }
-            Kind::Removal => {
-                let raw = removal_from(options)?;
+            Body::Removal(args) => {
+                let raw = removal_from(args)?;
                 let checked = parse_removal_request(&raw).map(|r| r.request_id);
                 (raw, checked)
             }
         };
-        let id = checked.map_err(|error| match error {
+        let request_id = checked.map_err(|error| match error {
             WorkflowError::ValidationFailed(violations) => Failure {
-                code: 2,
+                code: EXIT_USAGE,
                 message: format!(
                     "the request was not sent:\n{}",
                     violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n")
                 ),
             },
-            other => Failure { code: 2, message: format!("the request was not sent: {other}") },
+            other => Failure { code: EXIT_USAGE, message: format!("the request was not sent: {other}") },
         })?;
-        Ok((raw, id))
+        Ok(Checked { raw, request_id })
     }
 
     /// The execution input the entrance would start for `body`.
@@ -328,45 +604,83 @@ impl Kind {
     }
 }
 
-async fn submit(options: &Options, kind: Kind) -> Result<ExitCode, Failure> {
-    let (raw, request_id) = kind.checked_body(options)?;
-    let config = config().await;
-    match options.one("--via").unwrap_or("sfn") {
-        "sfn" => {
-            let arn = state_machine(options)?;
+/// What `request`, `check` and `remove` did: their `--output json` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Submitted {
+    request_id: String,
+    /// `sfn`, `events` or `api`.
+    via: &'static str,
+    /// `started`; `alreadyStarted` (this same request was started before: nothing new started);
+    /// `sent` (an event: the bus does not answer, `watch` follows it once started).
+    outcome: &'static str,
+    /// The execution, when the answer names it (null for `sent`).
+    execution_arn: Option<String>,
+    /// The bus the event went to (null unless `sent`).
+    event_bus: Option<String>,
+}
+
+impl Submitted {
+    fn print(&self, output: Output) {
+        if output == Output::Json {
+            return print_json(self, true);
+        }
+        let id = &self.request_id;
+        let arn = self.execution_arn.as_deref().unwrap_or("?");
+        match self.outcome {
+            "started" => println!("started {arn} for request {id}"),
+            "alreadyStarted" => println!("request {id} was already started: {arn}"),
+            _ => println!("sent request {id} to event bus {}", self.event_bus.as_deref().unwrap_or(DEFAULT_BUS)),
+        }
+        // However it was sent, the execution is named after the request: either way in follows it.
+        let via_api = if self.via == "api" { " --via api" } else { "" };
+        println!("follow it: trustctl watch {id}{via_api}    (or: trustctl status {id}{via_api})");
+    }
+}
+
+async fn submit(global: &Global, kind: Kind, via: SendVia, endpoints: &Endpoints, body: &Checked) -> Result<ExitCode, Failure> {
+    let Checked { raw, request_id } = body;
+    let config = config(global).await;
+    let submitted = match via {
+        SendVia::Sfn => {
+            let arn = endpoints.state_machine()?;
             let client = aws_sdk_sfn::Client::new(&config);
-            let name = execution_name(&request_id);
-            let input = kind.execution_input(&raw).to_string();
-            match client.start_execution().state_machine_arn(&arn).name(&name).input(input).send().await {
-                Ok(started) => println!("started {} for request {request_id}", started.execution_arn()),
+            let name = execution_name(request_id);
+            let input = kind.execution_input(raw).to_string();
+            let (outcome, execution) = match client.start_execution().state_machine_arn(arn).name(&name).input(input).send().await {
+                Ok(started) => ("started", started.execution_arn().to_owned()),
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_execution_already_exists()) => {
-                    println!("request {request_id} was already started: {}", execution_arn(&arn, &request_id));
+                    ("alreadyStarted", execution_arn(arn, request_id))
                 }
                 Err(error) => return Err(aws("StartExecution", aws_sdk_sfn::error::DisplayErrorContext(error))),
-            }
+            };
+            Submitted { request_id: request_id.clone(), via: "sfn", outcome, execution_arn: Some(execution), event_bus: None }
         }
-        "events" => {
-            let bus = put_event(options, &config, kind.detail_type(), &raw).await?;
-            println!("sent request {request_id} to event bus {bus}");
+        SendVia::Events => {
+            let bus = put_event(endpoints, &config, kind.detail_type(), raw).await?;
+            Submitted { request_id: request_id.clone(), via: "events", outcome: "sent", execution_arn: None, event_bus: Some(bus) }
         }
-        "api" => {
-            let client = api(options, config)?;
+        SendVia::Api => {
+            let client = endpoints.api(config)?;
             let answer = match kind {
                 Kind::Request | Kind::Check => client.start(&raw.to_string()).await,
                 Kind::Removal => client.remove(&raw.to_string()).await,
             }
             .map_err(|e| aws(kind.api_path(), e))?;
             let body = serde_json::from_str::<Value>(&answer.body).unwrap_or(Value::Null);
-            let arn = body.get("executionArn").and_then(Value::as_str).unwrap_or("?");
-            match answer.status {
-                202 if body.get("message").is_some() => println!("request {request_id} was already started: {arn}"),
-                202 => println!("started {arn} for request {request_id}"),
-                400 | 409 => return Err(Failure { code: 2, message: format!("the API refused the request: {}", api_message(&answer)) }),
+            let execution = body.get("executionArn").and_then(Value::as_str).map(str::to_owned);
+            let outcome = match answer.status {
+                202 if body.get("message").is_some() => "alreadyStarted",
+                202 => "started",
+                400 | 409 => {
+                    return Err(Failure { code: EXIT_USAGE, message: format!("the API refused the request: {}", api_message(&answer)) })
+                }
                 status => return Err(aws(kind.api_path(), format!("HTTP {status}: {}", api_message(&answer)))),
-            }
+            };
+            Submitted { request_id: request_id.clone(), via: "api", outcome, execution_arn: execution, event_bus: None }
         }
-        other => return Err(usage(format!("--via must be sfn, events or api, not {other:?}"))),
-    }
+    };
+    submitted.print(global.output);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -403,17 +717,12 @@ fn listed(directory: &DirectoryInfo, trust: &TrustInfo) -> ListedTrust {
 }
 
 /// `trustctl list`: every trust of a directory, or of every directory in the Region.
-async fn list(options: &Options) -> Result<ExitCode, Failure> {
-    let json_output = match options.one("--output").unwrap_or("text") {
-        "text" => false,
-        "json" => true,
-        other => return Err(usage(format!("--output must be text or json, not {other:?}"))),
-    };
-    let api = SdkDirectory::new(&config().await);
-    let directories = match options.one("--directory-id") {
+async fn list(global: &Global, args: &ListArgs) -> Result<ExitCode, Failure> {
+    let api = SdkDirectory::new(&config(global).await);
+    let directories = match &args.directory_id {
         Some(id) => match api.describe_directory(id).await.map_err(|e| aws("DescribeDirectories", e))? {
             Some(directory) => vec![directory],
-            None => return Err(Failure { code: 4, message: format!("no directory {id:?} in this Region") }),
+            None => return Err(Failure { code: EXIT_NOT_FOUND, message: format!("no directory {id:?} in this Region") }),
         },
         None => api.list_directories().await.map_err(|e| aws("DescribeDirectories", e))?,
     };
@@ -422,8 +731,8 @@ async fn list(options: &Options) -> Result<ExitCode, Failure> {
         let trusts = api.list_trusts(&directory.directory_id).await.map_err(|e| aws("DescribeTrusts", e))?;
         rows.extend(trusts.iter().map(|trust| listed(directory, trust)));
     }
-    if json_output {
-        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+    if global.output == Output::Json {
+        print_json(&rows, true);
     } else if rows.is_empty() {
         println!("no trusts");
     } else {
@@ -446,12 +755,17 @@ async fn list(options: &Options) -> Result<ExitCode, Failure> {
 
 fn status_failure(id: &str, error: StatusError) -> Failure {
     match error {
-        StatusError::NotFound => Failure { code: 4, message: format!("no trust request {id:?} was started on this state machine") },
+        StatusError::NotFound => {
+            Failure { code: EXIT_NOT_FOUND, message: format!("no trust request {id:?} was started on this state machine") }
+        }
         StatusError::Aws(error) => aws("reading the execution", error),
     }
 }
 
-fn print_status(status: &RequestStatus) {
+fn print_status(status: &RequestStatus, output: Output) {
+    if output == Output::Json {
+        return print_json(status, true);
+    }
     println!("request:     {}", status.request_id);
     println!("status:      {} (execution {})", status.status.label(), status.execution_status);
     if let Some(announcement) = status.announcement {
@@ -475,44 +789,49 @@ fn exit_for(status: &RequestStatus) -> ExitCode {
     if status.status.is_open() || status.status.is_success() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(EXIT_NOT_ESTABLISHED)
     }
 }
 
-async fn status(options: &Options) -> Result<ExitCode, Failure> {
-    let id = request_id(options)?;
-    match options.one("--via").unwrap_or("sfn") {
-        "sfn" => {}
-        "api" => return status_via_api(options, id).await,
-        other => return Err(usage(format!("--via must be sfn or api for status, not {other:?}"))),
+/// The status once, by the way `via` names.
+async fn read_once(via: ReadVia, endpoints: &Endpoints, config: &aws_config::SdkConfig, id: &str) -> Result<RequestStatus, Failure> {
+    match via {
+        ReadVia::Sfn => {
+            let machine = endpoints.state_machine()?;
+            let (status, _) = read_status(&SdkExecutions::new(config), machine, id).await.map_err(|e| status_failure(id, e))?;
+            Ok(status)
+        }
+        ReadVia::Api => api_status(&endpoints.api(config.clone())?, id).await,
     }
-    let machine = state_machine(options)?;
-    let executions = SdkExecutions::new(&config().await);
-    let (status, _) = read_status(&executions, &machine, id).await.map_err(|e| status_failure(id, e))?;
-    print_status(&status);
+}
+
+async fn status(global: &Global, args: &StatusArgs) -> Result<ExitCode, Failure> {
+    if args.via == ReadVia::Sfn {
+        // Before loading the AWS configuration: a usage error needs no credentials.
+        args.endpoints.state_machine()?;
+    }
+    let status = read_once(args.via, &args.endpoints, &config(global).await, &args.request_id).await?;
+    print_status(&status, global.output);
     Ok(exit_for(&status))
 }
 
 /// The status as the API's `GET /trust-requests/{id}` answers it (what a portal sees).
-async fn status_via_api(options: &Options, id: &str) -> Result<ExitCode, Failure> {
-    let answer = api(options, config().await)?.status(id).await.map_err(|e| aws("GET /trust-requests", e))?;
+async fn api_status(api: &TrustApi, id: &str) -> Result<RequestStatus, Failure> {
+    let answer = api.status(id).await.map_err(|e| aws("GET /trust-requests", e))?;
     match answer.status {
         200 => {
-            let status: RequestStatus = serde_json::from_str(&answer.body)
-                .map_err(|e| aws("GET /trust-requests", format!("unexpected answer ({e}): {}", answer.body)))?;
-            print_status(&status);
-            Ok(exit_for(&status))
+            serde_json::from_str(&answer.body).map_err(|e| aws("GET /trust-requests", format!("unexpected answer ({e}): {}", answer.body)))
         }
-        404 => Err(Failure { code: 4, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
-        400 => Err(Failure { code: 2, message: api_message(&answer) }),
+        404 => Err(Failure { code: EXIT_NOT_FOUND, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
+        400 => Err(Failure { code: EXIT_USAGE, message: api_message(&answer) }),
         status => Err(aws("GET /trust-requests", format!("HTTP {status}: {}", api_message(&answer)))),
     }
 }
 
 /// Puts one event from `trustctl` on the bus (`--bus`, `TRUSTFLOW_EVENT_BUS`, or `trustflow`);
 /// returns the bus's name.
-async fn put_event(options: &Options, config: &aws_config::SdkConfig, detail_type: &str, detail: &Value) -> Result<String, Failure> {
-    let bus = options.setting("--bus", "TRUSTFLOW_EVENT_BUS").unwrap_or_else(|| "trustflow".to_owned());
+async fn put_event(endpoints: &Endpoints, config: &aws_config::SdkConfig, detail_type: &str, detail: &Value) -> Result<String, Failure> {
+    let bus = endpoints.bus().to_owned();
     let client = trustflow_aws::aws_sdk_eventbridge::Client::new(config);
     let entry = trustflow_aws::aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
         .event_bus_name(&bus)
@@ -532,39 +851,56 @@ async fn put_event(options: &Options, config: &aws_config::SdkConfig, detail_typ
     Ok(bus)
 }
 
+/// What `ready` did: its `--output json` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Signalled {
+    request_id: String,
+    /// `api` or `events`.
+    via: &'static str,
+    /// `verifyingNow` (exit 0), `notWaiting` (exit 1), or `sent` (an event: not answered).
+    outcome: &'static str,
+    /// The API's answer, in words (null for `sent`).
+    message: Option<String>,
+    /// The bus the event went to (null unless `sent`).
+    event_bus: Option<String>,
+}
+
 /// `trustctl ready`: reports the remote side ready. Through the API the answer says what the
 /// signal did (exit 0 when the workflow verifies now, 1 when the request is not waiting for the
 /// remote side, 4 when there is no such request); through the bus it is sent and not answered.
-async fn ready(options: &Options) -> Result<ExitCode, Failure> {
-    let id = request_id(options)?;
+async fn ready(global: &Global, args: &ReadyArgs) -> Result<ExitCode, Failure> {
+    let id = &args.request_id;
     if let Some(rule) = check_request_id(id) {
         return Err(usage(format!("the request id is invalid: {}", trustflow_domain::error::Violation::new("REQUEST_ID", rule, id))));
     }
-    let config = config().await;
-    match options.one("--via").unwrap_or("api") {
-        "api" => {
-            let answer = api(options, config)?.remote_side_ready(id).await.map_err(|e| aws("POST /remote-side-ready", e))?;
-            match answer.status {
-                202 => {
-                    println!("{}", api_message(&answer));
-                    Ok(ExitCode::SUCCESS)
-                }
-                409 => {
-                    println!("{}", api_message(&answer));
-                    Ok(ExitCode::from(1))
-                }
-                404 => Err(Failure { code: 4, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
-                400 => Err(Failure { code: 2, message: api_message(&answer) }),
-                status => Err(aws("POST /remote-side-ready", format!("HTTP {status}: {}", api_message(&answer)))),
-            }
+    let config = config(global).await;
+    let signalled = match args.via {
+        ReadyVia::Api => {
+            let answer = args.endpoints.api(config)?.remote_side_ready(id).await.map_err(|e| aws("POST /remote-side-ready", e))?;
+            let outcome = match answer.status {
+                202 => "verifyingNow",
+                409 => "notWaiting",
+                404 => return Err(Failure { code: EXIT_NOT_FOUND, message: format!("no trust request {id:?}: {}", api_message(&answer)) }),
+                400 => return Err(Failure { code: EXIT_USAGE, message: api_message(&answer) }),
+                status => return Err(aws("POST /remote-side-ready", format!("HTTP {status}: {}", api_message(&answer)))),
+            };
+            Signalled { request_id: id.clone(), via: "api", outcome, message: Some(api_message(&answer)), event_bus: None }
         }
-        "events" => {
-            let bus = put_event(options, &config, "Trust Remote Side Ready", &json!({"requestId": id})).await?;
-            println!("sent 'remote side ready' for request {id} to event bus {bus}: `trustctl status {id}` shows what follows");
-            Ok(ExitCode::SUCCESS)
+        ReadyVia::Events => {
+            let bus = put_event(&args.endpoints, &config, "Trust Remote Side Ready", &json!({"requestId": id})).await?;
+            Signalled { request_id: id.clone(), via: "events", outcome: "sent", message: None, event_bus: Some(bus) }
         }
-        other => Err(usage(format!("--via must be api or events for ready, not {other:?}"))),
+    };
+    match (global.output, &signalled.message) {
+        (Output::Json, _) => print_json(&signalled, true),
+        (Output::Text, Some(message)) => println!("{message}"),
+        (Output::Text, None) => println!(
+            "sent 'remote side ready' for request {id} to event bus {}: `trustctl status {id}` shows what follows",
+            signalled.event_bus.as_deref().unwrap_or(DEFAULT_BUS)
+        ),
     }
+    Ok(if signalled.outcome == "notWaiting" { ExitCode::from(EXIT_NOT_ESTABLISHED) } else { ExitCode::SUCCESS })
 }
 
 /// A line of progress for one history event, if it says something a person follows.
@@ -589,69 +925,243 @@ fn progress(record: &HistoryRecord) -> Option<String> {
     }
 }
 
-async fn watch(options: &Options) -> Result<ExitCode, Failure> {
-    let id = request_id(options)?;
-    let machine = state_machine(options)?;
-    let limit = match options.one("--timeout") {
-        None => Duration::from_secs(48 * 3600),
-        Some(text) => Duration::from_secs(text.parse().map_err(|_| usage(format!("--timeout must be whole seconds, not {text:?}")))?),
-    };
-    let executions = SdkExecutions::new(&config().await);
-    let started = Instant::now();
-    let mut shown = 0;
-    loop {
-        let (status, history) = read_status(&executions, &machine, id).await.map_err(|e| status_failure(id, e))?;
-        for record in history.iter().skip(shown) {
-            if let Some(line) = progress(record) {
-                println!("{:>7.1}s {line}", started.elapsed().as_secs_f32());
+/// Lines of progress between two looks at the API's answer: what a portal would see change.
+fn api_progress(before: Option<&RequestStatus>, now: &RequestStatus) -> Vec<String> {
+    let mut lines = Vec::new();
+    if before.is_none_or(|b| b.status != now.status) {
+        lines.push(format!("status: {}", now.status.label()));
+    }
+    if let Some(announcement) = now.announcement.filter(|a| before.is_none_or(|b| b.announcement != Some(*a))) {
+        lines.push(format!("   announced: {}", announcement.detail_type()));
+    }
+    let trust = |s: &RequestStatus| (s.trust_id.clone(), s.trust_state.clone(), s.trust_state_reason.clone());
+    if let (Some(id), true) = (&now.trust_id, before.is_none_or(|b| trust(b) != trust(now))) {
+        let reason = now.trust_state_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        lines.push(format!("   trust {id}: {}{reason}", now.trust_state.as_deref().unwrap_or("unknown state")));
+    }
+    lines
+}
+
+/// How long `watch` waits between two looks: `initial` after a look that found something new,
+/// then ×1.5 after each look that found nothing, up to `cap`.
+#[derive(Debug, Clone, PartialEq)]
+struct Backoff {
+    initial: Duration,
+    cap: Duration,
+    current: Duration,
+}
+
+impl Backoff {
+    fn new(initial: Duration, cap: Duration) -> Self {
+        Self { initial, cap: cap.max(initial), current: initial }
+    }
+
+    /// The wait after a look; `changed` when it found something new.
+    fn next(&mut self, changed: bool) -> Duration {
+        self.current = if changed { self.initial } else { self.current.mul_f64(1.5).min(self.cap) };
+        self.current
+    }
+}
+
+/// How long the execution has run, from its own start timestamp (RFC 3339), so that `watch`
+/// started late, or again, shows the request's age rather than its own.
+fn since_start(start_date: Option<&str>, now: SystemTime) -> Option<Duration> {
+    let start = aws_smithy_types::DateTime::from_str(start_date?, aws_smithy_types::date_time::Format::DateTime).ok()?;
+    // A start a little in the future (another machine's clock) reads as 0, not as an error.
+    Some(now.duration_since(SystemTime::try_from(start).ok()?).unwrap_or_default())
+}
+
+/// One line of `watch --output json`: a line of progress, or (the last line) the status.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WatchLine<'a> {
+    /// Seconds since the execution started.
+    elapsed_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a RequestStatus>,
+    /// True on the status line when watch gave up waiting (exit 5).
+    gave_up: bool,
+}
+
+/// What one look found.
+struct Look {
+    status: RequestStatus,
+    /// Lines of progress since the last look.
+    progress: Vec<String>,
+    /// Whether anything changed since the last look (not every change makes a line).
+    changed: bool,
+}
+
+/// Where `watch` looks, and what it saw last.
+// One per process, on the stack for the whole watch: boxing the larger variant would save nothing.
+#[allow(clippy::large_enum_variant)]
+enum Watched {
+    Sfn { executions: SdkExecutions, machine: String, seen: usize },
+    Api { api: TrustApi, last: Option<RequestStatus> },
+}
+
+impl Watched {
+    async fn look(&mut self, id: &str) -> Result<Look, Failure> {
+        match self {
+            Watched::Sfn { executions, machine, seen } => {
+                let (status, history) = read_status(executions, machine, id).await.map_err(|e| status_failure(id, e))?;
+                let progress = history.iter().skip(*seen).filter_map(progress).collect();
+                let changed = history.len() != *seen;
+                *seen = history.len();
+                Ok(Look { status, progress, changed })
+            }
+            Watched::Api { api, last } => {
+                let status = api_status(api, id).await?;
+                let progress = api_progress(last.as_ref(), &status);
+                let changed = last.as_ref() != Some(&status);
+                *last = Some(status.clone());
+                Ok(Look { status, progress, changed })
             }
         }
-        shown = history.len();
-        if status.execution_status != "RUNNING" {
-            print_status(&status);
-            return Ok(exit_for(&status));
-        }
-        if started.elapsed() > limit {
-            return Err(Failure { code: 1, message: format!("request {id} still running after {}s", limit.as_secs()) });
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+async fn watch(global: &Global, args: &WatchArgs) -> Result<ExitCode, Failure> {
+    let id = args.request_id.as_str();
+    if args.via == ReadVia::Sfn {
+        args.endpoints.state_machine()?;
+    }
+    let config = config(global).await;
+    let mut watched = match args.via {
+        ReadVia::Sfn => {
+            Watched::Sfn { executions: SdkExecutions::new(&config), machine: args.endpoints.state_machine()?.to_owned(), seen: 0 }
+        }
+        ReadVia::Api => Watched::Api { api: args.endpoints.api(config)?, last: None },
+    };
+    let limit = Duration::from_secs(args.timeout);
+    let mut backoff = Backoff::new(args.poll_interval, args.max_poll_interval);
+    let watching = Instant::now();
+    loop {
+        let look = watched.look(id).await?;
+        let elapsed = since_start(look.status.start_date.as_deref(), SystemTime::now()).unwrap_or_else(|| watching.elapsed());
+        for line in &look.progress {
+            match global.output {
+                Output::Text => println!("{:>7.1}s {line}", elapsed.as_secs_f32()),
+                Output::Json => print_json(
+                    &WatchLine { elapsed_seconds: round_tenths(elapsed), progress: Some(line), status: None, gave_up: false },
+                    false,
+                ),
+            }
+        }
+        let ended = look.status.execution_status != "RUNNING";
+        let gave_up = !ended && watching.elapsed() >= limit;
+        if ended || gave_up {
+            match global.output {
+                Output::Text => print_status(&look.status, Output::Text),
+                Output::Json => print_json(
+                    &WatchLine { elapsed_seconds: round_tenths(elapsed), progress: None, status: Some(&look.status), gave_up },
+                    false,
+                ),
+            }
+        }
+        if ended {
+            return Ok(exit_for(&look.status));
+        }
+        if gave_up {
+            return Err(Failure {
+                code: EXIT_GAVE_UP,
+                message: format!(
+                    "gave up waiting: request {id} is still {} after {}s of watching",
+                    look.status.status.label(),
+                    limit.as_secs()
+                ),
+            });
+        }
+        // The last wait ends at the limit, so the last look is taken then rather than a backoff later.
+        let wait = backoff.next(look.changed).min(limit.saturating_sub(watching.elapsed()));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn round_tenths(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 10.0).round() / 10.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
-    fn args(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("trustctl").chain(line.split_whitespace()))
+    }
+
+    fn submit_args(line: &str) -> SubmitArgs {
+        match parse(line).expect("parsed").command {
+            Command::Request(args) | Command::Check(args) => args,
+            other => panic!("not request or check: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn builds_a_request_from_flags_that_passes_the_shared_rules() {
-        let options = parse_options(&args(
-            "--request-id R-1 --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way --secret-id s --forwarder 10.0.0.1 --forwarder 10.0.0.2 --replace",
-        ))
-        .expect("parsed");
-        let request = parse_request(&request_from(&options).expect("built")).expect("valid");
+        let args = submit_args(
+            "request --request-id R-1 --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way --secret-id s --forwarder 10.0.0.1 --forwarder 10.0.0.2 --replace",
+        );
+        let request = parse_request(&request_from(&args).expect("built")).expect("valid");
         assert_eq!(request.conditional_forwarder_ip_addrs.len(), 2);
         assert_eq!(request.on_existing_trust, trustflow_domain::request::ExistingTrustPolicy::Replace);
     }
 
     #[test]
     fn check_always_sends_a_dry_run_with_the_network_options() {
-        let options = parse_options(&args(
-            "--request-id R-2 --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way --secret-id s --forwarder-ipv6 fd00::53 --remote-cidr 10.20.0.0/16 --preflight warn --add-ip-routes",
-        ))
-        .expect("parsed");
-        let (raw, id) = Kind::Check.checked_body(&options).expect("valid");
-        assert_eq!(id, "R-2");
-        let request = parse_request(&raw).expect("valid");
+        let args = submit_args(
+            "check --request-id R-2 --directory-id d-1234567890 --remote-domain corp.example.com --direction two-way --secret-id s --forwarder-ipv6 fd00::53 --remote-cidr 10.20.0.0/16 --preflight warn --add-ip-routes",
+        );
+        let checked = Kind::Check.checked_body(Body::Trust(&args)).expect("valid");
+        assert_eq!(checked.request_id, "R-2");
+        let request = parse_request(&checked.raw).expect("valid");
         assert!(request.dry_run && request.add_ip_routes);
         assert_eq!(request.preflight, trustflow_domain::request::PreflightMode::Warn);
         assert_eq!(request.forwarder_addresses(), ["fd00::53"]);
         assert_eq!(request.remote_domain_cidrs.len(), 1);
-        let (plain, _) = Kind::Request.checked_body(&options).expect("valid");
-        assert!(plain.get("dryRun").is_none(), "request never adds dryRun");
+        let plain = Kind::Request.checked_body(Body::Trust(&args)).expect("valid");
+        assert!(plain.raw.get("dryRun").is_none(), "request never adds dryRun");
+    }
+
+    #[test]
+    fn a_flag_given_twice_keeps_its_last_value_and_repeatable_flags_keep_every_value() {
+        let args = submit_args("request --request-id A --request-id B --forwarder 10.0.0.1 --forwarder 10.0.0.2 --replace --replace");
+        assert_eq!(args.request_id.as_deref(), Some("B"));
+        assert_eq!(args.forwarders, ["10.0.0.1", "10.0.0.2"]);
+        assert!(args.replace);
+    }
+
+    #[test]
+    fn a_removal_is_built_from_its_flags() {
+        let Command::Remove(args) =
+            parse("remove --request-id RM-1 --directory-id d-1234567890 --remote-domain corp.example.com --delete-forwarder --via api")
+                .expect("parsed")
+                .command
+        else {
+            panic!("not remove");
+        };
+        assert_eq!(args.via, SendVia::Api);
+        let checked = Kind::Removal.checked_body(Body::Removal(&args)).expect("valid");
+        assert_eq!(checked.raw["deleteConditionalForwarder"], json!(true));
+        assert_eq!(Kind::Removal.execution_input(&checked.raw)[REMOVAL_INPUT_KEY], checked.raw);
+    }
+
+    #[test]
+    fn a_request_that_breaks_the_rules_is_refused_with_exit_2_and_every_broken_rule() {
+        let args = submit_args("request --request-id R-3 --directory-id d-XYZ --remote-domain corp --direction sideways");
+        let failure = Kind::Request.checked_body(Body::Trust(&args)).expect_err("invalid");
+        assert_eq!(failure.code, EXIT_USAGE);
+        for field in ["directoryId", "remoteDomainName", "trustDirection"] {
+            assert!(failure.message.contains(field), "{field} missing from {}", failure.message);
+        }
     }
 
     #[test]
@@ -662,9 +1172,149 @@ mod tests {
     }
 
     #[test]
-    fn rejects_unknown_options_and_missing_values() {
-        assert_eq!(parse_options(&args("--colour red")).expect_err("unknown").code, 2);
-        assert!(parse_options(&args("--file")).expect_err("no value").message.contains("--file needs a value"));
+    fn every_command_has_help_that_exits_0() {
+        for command in ["request", "check", "remove", "list", "status", "watch", "ready", "completions"] {
+            let help = parse(&format!("{command} --help")).expect_err("help is shown, not parsed");
+            assert_eq!((help.kind(), help.exit_code()), (ErrorKind::DisplayHelp, 0), "{command}");
+            assert!(help.to_string().contains(&format!("Usage: trustctl {command}")), "{command}: {help}");
+        }
+        let top = parse("--help").expect_err("help");
+        for command in ["request", "check", "remove", "list", "status", "watch", "ready", "completions"] {
+            assert!(top.to_string().contains(command), "{command} missing from the top-level help");
+        }
+    }
+
+    #[test]
+    fn help_names_the_environment_defaults_and_the_exit_codes() {
+        let help = parse("request --help").expect_err("help").to_string();
+        for variable in ["TRUSTFLOW_STATE_MACHINE_ARN", "TRUSTFLOW_EVENT_BUS", "TRUSTFLOW_API_URL"] {
+            assert!(help.contains(&format!("env: {variable}")), "{variable} missing from {help}");
+        }
+        let watch = parse("watch --help").expect_err("help").to_string();
+        assert!(watch.contains("TRUSTFLOW_POLL_INTERVAL") && watch.contains("5  gave up waiting"), "{watch}");
+        assert!(parse("--help").expect_err("help").to_string().contains("4  no such request"));
+    }
+
+    #[test]
+    fn version_prints_the_crate_version() {
+        let version = parse("--version").expect_err("version is shown, not parsed");
+        assert_eq!((version.kind(), version.exit_code()), (ErrorKind::DisplayVersion, 0));
+        assert_eq!(version.to_string().trim(), format!("trustctl {}", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn parse_errors_exit_2_and_name_the_flag() {
+        for (line, named) in [
+            ("request --colour red", "--colour"),
+            ("request --file", "--file"),
+            ("request --via carrier-pigeon", "--via"),
+            ("status R-1 --via events", "--via"),
+            ("ready R-1 --via sfn", "--via"),
+            ("list --output yaml", "--output"),
+            ("watch R-1 --timeout soon", "--timeout"),
+            ("watch R-1 --poll-interval 0", "--poll-interval"),
+            ("status", "REQUEST_ID"),
+            ("status R-1 R-2", "R-2"),
+            ("completions tcsh", "tcsh"),
+            ("frobnicate", "frobnicate"),
+        ] {
+            let error = parse(line).expect_err(line);
+            assert_eq!(error.exit_code(), 2, "{line}");
+            assert!(error.to_string().contains(named), "{line}: {error}");
+        }
+        assert_eq!(parse("").expect_err("no command").exit_code(), 2);
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        let before = parse("--output json --profile p --region eu-west-1 status R-1").expect("parsed");
+        let after = parse("status R-1 --output json --profile p --region eu-west-1").expect("parsed");
+        for cli in [before, after] {
+            assert_eq!(cli.global.output, Output::Json);
+            assert_eq!((cli.global.profile.as_deref(), cli.global.region.as_deref()), (Some("p"), Some("eu-west-1")));
+        }
+        assert_eq!(parse("list").expect("parsed").global.output, Output::Text);
+    }
+
+    #[test]
+    fn completions_are_generated_for_bash_zsh_and_fish() {
+        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "trustctl", &mut script);
+            let script = String::from_utf8(script).expect("utf-8");
+            for word in ["trustctl", "watch", "poll-interval", "state-machine-arn"] {
+                assert!(script.contains(word), "{shell}: {word} missing");
+            }
+        }
+    }
+
+    #[test]
+    fn seconds_may_be_fractions_but_must_be_positive() {
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-1", "NaN", "soon", "inf"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_by_half_while_nothing_changes_up_to_the_cap_and_resets_on_a_change() {
+        let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(5));
+        assert_eq!(backoff.next(true), Duration::from_secs(2));
+        assert_eq!(backoff.next(false), Duration::from_secs(3));
+        assert_eq!(backoff.next(false), Duration::from_millis(4500));
+        assert_eq!(backoff.next(false), Duration::from_secs(5));
+        assert_eq!(backoff.next(false), Duration::from_secs(5));
+        assert_eq!(backoff.next(true), Duration::from_secs(2));
+        // A cap below the start is the start: never faster than asked.
+        assert_eq!(Backoff::new(Duration::from_secs(3), Duration::from_secs(1)).next(false), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn elapsed_time_counts_from_the_executions_own_start() {
+        let start = "2025-01-01T00:00:00Z";
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_600 + 90);
+        assert_eq!(since_start(Some(start), now), Some(Duration::from_secs(90)));
+        let earlier = SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_600 - 5);
+        assert_eq!(since_start(Some(start), earlier), Some(Duration::ZERO), "a clock behind the start reads 0");
+        assert_eq!(since_start(Some("yesterday"), now), None);
+        assert_eq!(since_start(None, now), None);
+    }
+
+    fn status_of(json: Value) -> RequestStatus {
+        serde_json::from_value(json).expect("a RequestStatus")
+    }
+
+    #[test]
+    fn watching_the_api_shows_what_changed_between_two_looks() {
+        let running = status_of(json!({"requestId": "R", "status": "running", "executionStatus": "RUNNING"}));
+        assert_eq!(api_progress(None, &running), ["status: running"]);
+        assert!(api_progress(Some(&running), &running).is_empty());
+        let creating = status_of(json!({"requestId": "R", "status": "running", "executionStatus": "RUNNING",
+                                        "trustId": "t-1", "trustState": "Creating"}));
+        assert_eq!(api_progress(Some(&running), &creating), ["   trust t-1: Creating"]);
+        let verified = status_of(json!({"requestId": "R", "status": "verified", "executionStatus": "SUCCEEDED",
+                                        "announcement": "verified", "trustId": "t-1", "trustState": "Verified"}));
+        assert_eq!(
+            api_progress(Some(&creating), &verified),
+            ["status: verified", "   announced: Trust Verified", "   trust t-1: Verified"]
+        );
+    }
+
+    #[test]
+    fn the_json_answer_of_request_has_every_key_whichever_way_it_was_sent() {
+        let sent = Submitted {
+            request_id: "R-1".to_owned(),
+            via: "events",
+            outcome: "sent",
+            execution_arn: None,
+            event_bus: Some("trustflow".to_owned()),
+        };
+        assert_eq!(
+            serde_json::to_value(&sent).expect("json"),
+            json!({"requestId": "R-1", "via": "events", "outcome": "sent", "executionArn": null, "eventBus": "trustflow"})
+        );
+        let line = WatchLine { elapsed_seconds: 1.5, progress: Some("-> PollTrust"), status: None, gave_up: false };
+        assert_eq!(serde_json::to_value(&line).expect("json"), json!({"elapsedSeconds": 1.5, "progress": "-> PollTrust", "gaveUp": false}));
     }
 
     #[test]

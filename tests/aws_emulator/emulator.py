@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import copy
 import io
+import functools
 import json
 import os
 import re
@@ -169,6 +170,34 @@ def install_task_failure_cause() -> None:
     StepFunctionResponse.send_task_failure = send_task_failure
 
 
+def invoke_async(invoke_url: str, function_arn: str, event: dict[str, Any]) -> None:
+    """An asynchronous (``Event``) invocation of ``function_arn`` through the Lambda runtime emulator: a
+    function error is retried twice, as Lambda retries asynchronous invocations, then dropped with a
+    line in the log."""
+    from moto.awslambda.exceptions import UnknownFunctionException
+    from moto.awslambda.utils import get_backend
+
+    name = function_arn.split(":function:")[-1].split(":")[0]
+    _, _, _, region, account = function_arn.split(":")[:5]
+    try:
+        binary = binary_of(get_backend(account, region), function_arn)
+    except (UnknownFunctionException, NoBinary) as error:
+        # EventBridge would count a FailedInvocation (and dead-letter the event): here, a line in the log.
+        print(f"invoke -> {name}: not delivered: {error}", file=sys.stderr, flush=True)
+        return
+    for attempt in range(3):
+        request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{binary}/invocations",
+                                         data=json.dumps(event).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"})
+        try:
+            urllib.request.urlopen(request, timeout=120).read()
+            return
+        except (urllib.error.URLError, OSError) as error:
+            print(f"invoke -> {name}: attempt {attempt + 1} failed: {error}", file=sys.stderr, flush=True)
+            time.sleep(0.5 * (attempt + 1))
+    print(f"invoke -> {name}: dropped after 3 attempts", file=sys.stderr, flush=True)
+
+
 def install_events_to_lambda(invoke_url: str | None) -> None:
     """EventBridge rules whose target is a Lambda function invoke it asynchronously, as on AWS.
 
@@ -184,28 +213,7 @@ def install_events_to_lambda(invoke_url: str | None) -> None:
     original = Rule.send_to_targets
 
     def invoke(function_arn: str, event: dict[str, Any]) -> None:
-        from moto.awslambda.exceptions import UnknownFunctionException
-        from moto.awslambda.utils import get_backend
-
-        name = function_arn.split(":function:")[-1].split(":")[0]
-        _, _, _, region, account = function_arn.split(":")[:5]
-        try:
-            binary = binary_of(get_backend(account, region), function_arn)
-        except (UnknownFunctionException, NoBinary) as error:
-            # EventBridge would count a FailedInvocation (and dead-letter the event): here, a line in the log.
-            print(f"events -> {name}: not delivered: {error}", file=sys.stderr, flush=True)
-            return
-        for attempt in range(3):
-            request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{binary}/invocations",
-                                             data=json.dumps(event).encode(), method="POST",
-                                             headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"})
-            try:
-                urllib.request.urlopen(request, timeout=120).read()
-                return
-            except (urllib.error.URLError, OSError) as error:
-                print(f"events -> {name}: attempt {attempt + 1} failed: {error}", file=sys.stderr, flush=True)
-                time.sleep(0.5 * (attempt + 1))
-        print(f"events -> {name}: dropped after 3 attempts", file=sys.stderr, flush=True)
+        invoke_async(invoke_url, function_arn, event)
 
     def is_function(target: dict[str, Any]) -> bool:
         return ":lambda:" in target["Arn"] and ":function:" in target["Arn"]
@@ -288,6 +296,13 @@ class Middleware:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         path = environ.get("PATH_INFO", "")
+        if path.startswith("/_trustflow/cfn-response/"):
+            import custom_resources
+
+            status, result = custom_resources.answer(path.rsplit("/", 1)[-1], body)
+            data = json.dumps(result).encode()
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
         if path.startswith("/_trustflow/"):
             return self.control(environ, start_response, path, body)
         if path.startswith("/restapis/") and "/_user_request_" in path:
@@ -460,6 +475,10 @@ def function_credentials(name: str) -> dict[str, Any]:
     return iam_enforcement.assume(roles.pop(), session=name)
 
 
+def _invoke_on_thread(invoke_url: str, function_arn: str, event: dict[str, Any]) -> None:
+    threading.Thread(target=invoke_async, args=(invoke_url, function_arn, event), daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=4566)
@@ -482,7 +501,11 @@ def main(argv: list[str] | None = None) -> None:
     install_task_failure_cause()
     install_events_to_lambda(args.lambda_invoke_url.rstrip("/") if args.lambda_invoke_url else None)
     if args.lambda_invoke_url:
-        install_lambda_forward(args.lambda_invoke_url.rstrip("/"))
+        invoke_url = args.lambda_invoke_url.rstrip("/")
+        install_lambda_forward(invoke_url)
+        import custom_resources
+
+        custom_resources.install(functools.partial(_invoke_on_thread, invoke_url), f"http://127.0.0.1:{args.port}")
 
     class QuietHandler(WSGIRequestHandler):
         def log_request(self, *_: Any) -> None:

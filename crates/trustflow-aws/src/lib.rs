@@ -22,7 +22,7 @@ pub use directory::SdkDirectory;
 pub use executions::{read_status, SdkExecutions, SdkStarter, StatusError};
 pub use network::SdkNetwork;
 pub use notifications::SdkNotifier;
-pub use secrets::SdkSecrets;
+pub use secrets::{SdkPendingAnswers, SdkSecrets};
 
 // Re-exported so dependants use the exact versions the adapters are built on.
 pub use {aws_config, aws_sdk_directory, aws_sdk_ec2, aws_sdk_eventbridge, aws_sdk_secretsmanager, aws_sdk_sfn, aws_sdk_sns};

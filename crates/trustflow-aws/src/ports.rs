@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use trustflow_domain::custom_resource::PendingAnswer;
 use trustflow_domain::domain::{DirectoryInfo, DirectoryVpc, SelectiveAuth, TrustInfo};
 use trustflow_domain::network::NetworkSnapshot;
 use trustflow_domain::ready::TaskToken;
@@ -188,4 +189,16 @@ pub trait ExecutionStarter {
     fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, SubmitError>>;
     /// The input of an execution (DescribeExecution), `None` if there is none.
     fn input_of(&self, execution_arn: &str) -> impl Future<Output = Result<Option<String>, SubmitError>>;
+}
+
+/// Where an answer owed to CloudFormation is kept while the workflow runs, under the request id of
+/// the execution that will earn it. It holds the response URL, a credential: kept encrypted, read
+/// by the resource's function only, and forgotten once answered.
+pub trait PendingAnswers {
+    /// Keeps `answer` for `request_id` (CreateSecret). Keeping the same answer again is not an error.
+    fn keep(&self, request_id: &str, answer: &PendingAnswer) -> impl Future<Output = Result<(), WorkflowError>>;
+    /// The answer owed for `request_id`, if one is (GetSecretValue).
+    fn owed(&self, request_id: &str) -> impl Future<Output = Result<Option<PendingAnswer>, WorkflowError>>;
+    /// Forgets it, once answered (DeleteSecret without recovery).
+    fn forget(&self, request_id: &str) -> impl Future<Output = Result<(), WorkflowError>>;
 }

@@ -4,7 +4,9 @@ use trustflow_domain::request::SecretLocation;
 use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
-use crate::ports::{SecretPresence, SecretStore};
+use trustflow_domain::custom_resource::PendingAnswer;
+
+use crate::ports::{PendingAnswers, SecretPresence, SecretStore};
 use crate::sdk_error::{classify_sdk_error, error_code, plain};
 
 /// Secrets Manager over the AWS SDK.
@@ -52,5 +54,70 @@ impl SdkSecrets {
     /// A Secrets Manager client from the shared configuration.
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self(aws_sdk_secretsmanager::Client::new(config))
+    }
+}
+
+/// The answers owed to CloudFormation, one secret each, named `<prefix><request id>`.
+///
+/// Secrets Manager rather than the execution's input: an input is in the execution history, which
+/// every reader of the workflow's executions sees, and the response URL lets its holder answer for
+/// the stack's resource. A secret is encrypted at rest, readable only by the roles its name prefix
+/// is granted to (the resource's function), and deleted without recovery once answered.
+#[derive(Clone, Debug)]
+pub struct SdkPendingAnswers {
+    client: aws_sdk_secretsmanager::Client,
+    prefix: String,
+}
+
+impl SdkPendingAnswers {
+    /// Secrets Manager from the shared configuration, the secrets under `prefix`.
+    pub fn new(config: &aws_config::SdkConfig, prefix: impl Into<String>) -> Self {
+        Self { client: aws_sdk_secretsmanager::Client::new(config), prefix: prefix.into() }
+    }
+
+    fn name(&self, request_id: &str) -> String {
+        format!("{}{request_id}", self.prefix)
+    }
+}
+
+impl PendingAnswers for SdkPendingAnswers {
+    async fn keep(&self, request_id: &str, answer: &PendingAnswer) -> Result<(), WorkflowError> {
+        let value = serde_json::to_string(answer).map_err(|error| WorkflowError::Internal(error.to_string()))?;
+        let created = self
+            .client
+            .create_secret()
+            .name(self.name(request_id))
+            .description("An answer trustflow owes CloudFormation for a Custom::DirectoryTrust; deleted once sent.")
+            .secret_string(value)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // A retried invocation keeps the same answer: the first one stands.
+            Err(error) if error_code(&error) == Some("ResourceExistsException") => Ok(()),
+            Err(error) => Err(classify_sdk_error("CreateSecret", error, |_| "(message withheld)".to_owned())),
+        }
+    }
+
+    async fn owed(&self, request_id: &str) -> Result<Option<PendingAnswer>, WorkflowError> {
+        match self.client.get_secret_value().secret_id(self.name(request_id)).send().await {
+            Ok(output) => {
+                let text = output.secret_string().unwrap_or_default();
+                serde_json::from_str(text)
+                    .map(Some)
+                    .map_err(|error| WorkflowError::Internal(format!("the answer kept for {request_id} is not readable: {error}")))
+            }
+            Err(error) if matches!(error_code(&error), Some("ResourceNotFoundException" | "InvalidRequestException")) => Ok(None),
+            Err(error) => Err(classify_sdk_error("GetSecretValue", error, |_| "(message withheld)".to_owned())),
+        }
+    }
+
+    async fn forget(&self, request_id: &str) -> Result<(), WorkflowError> {
+        let deleted = self.client.delete_secret().secret_id(self.name(request_id)).force_delete_without_recovery(true).send().await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(error) if error_code(&error) == Some("ResourceNotFoundException") => Ok(()),
+            Err(error) => Err(classify_sdk_error("DeleteSecret", error, plain)),
+        }
     }
 }

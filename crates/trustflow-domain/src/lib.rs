@@ -20,6 +20,7 @@
 //! - [`times`]: times as the workflow writes them (RFC 3339).
 
 pub mod announcement;
+pub mod custom_resource;
 pub mod domain;
 pub mod error;
 pub mod handoff;

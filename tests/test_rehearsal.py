@@ -228,13 +228,15 @@ def test_the_dead_letter_queue_accepts_what_the_rule_could_not_deliver(deployed,
     queue = deployed.queues[event["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]]
     assert rule.targets[0]["DeadLetterConfig"]["Arn"] == queue.arn
     # The policy names the rules by hand-built ARNs: they must be the actual ARNs of every rule that
-    # dead-letters here ("Trust Requested" and "Trust Remote Side Ready"), or their dead letters are refused.
+    # dead-letters here ("Trust Requested", "Trust Remote Side Ready" and the Custom::DirectoryTrust
+    # resource's result events), or their dead letters are refused.
     statements = [s for s in queue.policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
     dead_lettering = sorted(r.arn for r in deployed.rules.values()
                             if any(t.get("DeadLetterConfig", {}).get("Arn") == queue.arn for t in r.targets))
-    assert len(dead_lettering) == 2 and rule.arn in dead_lettering
+    assert len(dead_lettering) == 3 and rule.arn in dead_lettering
     assert [sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"]) for s in statements] == [dead_lettering]
     assert deployed.function_by_binary("submit-request").dead_letter_config == {"TargetArn": queue.arn}
+    assert deployed.function_by_binary("directory-trust-resource").dead_letter_config == {"TargetArn": queue.arn}
 
 
 def test_parameters_reach_the_functions_the_definition_and_the_rule(endpoint, template):

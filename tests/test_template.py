@@ -21,6 +21,8 @@ CALLED = {
     "RequestStatusFunction": {"states:DescribeExecution", "states:GetExecutionHistory"},
     "RemoteSideReadyFunction": {"states:DescribeExecution", "states:GetExecutionHistory", "states:SendTaskFailure"},
     "SubmitRequestFunction": {"states:StartExecution", "states:DescribeExecution"},
+    "DirectoryTrustResourceFunction": {"states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory", "ds:DescribeTrusts",
+                                       "secretsmanager:CreateSecret", "secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret"},
     "TrustHealthFunction": {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:VerifyTrust", "ds:ListTagsForResource",
                             "ds:AddTagsToResource", "ds:RemoveTagsFromResource", "sns:Publish", "events:PutEvents"},
 }
@@ -31,7 +33,8 @@ SDK_CALL = {
     "ds:DeleteTrust": ".delete_trust()", "ds:VerifyTrust": ".verify_trust()", "ds:UpdateTrust": ".update_trust()",
     "ds:CreateConditionalForwarder": ".create_conditional_forwarder()", "ds:ListTagsForResource": ".list_tags_for_resource()",
     "ds:AddTagsToResource": ".add_tags_to_resource()", "ds:RemoveTagsFromResource": ".remove_tags_from_resource()", "ds:UpdateConditionalForwarder": ".update_conditional_forwarder()", "secretsmanager:DescribeSecret": ".describe_secret()",
-    "secretsmanager:GetSecretValue": ".get_secret_value()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
+    "secretsmanager:GetSecretValue": ".get_secret_value()", "secretsmanager:CreateSecret": ".create_secret()",
+    "secretsmanager:DeleteSecret": ".delete_secret()", "sns:Publish": ".publish()", "events:PutEvents": ".put_events()",
     "ds:ListIpRoutes": ".list_ip_routes()", "ds:AddIpRoutes": ".add_ip_routes()",
     "ec2:DescribeVpcs": ".describe_vpcs()", "ec2:DescribeSecurityGroups": ".describe_security_groups()",
     "ec2:DescribeNetworkAcls": ".describe_network_acls()", "ec2:DescribeRouteTables": ".describe_route_tables()",
@@ -73,7 +76,7 @@ def test_each_function_may_do_exactly_what_its_code_calls():
         assert actions(function) == CALLED[name], f"{name}: {sorted(actions(function) ^ CALLED[name])}"
 
 
-def test_only_the_creation_function_may_read_secret_values_and_only_under_the_prefix():
+def test_only_the_creation_function_may_read_trust_passwords_and_only_under_the_prefix():
     resources = template()["Resources"]
     for name, function in resources.items():
         if function["Type"] != "AWS::Serverless::Function":
@@ -81,6 +84,10 @@ def test_only_the_creation_function_may_read_secret_values_and_only_under_the_pr
         for statement in statements(function):
             listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if "secretsmanager:GetSecretValue" in listed:
+                if name == "DirectoryTrustResourceFunction":
+                    # The answers it owes CloudFormation: its own secrets, under the stack's name.
+                    assert statement["Resource"]["!Sub"].endswith(":secret:${AWS::StackName}/cloudformation-answers/*")
+                    continue
                 assert name == "CreateTrustFunction"
                 assert "${TrustSecretNamePrefix}*" in statement["Resource"]["!Sub"]
 

@@ -174,6 +174,28 @@ def _install_partial_creation() -> None:
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_output = parse_output
 
+    from moto.cloudformation.exceptions import ValidationError
+
+    def exports(self):
+        # An export whose value names a resource that could not be created is not exported, as its
+        # output has no value (moto would fail the whole stack on the reference).
+        outcomes = _outcomes(self._resource_map)
+        found = []
+        for value in (self._output_json_map or {}).values():
+            named = references(value.get("Value"), self._resource_map.lazy_condition_map)
+            if not value.get("Export") or any(outcomes.get(n, {}).get("status") == "CREATE_FAILED" for n in named):
+                continue
+            try:
+                found.append(parsing.Export(self._stack_id, parsing.clean_json(value["Export"].get("Name"), self._resource_map),
+                                            parsing.clean_json(value.get("Value"), self._resource_map)))
+            except ValidationError:
+                # Read before the resources are created (CreateStack checks the names' uniqueness
+                # first): a value whose resource does not exist yet is not exported yet.
+                continue
+        return found
+
+    parsing.OutputMap.exports = property(exports)
+
     # Only resources that exist are the stack's resources (moto's map also yields None for the others).
     cfn_models.Stack.stack_resources = property(lambda self: [r for r in self.resource_map.values() if r is not None])
 

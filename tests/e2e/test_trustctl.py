@@ -1,9 +1,12 @@
-"""trustctl against the local stack: request, duplicate request, status, watch, bad input, unknown id."""
+"""trustctl against the local stack: request, duplicate request, status, watch (each way in, text and JSON),
+bad input, unknown id, a profile with credential_process; and its command line (help, version,
+completions, parse errors), which needs no stack."""
 
 import itertools
 import json
 import os
 import subprocess
+import sys
 
 from local_stack import ROOT
 
@@ -11,10 +14,15 @@ TRUSTCTL = ROOT / "target" / "debug" / "trustctl"
 _n = itertools.count(1)
 
 
-def trustctl(stack, *args, timeout=180):
+def trustctl(stack, *args, timeout=180, **env_override):
+    # watch looks every second while things change (the local stack's workflow polls every second),
+    # and backs off to 3 s at most: its deployed defaults (2 s, up to 30 s) would slow every test.
     env = dict(os.environ, AWS_ENDPOINT_URL=stack.endpoint, AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test",
-               AWS_SECRET_ACCESS_KEY="test", TRUSTFLOW_STATE_MACHINE_ARN=stack.state_machine_arn, TRUSTFLOW_EVENT_BUS=stack.bus_name)
-    return subprocess.run([str(TRUSTCTL), *args], env=env, capture_output=True, text=True, timeout=timeout)
+               AWS_SECRET_ACCESS_KEY="test", TRUSTFLOW_STATE_MACHINE_ARN=stack.state_machine_arn, TRUSTFLOW_EVENT_BUS=stack.bus_name,
+               TRUSTFLOW_POLL_INTERVAL="1", TRUSTFLOW_MAX_POLL_INTERVAL="3")
+    env.update(env_override)
+    return subprocess.run([str(TRUSTCTL), *args], env={k: v for k, v in env.items() if v is not None},
+                          capture_output=True, text=True, timeout=timeout)
 
 
 
@@ -168,3 +176,152 @@ def test_list_shows_each_trust_with_its_state_reason_and_remedy_as_text_or_json(
     assert text.returncode == 0 and verified in text.stdout and "remedy: access-denied" in text.stdout
     assert trustctl(stack, "list", "--directory-id", "d-0000000000").returncode == 4
     assert trustctl(stack, "list", "--output", "yaml").returncode == 2
+
+
+def bare_trustctl(*args):
+    """trustctl with no AWS configuration and no trustflow variables at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRUSTFLOW_"))}
+    return subprocess.run([str(TRUSTCTL), *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+def test_every_command_answers_help_and_the_binary_its_version_without_aws():
+    for command in ("request", "check", "remove", "list", "status", "watch", "ready", "completions"):
+        helped = bare_trustctl(command, "--help")
+        assert helped.returncode == 0 and f"Usage: trustctl {command}" in helped.stdout, (command, helped.stderr)
+    helped = bare_trustctl("request", "--help")
+    assert "[env: TRUSTFLOW_STATE_MACHINE_ARN=]" in helped.stdout and "[env: TRUSTFLOW_API_URL=]" in helped.stdout
+    assert "5  gave up waiting" in bare_trustctl("watch", "--help").stdout
+    version = bare_trustctl("--version")
+    assert version.returncode == 0 and version.stdout.startswith("trustctl ")
+
+
+def test_completions_are_scripts_for_each_shell():
+    for shell, marker in (("bash", "complete -F _trustctl"), ("zsh", "#compdef trustctl"), ("fish", "complete -c trustctl")):
+        script = bare_trustctl("completions", shell)
+        assert script.returncode == 0 and marker in script.stdout, (shell, script.stdout[:200])
+        assert "--poll-interval" in script.stdout or "poll-interval" in script.stdout
+
+
+def test_usage_errors_exit_2_and_name_what_is_wrong():
+    for args, named in ((["request", "--colour", "red"], "--colour"), (["request", "--file"], "--file"),
+                        (["status", "R-1", "--via", "events"], "--via"), (["watch"], "REQUEST_ID"), (["frobnicate"], "frobnicate"),
+                        (["status", "R-1"], "--state-machine-arn"), (["watch", "R-1", "--via", "api"], "--api-url")):
+        result = bare_trustctl(*args)
+        assert result.returncode == 2 and named in result.stderr, (args, result.stderr)
+    assert bare_trustctl().returncode == 2
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_json_output_of_request_watch_and_status_whichever_way_in(stack, directory_id, secret):
+    request_id = f"CLI-{next(_n)}"
+    started = trustctl(stack, "request", "--output", "json", *flags(directory_id, f"js{next(_n)}.ctl.example", secret, request_id))
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout) == {"requestId": request_id, "via": "sfn", "outcome": "started",
+                                          "executionArn": stack.execution_arn(f"trust-{request_id}"), "eventBus": None}
+    watched = trustctl(stack, "watch", request_id, "--output", "json")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    lines = json_lines(watched.stdout)
+    assert any(line.get("progress") == "-> PollTrust" for line in lines), lines
+    assert [line["elapsedSeconds"] for line in lines] == sorted(line["elapsedSeconds"] for line in lines)
+    assert lines[-1]["status"]["status"] == "verified" and lines[-1]["gaveUp"] is False
+    assert all("status" not in line for line in lines[:-1])
+    for via in (["--via", "sfn"], ["--via", "api", "--api-url", api_url(stack)]):
+        status = trustctl(stack, "status", request_id, "--output", "json", *via)
+        assert status.returncode == 0, status.stdout + status.stderr
+        body = json.loads(status.stdout)
+        assert (body["requestId"], body["status"], body["trustState"]) == (request_id, "verified", "Verified"), (via, body)
+    # The same document as the API's GET /trust-requests/{id}: what a portal reads is what a script reads.
+    assert json.loads(trustctl(stack, "status", request_id, "--output", "json").stdout) == json.loads(stack.api_call("GET", f"/trust-requests/{request_id}")[1])
+
+    sent_id = f"CLI-{next(_n)}"
+    sent = trustctl(stack, "request", "--via", "events", "--output", "json", *flags(directory_id, f"je{next(_n)}.ctl.example", secret, sent_id))
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout) == {"requestId": sent_id, "via": "events", "outcome": "sent", "executionArn": None,
+                                       "eventBus": stack.bus_name}
+    stack.wait_for_execution(f"trust-{sent_id}")
+    stack.drain(stack.requests_queue)
+    watched = trustctl(stack, "watch", sent_id, "--via", "api", "--api-url", api_url(stack), "--output", "json")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    lines = json_lines(watched.stdout)
+    assert lines[-1]["status"]["status"] == "verified" and {"progress": "status: verified", "gaveUp": False} in [
+        {k: v for k, v in line.items() if k != "elapsedSeconds"} for line in lines], lines
+
+
+def test_watch_via_the_api_follows_a_request_to_its_end_and_exits_1_when_it_fails(stack, directory_id, secret):
+    request_id, domain = f"CLI-{next(_n)}", f"wapi{next(_n)}.ctl.example"
+    assert trustctl(stack, "request", "--via", "api", "--api-url", api_url(stack),
+                    *flags(directory_id, domain, secret, request_id)).returncode == 0
+    watched = trustctl(stack, "watch", request_id, "--via", "api", "--api-url", api_url(stack))
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    assert "status: running" in watched.stdout and "status:      verified" in watched.stdout
+    assert "Verified" in watched.stdout
+    failing_id, failing = f"CLI-{next(_n)}", f"wfail{next(_n)}.ctl.example"
+    stack.set_scenario(failing, "unreachable")
+    assert trustctl(stack, "request", *flags(directory_id, failing, secret, failing_id)).returncode == 0
+    watched = trustctl(stack, "watch", failing_id, "--via", "api", "--api-url", api_url(stack))
+    assert watched.returncode == 1 and "status:      failed" in watched.stdout, watched.stdout + watched.stderr
+    unknown = trustctl(stack, "watch", "NO-SUCH-WATCH", "--via", "api", "--api-url", api_url(stack))
+    assert unknown.returncode == 4, unknown.stdout + unknown.stderr
+
+
+def test_watch_gives_up_with_exit_5_and_the_status_so_far_when_the_request_is_still_open(stack, directory_id, secret):
+    request_id, domain = f"CLI-{next(_n)}", f"stuck{next(_n)}.ctl.example"
+    stack.set_scenario(domain, "stuck")
+    assert trustctl(stack, "request", *flags(directory_id, domain, secret, request_id)).returncode == 0
+    try:
+        gave_up = trustctl(stack, "watch", request_id, "--timeout", "3")
+        assert gave_up.returncode == 5, gave_up.stdout + gave_up.stderr
+        assert "gave up waiting" in gave_up.stderr and "status:      running" in gave_up.stdout
+        as_json = trustctl(stack, "watch", request_id, "--timeout", "2", "--via", "api", "--api-url", api_url(stack), "--output", "json")
+        assert as_json.returncode == 5, as_json.stdout + as_json.stderr
+        last = json_lines(as_json.stdout)[-1]
+        assert last["gaveUp"] is True and last["status"]["status"] == "running"
+        # Elapsed time is the request's age, not the watch's: the second watch started seconds later.
+        assert last["elapsedSeconds"] >= 3, last
+    finally:
+        stack.client("stepfunctions").stop_execution(executionArn=stack.execution_arn(f"trust-{request_id}"))
+
+
+def test_a_profile_with_credential_process_signs_for_trustctl_and_wins_over_the_environment(stack, directory_id, secret, tmp_path):
+    request_id = f"CLI-{next(_n)}"
+    assert trustctl(stack, "request", *flags(directory_id, f"prof{next(_n)}.ctl.example", secret, request_id)).returncode == 0
+    assert trustctl(stack, "watch", request_id).returncode == 0
+    calls = tmp_path / "credential-process-calls"
+    process = tmp_path / "credentials.py"
+    process.write_text("import json, sys\n"
+                       f"open({str(calls)!r}, 'a').write('called\\n')\n"
+                       "print(json.dumps({'Version': 1, 'AccessKeyId': 'test', 'SecretAccessKey': 'test'}))\n")
+    config = tmp_path / "aws-config"
+    config.write_text(f"[profile trustctl-test]\ncredential_process = {sys.executable} {process}\nregion = us-east-1\n")
+    no_credentials = tmp_path / "aws-credentials"
+    no_credentials.write_text("")
+    # The environment's own keys are wrong (the API refuses their signature) and name another Region:
+    # only the profile's credentials and Region make these calls work.
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(no_credentials),
+           "AWS_SECRET_ACCESS_KEY": "not-the-secret", "AWS_REGION": None}
+    refused = trustctl(stack, "status", request_id, "--via", "api", "--api-url", api_url(stack), "--region", "us-east-1", **env)
+    assert refused.returncode == 3 and "HTTP 403" in refused.stderr, refused.stdout + refused.stderr
+    assert not calls.exists()
+    for args in (["status", request_id], ["status", request_id, "--via", "api", "--api-url", api_url(stack)]):
+        status = trustctl(stack, "--profile", "trustctl-test", *args, **env)
+        assert status.returncode == 0 and "status:      verified" in status.stdout, (args, status.stdout + status.stderr)
+    listed = trustctl(stack, "list", "--directory-id", directory_id, "--profile", "trustctl-test", "--output", "json", **env)
+    assert listed.returncode == 0 and json.loads(listed.stdout), listed.stdout + listed.stderr
+    assert len(calls.read_text().splitlines()) >= 3
+    # --region wins over the profile's: the directory lives in us-east-1 only.
+    elsewhere = trustctl(stack, "list", "--directory-id", directory_id, "--profile", "trustctl-test", "--region", "eu-west-1", **env)
+    assert elsewhere.returncode == 4, elsewhere.stdout + elsewhere.stderr
+
+
+def test_a_dry_run_that_passes_every_check_exits_0_and_creates_nothing(stack, directory_id, secret):
+    request_id, domain = f"CLI-{next(_n)}", f"dry{next(_n)}.ctl.example"
+    checked = trustctl(stack, "check", *flags(directory_id, domain, secret, request_id))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    watched = trustctl(stack, "watch", request_id)
+    assert watched.returncode == 0 and "status:      checked" in watched.stdout, watched.stdout + watched.stderr
+    status = trustctl(stack, "status", request_id, "--output", "json")
+    assert status.returncode == 0 and json.loads(status.stdout)["status"] == "checked"
+    assert [t for t in stack.client("ds").describe_trusts(DirectoryId=directory_id)["Trusts"] if t["RemoteDomainName"] == domain] == []

@@ -14,7 +14,7 @@ use trustflow_domain::domain::{DirectoryInfo, TrustInfo};
 use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::removal::{parse_removal_request, REMOVAL_INPUT_KEY, TRUST_REMOVAL_REQUESTED_DETAIL_TYPE};
 use trustflow_domain::request::{check_request_id, execution_name, parse_request, TRUST_REQUESTED_DETAIL_TYPE};
-use trustflow_domain::status::{execution_arn, HistoryRecord, RequestStatus};
+use trustflow_domain::status::{execution_arn, HistoryRecord, RequestState, RequestStatus};
 use trustflow_domain::WorkflowError;
 
 /// Why trustctl stops early, and its exit code.
@@ -47,7 +47,7 @@ fn aws(operation: &str, error: impl std::fmt::Display) -> Failure {
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  done: started or sent; for status and watch, verified, created, removed, or still open
+  0  done: started or sent; for status and watch, verified, created, removed, checked, or still open
   1  not established: failed, rejected, timed out, aborted; for ready, not waiting for the remote side
   2  bad request or usage (every broken rule is listed; nothing was sent)
   3  AWS error, or the API could not be reached
@@ -133,7 +133,7 @@ pub enum Command {
 
 const WATCH_EXIT_CODES: &str = "\
 Exit codes:
-  0  the request ended verified, created or removed
+  0  the request ended verified, created, removed, or checked (a dry run that passed)
   1  not established: it ended failed, rejected, timed out or aborted
   2  usage
   3  AWS error, or the API could not be reached
@@ -786,7 +786,8 @@ fn print_status(status: &RequestStatus, output: Output) {
 }
 
 fn exit_for(status: &RequestStatus) -> ExitCode {
-    if status.status.is_open() || status.status.is_success() {
+    // A dry run that passed every check is a success too: nothing was to be established.
+    if status.status.is_open() || status.status.is_success() || status.status == RequestState::Checked {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_NOT_ESTABLISHED)
@@ -1298,6 +1299,25 @@ mod tests {
             api_progress(Some(&creating), &verified),
             ["status: verified", "   announced: Trust Verified", "   trust t-1: Verified"]
         );
+    }
+
+    #[test]
+    fn exit_codes_say_whether_the_request_got_what_it_asked_for() {
+        for (status, code) in [
+            ("running", 0),
+            ("awaitingRemoteSide", 0),
+            ("verified", 0),
+            ("created", 0),
+            ("removed", 0),
+            ("checked", 0),
+            ("failed", 1),
+            ("rejected", 1),
+            ("timedOut", 1),
+            ("aborted", 1),
+        ] {
+            let status = status_of(json!({"requestId": "R", "status": status, "executionStatus": "SUCCEEDED"}));
+            assert_eq!(exit_for(&status), ExitCode::from(code), "{:?}", status.status);
+        }
     }
 
     #[test]

@@ -11,16 +11,22 @@ if [ ! -x .venv/bin/python ]; then
     apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv
   }
 fi
+# Every version is pinned by a constraints file (pip freeze of a working install): a new release of a
+# test dependency cannot break a fresh clone. The stamp holds both files' hashes, so a change to
+# either reinstalls.
 stamp=.venv/.requirements.sha
-want="$(sha256sum tests/requirements.txt | cut -d' ' -f1)"
+want="$(cat tests/requirements.txt tests/constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "==> installing test tools into .venv (moto, boto3, pytest, cfn-lint, cargo-lambda)"
-  .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+  echo "==> installing test tools into .venv (moto, boto3, pytest, cfn-lint, cargo-lambda), pinned by tests/constraints.txt"
+  .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt -c tests/constraints.txt
   echo "$want" > "$stamp"
 fi
 # checkov has a venv of its own: its pinned dependencies clash with cfn-lint's and sam's.
-if [ ! -x .venv-checkov/bin/checkov ]; then
-  echo "==> installing checkov into .venv-checkov"
-  python3 -m venv .venv-checkov
-  .venv-checkov/bin/pip install -q --disable-pip-version-check checkov
+checkov_stamp=.venv-checkov/.constraints.sha
+checkov_want="$(sha256sum tests/constraints-checkov.txt | cut -d' ' -f1)"
+if [ ! -x .venv-checkov/bin/checkov ] || [ "$(cat "$checkov_stamp" 2>/dev/null)" != "$checkov_want" ]; then
+  echo "==> installing checkov into .venv-checkov, pinned by tests/constraints-checkov.txt"
+  [ -x .venv-checkov/bin/python ] || python3 -m venv .venv-checkov
+  .venv-checkov/bin/pip install -q --disable-pip-version-check checkov -c tests/constraints-checkov.txt
+  echo "$checkov_want" > "$checkov_stamp"
 fi

@@ -32,6 +32,7 @@ use trustflow_domain::custom_resource::{
     ResourceRequest, ResourceResponse, ResponseUrl, TrustProperties, UpdateKind, WaitFor,
 };
 use trustflow_domain::removal::REMOVAL_INPUT_KEY;
+use trustflow_domain::request::execution_name;
 use trustflow_domain::status::RequestStatus;
 use trustflow_domain::WorkflowError;
 
@@ -291,7 +292,7 @@ where
     H: ResponseSender,
 {
     ports.pending.keep(request_id, owed).await?;
-    match ports.starter.start(state_machine_arn, request_id, &input.to_string()).await {
+    match ports.starter.start(state_machine_arn, &execution_name(request_id), &input.to_string()).await {
         Ok(StartOutcome::Started(_)) => {
             tracing::info!(request_id, "workflow started; CloudFormation is answered from its result event");
             Ok(Handled::Started { request_id: request_id.to_owned() })

@@ -2,6 +2,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use trustflow_aws::fakes::FakeAws;
+use trustflow_domain::request::{execution_arn_named, execution_name};
 use trustflow_domain::status::{execution_arn, ExecutionSummary, HistoryRecord};
 
 use super::*;
@@ -45,7 +46,7 @@ impl FakeSfn {
 impl ExecutionStarter for FakeSfn {
     async fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<StartOutcome, SubmitError> {
         self.order.borrow_mut().push(format!("start {name}"));
-        let arn = execution_arn(state_machine_arn, name);
+        let arn = execution_arn_named(state_machine_arn, name);
         if self.executions.borrow().contains_key(&arn) {
             return Ok(StartOutcome::AlreadyExists);
         }
@@ -185,9 +186,9 @@ async fn a_create_keeps_the_answer_owed_then_starts_the_trust_request_named_by_t
     let handled = world.run(cloudformation("Create", "r-1", properties(), None, None)).await;
     let request_id = resource_request_id(STACK, "CorpTrust", "r-1");
     assert_eq!(handled, Handled::Started { request_id: request_id.clone() });
-    assert_eq!(*world.sfn.order.borrow(), [format!("keep {request_id}"), format!("start {request_id}")], "kept before the result event can come");
+    assert_eq!(*world.sfn.order.borrow(), [format!("keep {request_id}"), format!("start trust-{request_id}")], "kept before the result event can come");
     let (name, input) = world.sfn.started.borrow()[0].clone();
-    assert_eq!(name, request_id);
+    assert_eq!(name, execution_name(&request_id), "named as every entrance names a request's execution");
     assert_eq!(input["requestId"], json!(request_id));
     assert_eq!(input["trustPassword"], json!({"secretId": "trustflow/corp"}));
     assert!(!input.to_string().contains("amazonaws.com/presigned"), "the response URL stays out of the execution's input");
@@ -265,7 +266,7 @@ async fn a_new_direction_for_the_same_domain_is_a_replacement_with_a_new_physica
     world.run(cloudformation("Update", "r-2", new, Some(&physical), Some(properties()))).await;
     let request_id = resource_request_id(STACK, "CorpTrust", "r-2");
     let (name, input) = world.sfn.started.borrow()[0].clone();
-    assert_eq!(name, request_id);
+    assert_eq!(name, execution_name(&request_id));
     assert_eq!(input["onExistingTrust"], "replace", "one trust per domain: the workflow replaces it once the request passed");
     world.run(result_event(&request_id, "awaitingRemoteSide", json!({"trustId": "t-2"}))).await;
     assert_eq!(world.sent()[0]["PhysicalResourceId"], json!(request_id), "a new physical id: CloudFormation deletes the old one");

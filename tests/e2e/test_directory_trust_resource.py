@@ -145,10 +145,13 @@ def test_a_trust_that_fails_fails_the_stack_with_the_reason_and_the_remedy(stack
 
 
 @pytest.mark.parametrize("wait_for", ["Created", "Verified"])
-def test_while_the_remote_side_is_not_ready_created_succeeds_and_verified_fails_when_the_window_ends(stack, directory_id, secret, wait_for):
+def test_while_the_remote_side_is_not_ready_created_succeeds_and_verified_fails_before_the_service_timeout(stack, directory_id, secret, wait_for):
     domain = f"cfn-not-ready-{wait_for.lower()}.example.com"
     stack.set_scenario(domain, "remote-late", remoteReadyAfterUnits=100000)
-    stack_id, described, events = create(stack, properties(directory_id, secret, domain, WaitFor=wait_for), outputs=wait_for == "Created")
+    # ServiceTimeout 36 s: the wait for the remote side ends 5 s after the Create (a re-verification
+    # interval of 1 s and 30 s to answer kept back), before the stack's own 12 s window.
+    props = properties(directory_id, secret, domain, WaitFor=wait_for, ServiceTimeout="36")
+    stack_id, described, events = create(stack, props, outputs=wait_for == "Created")
     if wait_for == "Created":
         assert described["StackStatus"] == "CREATE_COMPLETE", resource_events(events)
         (trust,) = trusts_for(stack, directory_id, domain)
@@ -158,10 +161,12 @@ def test_while_the_remote_side_is_not_ready_created_succeeds_and_verified_fails_
         assert described["StackStatus"] == "DELETE_COMPLETE", resource_events(events)
         assert trusts_for(stack, directory_id, domain) == []
     else:
-        # The stack's remote-side window (12 s here, a day by default) ended before the remote side.
+        # The workflow gave its verdict before CloudFormation's ServiceTimeout, saying why.
         assert described["StackStatus"] == "CREATE_FAILED", resource_events(events)
         (failed,) = [reason for status, _, reason in resource_events(events) if status == "CREATE_FAILED"]
+        assert "not verified in time for CloudFormation's ServiceTimeout" in failed, failed
         assert "Trust Remote Side Timed Out" in failed, failed
+        assert "did not receive a response" not in failed, "answered by trustflow, not timed out by CloudFormation"
 
 
 def test_deleting_a_resource_that_adopted_a_trust_in_place_keeps_the_trust(stack, directory_id, secret):

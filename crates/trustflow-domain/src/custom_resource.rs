@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::announcement::Announcement;
-use crate::error::{Violation, WorkflowError};
 use crate::domain::TrustDirection;
+use crate::error::{Violation, WorkflowError};
 use crate::request::{parse_request, TrustRequest};
+use crate::times::{parse_rfc3339, rfc3339};
+use time::OffsetDateTime;
 
 /// Where the answer goes: the presigned URL CloudFormation gave. It is a credential (anyone holding
 /// it can answer for the resource), so it is never printed: `Debug` withholds it.
@@ -113,6 +115,51 @@ pub struct TrustProperties {
     pub wait_for: WaitFor,
     /// Whether deleting the resource deletes the domain's conditional forwarder too.
     pub delete_forwarder_on_delete: bool,
+    /// How long CloudFormation waits for the answer (`ServiceTimeout`, 1 to 3600 s, default 3600).
+    pub service_timeout_seconds: u64,
+}
+
+/// CloudFormation's default and longest `ServiceTimeout`: an hour.
+pub const MAX_SERVICE_TIMEOUT_SECONDS: u64 = 3600;
+
+/// What is left of `ServiceTimeout` for the answer itself to reach CloudFormation.
+pub const ANSWER_MARGIN_SECONDS: u64 = 30;
+
+/// The deployment's timing that bounds when a waiting trust's verdict is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkflowTimings {
+    /// `ReverifyIntervalSeconds`: a verdict is seen at the next re-verification at the latest.
+    pub reverify_interval_seconds: u64,
+}
+
+/// For `WaitFor: Verified`, sets the request's `remoteSideWaitUntil` so that the workflow's verdict
+/// (verified, or the wait over) comes before CloudFormation's `ServiceTimeout` counted from `now`:
+/// the timeout less one re-verification interval and a margin for the answer. A timeout too short
+/// for that is refused, naming it. `WaitFor: Created` needs nothing: it is answered once the AWS
+/// side exists. (A creation that outlasts the timeout itself is failed by CloudFormation.)
+pub fn fit_to_service_timeout(
+    properties: &mut TrustProperties,
+    timings: WorkflowTimings,
+    now: OffsetDateTime,
+) -> Result<(), WorkflowError> {
+    if properties.wait_for != WaitFor::Verified {
+        return Ok(());
+    }
+    let needed = timings.reverify_interval_seconds + ANSWER_MARGIN_SECONDS;
+    let Some(wait) = properties.service_timeout_seconds.checked_sub(needed).filter(|wait| *wait >= 1) else {
+        return Err(WorkflowError::ValidationFailed(vec![Violation::new(
+            "ServiceTimeout",
+            format!(
+                "must be more than {needed} s for WaitFor: Verified (a re-verification interval of {} s and {ANSWER_MARGIN_SECONDS} s to answer)",
+                timings.reverify_interval_seconds
+            ),
+            properties.service_timeout_seconds.to_string(),
+        )]));
+    };
+    let until = now + time::Duration::seconds(i64::try_from(wait).unwrap_or(i64::MAX / 2));
+    properties.request["remoteSideWaitUntil"] = json!(rfc3339(until));
+    properties.parsed.remote_side_wait_until = parse_rfc3339(&rfc3339(until));
+    Ok(())
 }
 
 /// Property name, request field, and how the value is read.
@@ -136,7 +183,7 @@ const PROPERTIES: &[(&str, &str, Kind)] = &[
 const SECRET_ID: (&str, &str) = ("TrustPasswordSecretId", "trustPassword.secretId");
 const JSON_KEY: (&str, &str) = ("TrustPasswordJsonKey", "trustPassword.jsonKey");
 /// The resource's own properties, and CloudFormation's.
-const OWN: &[&str] = &["WaitFor", "DeleteConditionalForwarderOnDelete", "ServiceToken", "ServiceTimeout"];
+const OWN: &[&str] = &["ServiceToken"];
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -189,6 +236,7 @@ pub fn trust_properties(properties: &Value, request_id: &str) -> Result<TrustPro
     request.insert("requestId".to_owned(), json!(request_id));
     let mut wait_for = WaitFor::Created;
     let mut delete_forwarder_on_delete = false;
+    let mut service_timeout_seconds = MAX_SERVICE_TIMEOUT_SECONDS;
     let mut password = Map::new();
     for (name, value) in object {
         if value.is_null() {
@@ -212,6 +260,12 @@ pub fn trust_properties(properties: &Value, request_id: &str) -> Result<TrustPro
                 Some("Created") => wait_for = WaitFor::Created,
                 Some("Verified") => wait_for = WaitFor::Verified,
                 _ => violations.push(Violation::new(name, "must be Created or Verified", display(value))),
+            }
+        } else if name == "ServiceTimeout" {
+            let seconds = value.as_u64().or_else(|| value.as_str().and_then(|text| text.parse().ok()));
+            match seconds.filter(|seconds| (1..=MAX_SERVICE_TIMEOUT_SECONDS).contains(seconds)) {
+                Some(seconds) => service_timeout_seconds = seconds,
+                None => violations.push(Violation::new(name, "must be a whole number of seconds from 1 to 3600", display(value))),
             }
         } else if name == "DeleteConditionalForwarderOnDelete" {
             delete_forwarder_on_delete = flag(name, value, &mut violations).unwrap_or(false);
@@ -240,7 +294,7 @@ pub fn trust_properties(properties: &Value, request_id: &str) -> Result<TrustPro
                     "Verified",
                 )]));
             }
-            Ok(TrustProperties { request, parsed, wait_for, delete_forwarder_on_delete })
+            Ok(TrustProperties { request, parsed, wait_for, delete_forwarder_on_delete, service_timeout_seconds })
         }
         _ => Err(WorkflowError::ValidationFailed(violations)),
     }
@@ -381,7 +435,9 @@ pub fn answer_for(pending: &PendingAnswer, outcome: Announcement, detail: &Value
     let text = |key: &str| detail.get(key).and_then(Value::as_str);
     let success = |pending: &PendingAnswer| {
         let mut data = Map::new();
-        for (attribute, key) in [("TrustId", "trustId"), ("TrustState", "trustState"), ("RemoteDomainName", "remoteDomainName"), ("RequestId", "requestId")] {
+        for (attribute, key) in
+            [("TrustId", "trustId"), ("TrustState", "trustState"), ("RemoteDomainName", "remoteDomainName"), ("RequestId", "requestId")]
+        {
             if let Some(value) = text(key) {
                 data.insert(attribute.to_owned(), json!(value));
             }
@@ -396,6 +452,13 @@ pub fn answer_for(pending: &PendingAnswer, outcome: Announcement, detail: &Value
             WaitFor::Created => success(pending),
             WaitFor::Verified => None,
         },
+        (ResourceAction::Create | ResourceAction::Update, A::RemoteSideTimedOut) if pending.wait_for == WaitFor::Verified => {
+            let reason = format!(
+                "WaitFor: Verified, and the trust was not verified in time for CloudFormation's ServiceTimeout: the remote side is not ready. {}",
+                failure_reason(outcome, detail)
+            );
+            Some(ResourceResponse::failed(pending, &reason))
+        }
         (_, outcome) => Some(ResourceResponse::failed(pending, &failure_reason(outcome, detail))),
     }
 }

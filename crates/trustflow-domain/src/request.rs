@@ -126,6 +126,11 @@ pub struct TrustRequest {
     /// Who asked, for the audit trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
+    /// Until when this request's trust may wait for the remote side: it can end the deployment's
+    /// `RemoteSideWindowSeconds` earlier, never later (a caller with a deadline of its own, such as
+    /// CloudFormation's `ServiceTimeout`, gets its verdict before that deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::times::optional_rfc3339_seconds")]
+    pub remote_side_wait_until: Option<time::OffsetDateTime>,
 }
 
 const FIELDS: &[&str] = &[
@@ -145,6 +150,7 @@ const FIELDS: &[&str] = &[
     "notify",
     "onExistingTrust",
     "requestedBy",
+    "remoteSideWaitUntil",
 ];
 
 /// Takes the request out of what started the workflow: an EventBridge event whose `detail` is
@@ -203,6 +209,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     let notify = parse_notify(object.get("notify"), &mut violations);
     let on_existing_trust = parse_on_existing_trust(object, &mut violations);
     let requested_by = parse_requested_by(object, &mut violations);
+    let remote_side_wait_until = parse_remote_side_wait_until(object, &mut violations);
 
     match (
         request_id,
@@ -216,7 +223,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         selective_auth,
         trust_password,
         notify,
-        on_existing_trust,
+        (on_existing_trust, remote_side_wait_until),
     ) {
         (
             Some(request_id),
@@ -230,7 +237,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             Some(selective_auth),
             Some(trust_password),
             Some(notify),
-            Some(on_existing_trust),
+            (Some(on_existing_trust), Some(remote_side_wait_until)),
         ) if violations.is_empty() => Ok(TrustRequest {
             request_id,
             directory_id,
@@ -248,6 +255,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             notify,
             on_existing_trust,
             requested_by,
+            remote_side_wait_until,
         }),
         _ => Err(WorkflowError::ValidationFailed(violations)),
     }
@@ -384,6 +392,25 @@ fn parse_selective_auth(object: &Map<String, Value>, violations: &mut Vec<Violat
             },
             violations,
         ),
+    }
+}
+
+/// The request's `remoteSideWaitUntil` (`Some(None)` when not given), or `None` with the broken
+/// rule added to `violations`.
+fn parse_remote_side_wait_until(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<Option<time::OffsetDateTime>> {
+    match object.get("remoteSideWaitUntil") {
+        None | Some(Value::Null) => Some(None),
+        Some(value) => match value.as_str().and_then(crate::times::parse_rfc3339) {
+            Some(until) => Some(Some(until)),
+            None => {
+                violations.push(Violation::new(
+                    "remoteSideWaitUntil",
+                    "must be an RFC 3339 time with its offset (e.g. 2026-11-26T10:00:00Z); it can only end the deployment's RemoteSideWindowSeconds earlier",
+                    display_json(value),
+                ));
+                None
+            }
+        },
     }
 }
 

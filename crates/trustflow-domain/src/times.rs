@@ -37,6 +37,30 @@ pub mod rfc3339_seconds {
     }
 }
 
+/// [`rfc3339_seconds`] for an optional field (absent or `null` is `None`).
+pub mod optional_rfc3339_seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    /// Writes the time (the field is skipped when `None`).
+    pub fn serialize<S: Serializer>(at: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => serializer.serialize_str(&super::rfc3339(*at)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Reads the time; anything but RFC 3339 or `null` is refused.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(text) => {
+                super::parse_rfc3339(&text).map(Some).ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text:?}")))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

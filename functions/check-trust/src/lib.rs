@@ -203,7 +203,9 @@ async fn poll<D: DirectoryReader>(
         StateClass::AwaitingRemoteSide => {
             let window = Duration::seconds(i64::try_from(settings.remote_side_window_seconds).unwrap_or(i64::MAX / 2));
             let mut awaiting = status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now);
-            awaiting.remote_side_deadline = Some(rfc3339(now + window));
+            // A request's own end of the wait can only come earlier than the deployment's window.
+            let deadline = plan.request.remote_side_wait_until.map_or(now + window, |until| until.min(now + window));
+            awaiting.remote_side_deadline = Some(rfc3339(deadline));
             Ok(awaiting)
         }
         StateClass::Pending if now >= plan.deadline => Ok(status(plan, trust_id, Outcome::TimedOut, Some(&trust), now)),

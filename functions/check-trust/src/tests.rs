@@ -258,6 +258,27 @@ async fn reverify_gives_up_after_the_remote_side_window() {
 }
 
 #[tokio::test]
+async fn a_requests_own_end_of_the_wait_comes_before_the_deployments_window_and_never_after() {
+    let aws = FakeAws::default();
+    let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let until = |end: &str| {
+        PlanBuilder::default()
+            .directory(sample_directory(DIR))
+            .request_field("remoteSideWaitUntil", json!(end))
+            .action(PlanAction::Create)
+            .trust_id(&id)
+            .deadline(at(100))
+            .build()
+    };
+    let earlier = run(&aws, Mode::Poll, until("1970-01-01T00:01:10Z"), None, 10).await.expect("awaiting");
+    assert_eq!(earlier.remote_side_deadline.as_deref(), Some("1970-01-01T00:01:10Z"), "the request's own end");
+    let status = run(&aws, Mode::Reverify, until("1970-01-01T00:01:10Z"), Some(earlier), 71).await.expect("gave up");
+    assert_eq!(status.outcome, Outcome::RemoteSideTimedOut);
+    let later = run(&aws, Mode::Poll, until("1970-01-02T00:00:00Z"), None, 10).await.expect("awaiting");
+    assert_eq!(later.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"), "capped by the deployment's 600 s");
+}
+
+#[tokio::test]
 async fn cleanup_deletes_a_failed_trust_this_workflow_created_with_its_forwarder() {
     let aws = FakeAws::default();
     let id = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Failed", "x");

@@ -28,12 +28,13 @@ use trustflow_aws::ports::{DirectoryReader, ExecutionReader, ExecutionStarter, P
 use trustflow_aws::{read_status, StatusError};
 use trustflow_domain::announcement::Announcement;
 use trustflow_domain::custom_resource::{
-    answer_for, resource_request_id, trust_properties, update_kind, violations_reason, PendingAnswer, RequestType, ResourceAction,
-    ResourceRequest, ResourceResponse, ResponseUrl, TrustProperties, UpdateKind, WaitFor,
+    answer_for, fit_to_service_timeout, resource_request_id, trust_properties, update_kind, violations_reason, PendingAnswer, RequestType,
+    ResourceAction, ResourceRequest, ResourceResponse, ResponseUrl, TrustProperties, UpdateKind, WaitFor, WorkflowTimings,
 };
 use trustflow_domain::removal::REMOVAL_INPUT_KEY;
 use trustflow_domain::request::execution_name;
 use trustflow_domain::status::RequestStatus;
+use trustflow_domain::time::OffsetDateTime;
 use trustflow_domain::WorkflowError;
 
 /// Sends the one answer to CloudFormation's response URL.
@@ -54,6 +55,15 @@ pub struct Ports<'a, S, E, D, P, H> {
     pub pending: &'a P,
     /// The response URL.
     pub responder: &'a H,
+}
+
+/// The deployment this resource starts requests in.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The workflow.
+    pub state_machine_arn: String,
+    /// Its re-verification interval (`WaitFor: Verified` is fitted to it).
+    pub timings: WorkflowTimings,
 }
 
 /// What the invocation did, for the log and the invoker.
@@ -88,7 +98,12 @@ impl Handled {
 }
 
 /// Handles whatever invoked the function: a CloudFormation request, or a result event.
-pub async fn handle<S, E, D, P, H>(payload: &Value, ports: &Ports<'_, S, E, D, P, H>, state_machine_arn: &str) -> Result<Handled, WorkflowError>
+pub async fn handle<S, E, D, P, H>(
+    payload: &Value,
+    ports: &Ports<'_, S, E, D, P, H>,
+    deployment: &Deployment,
+    now: OffsetDateTime,
+) -> Result<Handled, WorkflowError>
 where
     S: ExecutionStarter,
     E: ExecutionReader,
@@ -106,9 +121,9 @@ where
             "CloudFormation request"
         );
         return match request.request_type {
-            RequestType::Create => create(&request, ports, state_machine_arn).await,
-            RequestType::Update => update(&request, ports, state_machine_arn).await,
-            RequestType::Delete => delete(&request, ports, state_machine_arn).await,
+            RequestType::Create => create(&request, ports, deployment, now).await,
+            RequestType::Update => update(&request, ports, deployment, now).await,
+            RequestType::Delete => delete(&request, ports, &deployment.state_machine_arn).await,
         };
     }
     if payload.get("detail-type").is_some() {
@@ -150,7 +165,12 @@ async fn refuse<H: ResponseSender>(responder: &H, owed: &PendingAnswer, error: W
     answer(responder, &ResourceResponse::failed(owed, &reason), &owed.response_url).await
 }
 
-async fn create<S, E, D, P, H>(request: &ResourceRequest, ports: &Ports<'_, S, E, D, P, H>, state_machine_arn: &str) -> Result<Handled, WorkflowError>
+async fn create<S, E, D, P, H>(
+    request: &ResourceRequest,
+    ports: &Ports<'_, S, E, D, P, H>,
+    deployment: &Deployment,
+    now: OffsetDateTime,
+) -> Result<Handled, WorkflowError>
 where
     S: ExecutionStarter,
     E: ExecutionReader,
@@ -160,16 +180,25 @@ where
 {
     let request_id = resource_request_id(&request.stack_id, &request.logical_resource_id, &request.request_id);
     let owed = pending(request, &request_id, ResourceAction::Create, WaitFor::Created);
-    match trust_properties(&request.resource_properties, &request_id) {
+    let fitted = trust_properties(&request.resource_properties, &request_id).and_then(|mut properties| {
+        fit_to_service_timeout(&mut properties, deployment.timings, now)?;
+        Ok(properties)
+    });
+    match fitted {
         Ok(properties) => {
             let owed = PendingAnswer { wait_for: properties.wait_for, ..owed };
-            start(ports, state_machine_arn, &request_id, &properties.request, &owed).await
+            start(ports, &deployment.state_machine_arn, &request_id, &properties.request, &owed).await
         }
         Err(error) => refuse(ports.responder, &owed, error).await,
     }
 }
 
-async fn update<S, E, D, P, H>(request: &ResourceRequest, ports: &Ports<'_, S, E, D, P, H>, state_machine_arn: &str) -> Result<Handled, WorkflowError>
+async fn update<S, E, D, P, H>(
+    request: &ResourceRequest,
+    ports: &Ports<'_, S, E, D, P, H>,
+    deployment: &Deployment,
+    now: OffsetDateTime,
+) -> Result<Handled, WorkflowError>
 where
     S: ExecutionStarter,
     E: ExecutionReader,
@@ -180,12 +209,18 @@ where
     let physical_resource_id = request.physical_resource_id.clone().unwrap_or_default();
     let request_id = resource_request_id(&request.stack_id, &request.logical_resource_id, &request.request_id);
     let in_place = pending(request, &physical_resource_id, ResourceAction::Update, WaitFor::Created);
-    let new = match trust_properties(&request.resource_properties, &request_id) {
+    let mut new = match trust_properties(&request.resource_properties, &request_id) {
         Ok(new) => new,
         Err(error) => return refuse(ports.responder, &in_place, error).await,
     };
     let old = request.old_resource_properties.as_ref().and_then(|old| trust_properties(old, &physical_resource_id).ok());
+    // What changed is judged on the properties as written; the window fitted to ServiceTimeout is
+    // the resource's own setting, not the trust's.
     let kind = old.as_ref().map_or(UpdateKind::Replacement, |old| update_kind(old, &new));
+    if let Err(error) = fit_to_service_timeout(&mut new, deployment.timings, now) {
+        return refuse(ports.responder, &in_place, error).await;
+    }
+    let state_machine_arn = deployment.state_machine_arn.as_str();
     tracing::info!(update = ?kind, %physical_resource_id, "update of the trust's properties");
     match kind {
         UpdateKind::Nothing => {
@@ -213,7 +248,11 @@ where
     }
 }
 
-async fn delete<S, E, D, P, H>(request: &ResourceRequest, ports: &Ports<'_, S, E, D, P, H>, state_machine_arn: &str) -> Result<Handled, WorkflowError>
+async fn delete<S, E, D, P, H>(
+    request: &ResourceRequest,
+    ports: &Ports<'_, S, E, D, P, H>,
+    state_machine_arn: &str,
+) -> Result<Handled, WorkflowError>
 where
     S: ExecutionStarter,
     E: ExecutionReader,
@@ -253,7 +292,11 @@ where
 
 /// The trust the request `request_id` created, if it created one that is its own: not one it found
 /// in place (adopted), and not one it never made (refused, failed before creation).
-async fn trust_created_by<E: ExecutionReader>(executions: &E, state_machine_arn: &str, request_id: &str) -> Result<Option<String>, WorkflowError> {
+async fn trust_created_by<E: ExecutionReader>(
+    executions: &E,
+    state_machine_arn: &str,
+    request_id: &str,
+) -> Result<Option<String>, WorkflowError> {
     match read_status(executions, state_machine_arn, request_id).await {
         Ok((status, _)) if status.announcement == Some(Announcement::AlreadyInPlace) => Ok(None),
         Ok((status, _)) => Ok(status.trust_id),
@@ -263,7 +306,11 @@ async fn trust_created_by<E: ExecutionReader>(executions: &E, state_machine_arn:
 }
 
 /// `Fn::GetAtt`'s attributes for the trust as it is now.
-async fn current_attributes<D: DirectoryReader>(directory: &D, properties: &TrustProperties, physical_resource_id: &str) -> Result<Map<String, Value>, WorkflowError> {
+async fn current_attributes<D: DirectoryReader>(
+    directory: &D,
+    properties: &TrustProperties,
+    physical_resource_id: &str,
+) -> Result<Map<String, Value>, WorkflowError> {
     let trusts = directory.list_trusts(&properties.parsed.directory_id).await?;
     let mut data = Map::new();
     if let Some(trust) = trusts.iter().find(|trust| trust.remote_domain_name.eq_ignore_ascii_case(&properties.parsed.remote_domain_name)) {
@@ -310,7 +357,9 @@ where
                 }
             }
             Ok(_) => Ok(Handled::Started { request_id: request_id.to_owned() }),
-            Err(StatusError::NotFound) => Err(WorkflowError::Transient(format!("StartExecution said {request_id} exists, but it was not found"))),
+            Err(StatusError::NotFound) => {
+                Err(WorkflowError::Transient(format!("StartExecution said {request_id} exists, but it was not found")))
+            }
             Err(StatusError::Aws(error)) => Err(error),
         },
         Err(SubmitError::Throttled) => Err(WorkflowError::Transient("Step Functions is throttling StartExecution".to_owned())),

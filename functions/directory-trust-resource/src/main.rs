@@ -1,7 +1,7 @@
 //! Lambda entry point: set-up only. The logic is in the library.
 
 use bytes::Bytes;
-use directory_trust_resource::{handle, Ports, ResponseSender};
+use directory_trust_resource::{handle, Deployment, Ports, ResponseSender};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -10,7 +10,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
 use trustflow_aws::{load_sdk_config, SdkDirectory, SdkExecutions, SdkPendingAnswers, SdkStarter};
-use trustflow_domain::custom_resource::ResponseUrl;
+use trustflow_domain::custom_resource::{ResponseUrl, WorkflowTimings};
 use trustflow_domain::{settings, WorkflowError};
 use trustflow_lambda::telemetry::{invocation_span, log_failure};
 use trustflow_lambda::StepFailure;
@@ -41,7 +41,11 @@ impl ResponseSender for HttpsResponder {
             .header("content-length", body.len())
             .body(Full::new(Bytes::from(body.to_owned())))
             .map_err(|_| WorkflowError::Internal("the response URL is not a valid URI".to_owned()))?;
-        let response = self.0.request(request).await.map_err(|error| WorkflowError::Transient(format!("CloudFormation's response URL did not answer: {error}")))?;
+        let response = self
+            .0
+            .request(request)
+            .await
+            .map_err(|error| WorkflowError::Transient(format!("CloudFormation's response URL did not answer: {error}")))?;
         let status = response.status();
         let _ = response.into_body().collect().await;
         if status.is_success() {
@@ -52,10 +56,18 @@ impl ResponseSender for HttpsResponder {
     }
 }
 
+/// The template's default `ReverifyIntervalSeconds`.
+const DEFAULT_REVERIFY_INTERVAL_SECONDS: u64 = 300;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     trustflow_lambda::telemetry::init_json_logs();
-    let state_machine_arn = settings::required("STATE_MACHINE_ARN")?;
+    let deployment = Deployment {
+        state_machine_arn: settings::required("STATE_MACHINE_ARN")?,
+        timings: WorkflowTimings {
+            reverify_interval_seconds: settings::seconds("REVERIFY_INTERVAL_SECONDS", DEFAULT_REVERIFY_INTERVAL_SECONDS)?,
+        },
+    };
     let answers_prefix = settings::required("PENDING_ANSWER_SECRET_PREFIX")?;
     let config = load_sdk_config().await;
     let starter = SdkStarter::new(&config);
@@ -64,12 +76,12 @@ async fn main() -> Result<(), Error> {
     let pending = SdkPendingAnswers::new(&config, answers_prefix);
     let responder = HttpsResponder::new()?;
     let ports = Ports { starter: &starter, executions: &executions, directory: &directory, pending: &pending, responder: &responder };
-    let (ports, state_machine_arn) = (&ports, &state_machine_arn);
+    let (ports, deployment) = (&ports, &deployment);
 
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
         async move {
-            let result = Box::pin(handle(&event.payload, ports, state_machine_arn)).await;
+            let result = Box::pin(handle(&event.payload, ports, deployment, trustflow_domain::time::OffsetDateTime::now_utc())).await;
             match &result {
                 Ok(handled) => tracing::info!(handled = %handled.to_json(), "invocation handled"),
                 Err(error) => log_failure(error, "CloudFormation resource request not handled"),

@@ -5,6 +5,8 @@ use trustflow_aws::fakes::FakeAws;
 use trustflow_domain::request::{execution_arn_named, execution_name};
 use trustflow_domain::status::{execution_arn, ExecutionSummary, HistoryRecord};
 
+use trustflow_domain::custom_resource::WorkflowTimings;
+
 use super::*;
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:trust-workflow";
@@ -30,7 +32,9 @@ impl FakeSfn {
         };
         let mut history = Vec::new();
         if let Some(trust_id) = trust_id {
-            history.push(output(json!({"status": {"outcome": "verified", "trustId": trust_id, "trustState": "Verified", "trustStateReason": ""}})));
+            history.push(output(
+                json!({"status": {"outcome": "verified", "trustId": trust_id, "trustState": "Verified", "trustStateReason": ""}}),
+            ));
         }
         history.push(output(json!({"announcement": announcement})));
         let summary = ExecutionSummary {
@@ -122,7 +126,9 @@ impl World {
             pending: &self.cloudformation,
             responder: &self.cloudformation,
         };
-        handle(&payload, &ports, MACHINE).await.expect("handled")
+        let deployment = Deployment { state_machine_arn: MACHINE.to_owned(), timings: WorkflowTimings { reverify_interval_seconds: 300 } };
+        let now = trustflow_domain::time::OffsetDateTime::from_unix_timestamp(0).expect("a time");
+        handle(&payload, &ports, &deployment, now).await.expect("handled")
     }
 
     fn sent(&self) -> Vec<Value> {
@@ -186,7 +192,11 @@ async fn a_create_keeps_the_answer_owed_then_starts_the_trust_request_named_by_t
     let handled = world.run(cloudformation("Create", "r-1", properties(), None, None)).await;
     let request_id = resource_request_id(STACK, "CorpTrust", "r-1");
     assert_eq!(handled, Handled::Started { request_id: request_id.clone() });
-    assert_eq!(*world.sfn.order.borrow(), [format!("keep {request_id}"), format!("start trust-{request_id}")], "kept before the result event can come");
+    assert_eq!(
+        *world.sfn.order.borrow(),
+        [format!("keep {request_id}"), format!("start trust-{request_id}")],
+        "kept before the result event can come"
+    );
     let (name, input) = world.sfn.started.borrow()[0].clone();
     assert_eq!(name, execution_name(&request_id), "named as every entrance names a request's execution");
     assert_eq!(input["requestId"], json!(request_id));
@@ -198,7 +208,8 @@ async fn a_create_keeps_the_answer_owed_then_starts_the_trust_request_named_by_t
 #[tokio::test]
 async fn a_create_with_broken_properties_is_answered_failed_naming_each_property_and_starts_nothing() {
     let world = World::new();
-    let handled = world.run(cloudformation("Create", "r-1", with(json!({"DirectoryId": "d-nope", "TrustDirection": "Sideways"})), None, None)).await;
+    let handled =
+        world.run(cloudformation("Create", "r-1", with(json!({"DirectoryId": "d-nope", "TrustDirection": "Sideways"})), None, None)).await;
     assert!(matches!(handled, Handled::Answered { status: "FAILED", .. }), "{handled:?}");
     assert!(world.sfn.started.borrow().is_empty());
     let answer = &world.sent()[0];
@@ -218,7 +229,10 @@ async fn the_awaiting_result_event_answers_a_create_success_with_the_trusts_attr
     assert!(matches!(handled, Handled::Answered { status: "SUCCESS", .. }), "{handled:?}");
     let (url, answer) = world.cloudformation.sent.borrow()[0].clone();
     assert_eq!(url, URL);
-    assert_eq!(answer["Data"], json!({"TrustId": "t-1", "TrustState": "VerifyFailed", "RemoteDomainName": "corp.example.com", "RequestId": request_id}));
+    assert_eq!(
+        answer["Data"],
+        json!({"TrustId": "t-1", "TrustState": "VerifyFailed", "RemoteDomainName": "corp.example.com", "RequestId": request_id})
+    );
     assert_eq!(answer["StackId"], STACK);
     assert_eq!(answer["LogicalResourceId"], "CorpTrust");
     assert!(world.owed().is_empty(), "answered once, then forgotten");
@@ -248,7 +262,8 @@ async fn a_result_event_of_a_request_no_resource_made_changes_nothing() {
 async fn a_change_of_selective_auth_is_made_in_place_under_a_new_request_keeping_the_physical_id() {
     let world = World::new();
     let physical = resource_request_id(STACK, "CorpTrust", "r-1");
-    let handled = world.run(cloudformation("Update", "r-2", with(json!({"SelectiveAuth": "Enabled"})), Some(&physical), Some(properties()))).await;
+    let handled =
+        world.run(cloudformation("Update", "r-2", with(json!({"SelectiveAuth": "Enabled"})), Some(&physical), Some(properties()))).await;
     let request_id = resource_request_id(STACK, "CorpTrust", "r-2");
     assert_eq!(handled, Handled::Started { request_id: request_id.clone() });
     let (_, input) = world.sfn.started.borrow()[0].clone();
@@ -276,7 +291,9 @@ async fn a_new_direction_for_the_same_domain_is_a_replacement_with_a_new_physica
 async fn a_new_domain_is_a_replacement_that_keeps_the_default_of_never_touching_an_existing_trust() {
     let world = World::new();
     let physical = resource_request_id(STACK, "CorpTrust", "r-1");
-    world.run(cloudformation("Update", "r-2", with(json!({"RemoteDomainName": "other.example.com"})), Some(&physical), Some(properties()))).await;
+    world
+        .run(cloudformation("Update", "r-2", with(json!({"RemoteDomainName": "other.example.com"})), Some(&physical), Some(properties())))
+        .await;
     assert!(world.sfn.started.borrow()[0].1.get("onExistingTrust").is_none());
 }
 
@@ -285,7 +302,8 @@ async fn a_change_of_the_resources_own_settings_only_is_answered_at_once_with_th
     let world = World::new();
     let trust_id = world.aws.add_trust("d-1234567890", "corp.example.com", "Two-Way", "Verified", "");
     let physical = resource_request_id(STACK, "CorpTrust", "r-1");
-    let handled = world.run(cloudformation("Update", "r-2", with(json!({"WaitFor": "Verified"})), Some(&physical), Some(properties()))).await;
+    let handled =
+        world.run(cloudformation("Update", "r-2", with(json!({"WaitFor": "Verified"})), Some(&physical), Some(properties()))).await;
     assert!(matches!(handled, Handled::Answered { status: "SUCCESS", .. }));
     assert!(world.sfn.started.borrow().is_empty());
     assert_eq!(world.sent()[0]["Data"]["TrustId"], json!(trust_id));
@@ -298,7 +316,9 @@ async fn a_delete_removes_the_trust_this_resource_created_with_the_forwarder_if_
     let trust_id = world.aws.add_trust("d-1234567890", "corp.example.com", "Two-Way", "Verified", "");
     let physical = resource_request_id(STACK, "CorpTrust", "r-1");
     world.sfn.ended(&physical, "verified", Some(&trust_id));
-    let handled = world.run(cloudformation("Delete", "r-3", with(json!({"DeleteConditionalForwarderOnDelete": "true"})), Some(&physical), None)).await;
+    let handled = world
+        .run(cloudformation("Delete", "r-3", with(json!({"DeleteConditionalForwarderOnDelete": "true"})), Some(&physical), None))
+        .await;
     let request_id = resource_request_id(STACK, "CorpTrust", "r-3");
     assert_eq!(handled, Handled::Started { request_id: request_id.clone() });
     let (_, input) = world.sfn.started.borrow()[0].clone();
@@ -344,4 +364,23 @@ async fn a_retried_create_whose_workflow_already_ended_is_answered_from_its_stat
     assert!(matches!(handled, Handled::Answered { status: "SUCCESS", .. }), "{handled:?}");
     assert_eq!(world.sent()[0]["Data"]["TrustId"], "t-1");
     assert!(world.owed().is_empty());
+}
+
+#[tokio::test]
+async fn waiting_for_verified_asks_the_workflow_for_a_verdict_before_cloudformations_service_timeout() {
+    let world = World::new();
+    world.run(cloudformation("Create", "r-1", with(json!({"WaitFor": "Verified", "ServiceTimeout": "3000"})), None, None)).await;
+    let (_, input) = world.sfn.started.borrow()[0].clone();
+    assert_eq!(input["remoteSideWaitUntil"], json!("1970-01-01T00:44:30Z"), "3000 s less a re-verification interval and 30 s");
+}
+
+#[tokio::test]
+async fn switching_to_waiting_for_verified_is_not_a_change_of_the_trust() {
+    let world = World::new();
+    world.aws.add_trust("d-1234567890", "corp.example.com", "Two-Way", "Verified", "");
+    let physical = resource_request_id(STACK, "CorpTrust", "r-1");
+    let handled =
+        world.run(cloudformation("Update", "r-2", with(json!({"WaitFor": "Verified"})), Some(&physical), Some(properties()))).await;
+    assert!(matches!(handled, Handled::Answered { status: "SUCCESS", .. }), "{handled:?}");
+    assert!(world.sfn.started.borrow().is_empty());
 }

@@ -128,8 +128,10 @@ fn an_update_of_selective_auth_or_forwarders_is_in_place_and_of_the_resources_ow
 
 #[test]
 fn waiting_for_created_succeeds_once_the_trust_awaits_the_remote_side_with_its_attributes() {
-    let detail = json!({"requestId": "cfn-corptrust-1", "trustId": "t-1", "trustState": "VerifyFailed", "remoteDomainName": "corp.example.com"});
-    let answer = answer_for(&pending(ResourceAction::Create, WaitFor::Created), Announcement::AwaitingRemoteSide, &detail).expect("answered");
+    let detail =
+        json!({"requestId": "cfn-corptrust-1", "trustId": "t-1", "trustState": "VerifyFailed", "remoteDomainName": "corp.example.com"});
+    let answer =
+        answer_for(&pending(ResourceAction::Create, WaitFor::Created), Announcement::AwaitingRemoteSide, &detail).expect("answered");
     assert_eq!(answer.status, "SUCCESS");
     assert_eq!(answer.data["TrustId"], "t-1");
     assert_eq!(answer.data["TrustState"], "VerifyFailed");
@@ -141,7 +143,8 @@ fn waiting_for_created_succeeds_once_the_trust_awaits_the_remote_side_with_its_a
 fn waiting_for_verified_is_not_answered_while_the_trust_awaits_the_remote_side() {
     let detail = json!({"trustId": "t-1", "trustState": "VerifyFailed"});
     assert_eq!(answer_for(&pending(ResourceAction::Create, WaitFor::Verified), Announcement::AwaitingRemoteSide, &detail), None);
-    let verified = answer_for(&pending(ResourceAction::Create, WaitFor::Verified), Announcement::Verified, &json!({"trustState": "Verified"}));
+    let verified =
+        answer_for(&pending(ResourceAction::Create, WaitFor::Verified), Announcement::Verified, &json!({"trustState": "Verified"}));
     assert_eq!(verified.expect("answered").status, "SUCCESS");
 }
 
@@ -165,7 +168,8 @@ fn a_removal_succeeds_when_the_trust_is_gone_and_fails_otherwise() {
     let delete = pending(ResourceAction::Delete, WaitFor::Created);
     assert_eq!(answer_for(&delete, Announcement::Removed, &json!({})).expect("answered").status, "SUCCESS");
     assert_eq!(answer_for(&delete, Announcement::AlreadyRemoved, &json!({})).expect("answered").status, "SUCCESS");
-    let failed = answer_for(&delete, Announcement::Failed, &json!({"error": {"name": "Transient", "message": "throttled"}})).expect("answered");
+    let failed =
+        answer_for(&delete, Announcement::Failed, &json!({"error": {"name": "Transient", "message": "throttled"}})).expect("answered");
     assert_eq!(failed.status, "FAILED");
     assert!(failed.reason.expect("a reason").contains("Transient: throttled"));
 }
@@ -184,4 +188,40 @@ fn a_refusal_reason_lists_each_property_rule_and_value() {
     let reason = violations_reason(&[Violation::new("DirectoryId", "must match ^d-[0-9a-f]{10}$", "d-nope")]);
     assert!(reason.contains("DirectoryId: must match ^d-[0-9a-f]{10}$ (got \"d-nope\")"), "{reason}");
     assert!(reason.contains("nothing was created"));
+}
+
+const TIMINGS: WorkflowTimings = WorkflowTimings { reverify_interval_seconds: 300 };
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(seconds).expect("a time")
+}
+
+#[test]
+fn waiting_for_verified_ends_the_remote_side_wait_in_time_to_answer_before_the_service_timeout() {
+    let mut made = trust_properties(&with(json!({"WaitFor": "Verified"})), "a").expect("valid");
+    assert_eq!(made.service_timeout_seconds, 3600, "CloudFormation's default");
+    fit_to_service_timeout(&mut made, TIMINGS, at(0)).expect("fits");
+    assert_eq!(made.request["remoteSideWaitUntil"], json!("1970-01-01T00:54:30Z"), "an hour less 300 s and 30 s");
+    assert_eq!(made.parsed.remote_side_wait_until, Some(at(3270)));
+    let mut created = trust_properties(&properties(), "a").expect("valid");
+    fit_to_service_timeout(&mut created, TIMINGS, at(0)).expect("fits");
+    assert!(created.request.get("remoteSideWaitUntil").is_none(), "WaitFor: Created is answered once the AWS side exists");
+}
+
+#[test]
+fn a_service_timeout_too_short_to_wait_for_verified_is_refused_naming_it() {
+    let mut made = trust_properties(&with(json!({"WaitFor": "Verified", "ServiceTimeout": "330"})), "a").expect("valid");
+    let found = violations(fit_to_service_timeout(&mut made, TIMINGS, at(0)).map(|()| made));
+    assert_eq!(found[0].field, "ServiceTimeout");
+    assert!(found[0].rule.contains("more than 330 s"), "{}", found[0].rule);
+    let found = violations(trust_properties(&with(json!({"ServiceTimeout": "7200"})), "a"));
+    assert_eq!(found[0].field, "ServiceTimeout", "CloudFormation allows at most an hour");
+}
+
+#[test]
+fn a_verified_wait_that_ran_out_says_it_was_cloudformations_deadline() {
+    let answer =
+        answer_for(&pending(ResourceAction::Create, WaitFor::Verified), Announcement::RemoteSideTimedOut, &json!({"trustId": "t-1"}))
+            .expect("answered");
+    assert!(answer.reason.expect("a reason").contains("not verified in time for CloudFormation's ServiceTimeout"));
 }

@@ -52,6 +52,7 @@ const BLAMED_BY_NAME: &[(&str, &str)] = &[
     ("json-key", "trustPassword"),
     ("notify", "notify"),
     ("on-existing-trust", "onExistingTrust"),
+    ("remote-side-wait-until", "remoteSideWaitUntil"),
     ("requested-by", "requestedBy"),
     ("request-", "(request)"),
 ];

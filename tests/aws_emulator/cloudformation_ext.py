@@ -213,8 +213,8 @@ def _install_partial_creation() -> None:
             if outcome is None:
                 continue
             resource = self.resource_map._parsed_resources.get(logical_id)
-            if outcome["type"].startswith("Custom::"):
-                continue  # a custom resource's events come with its function's answer (custom_resources.py)
+            if outcome["type"].startswith("Custom::") and outcome["status"] == "CREATE_COMPLETE":
+                continue  # a custom resource's outcome comes with its function's answer (custom_resources.py)
             self.events.append(cfn_models.Event(
                 stack_id=self.stack_id, stack_name=self.name, logical_resource_id=logical_id,
                 physical_resource_id=getattr(resource, "physical_resource_id", "") or "", resource_type=outcome["type"],

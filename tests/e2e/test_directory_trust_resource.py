@@ -72,6 +72,9 @@ def delete(stack, stack_id):
 
 def nothing_secret_leaked(stack):
     """Neither the password nor a response URL is in a log, a history, a notification or an event."""
+    told = json.dumps(stack.drain(stack.events_queue) + stack.drain(stack.messages_queue))
+    assert "Trust Verified" in told, "the captures saw the trust's result event"
+    assert "/_trustflow/cfn-response/" not in told and CANARY not in told
     logs = stack.lambda_logs()
     assert CANARY not in logs
     assert "/_trustflow/cfn-response/" not in logs, "a response URL reached the functions' logs"

@@ -69,7 +69,11 @@ export interface DirectoryTrustProps {
   readonly waitFor?: 'Created' | 'Verified';
   /** DeleteConditionalForwarderOnDelete: deleting the resource deletes the domain's forwarder too. @default false */
   readonly deleteConditionalForwarderOnDelete?: boolean;
-  /** ServiceTimeout: how long CloudFormation waits for the answer (at most 1 hour). @default CloudFormation's (1 hour) */
+  /**
+   * ServiceTimeout: how long CloudFormation waits for the answer (1 s to 1 hour). With waitFor 'Verified'
+   * the workflow ends its wait for the remote side in time to answer within it.
+   * @default CloudFormation's (1 hour)
+   */
   readonly serviceTimeout?: Duration;
   /** NotifyTopicArn: a topic told the outcome too (in the workflow's account and Region). */
   readonly notifyTopic?: sns.ITopic;
@@ -105,12 +109,24 @@ export class DirectoryTrust extends Construct {
     if (props.waitFor === 'Verified' && props.trustDirection === 'One-Way: Incoming') {
       throw new Error(`DirectoryTrust ${id}: waitFor must be 'Created' for a One-Way: Incoming trust (AWS never verifies that direction)`);
     }
-    if (props.serviceTimeout !== undefined && !Token.isUnresolved(props.serviceTimeout.toSeconds()) && props.serviceTimeout.toSeconds() > 3600) {
-      throw new Error(`DirectoryTrust ${id}: serviceTimeout is at most 1 hour (CloudFormation's limit for custom resources)`);
+    // The function's own checks (crates/trustflow-domain/src/custom_resource.rs), made at synth time
+    // where they can be: a stack that would fail on them fails `cdk synth` instead.
+    const timeout = props.serviceTimeout?.toSeconds();
+    if (timeout !== undefined && !Token.isUnresolved(timeout) && (timeout < 1 || timeout > 3600)) {
+      throw new Error(`DirectoryTrust ${id}: serviceTimeout must be from 1 second to 1 hour (CloudFormation's limit for custom resources)`);
     }
     if (props.waitFor === 'Verified') {
+      // With WaitFor: Verified the workflow stops waiting for the remote side in time to answer before
+      // ServiceTimeout: that needs more than a re-verification interval and 30 s to answer.
+      const reverify = workflow?.reverifyInterval.toSeconds();
+      const effective = timeout ?? 3600;
+      if (reverify !== undefined && !Token.isUnresolved(reverify) && !Token.isUnresolved(effective) && effective <= reverify + 30) {
+        throw new Error(
+          `DirectoryTrust ${id}: serviceTimeout must be more than ${reverify + 30} s for waitFor 'Verified' (a re-verification interval of ${reverify} s and 30 s to answer)`,
+        );
+      }
       Annotations.of(this).addInfo(
-        'WaitFor Verified: the stack waits until AWS verifies the trust, which needs the on-premises side set up first (at most serviceTimeout).',
+        "waitFor 'Verified': the stack waits until AWS verifies the trust (the on-premises side must be set up), at most serviceTimeout; then it fails saying the remote side is not ready.",
       );
     }
     const properties: Record<string, unknown> = {

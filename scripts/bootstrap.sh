@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, idempotently: a Python venv with moto, boto3, pytest,
-# cfn-lint and cargo-lambda (a prebuilt binary from PyPI). Needs: python3 with venv, cargo.
+# cfn-lint and cargo-lambda (a prebuilt binary from PyPI), and cdk/'s Node packages. Needs: python3 with
+# venv, cargo, node 20+ with npm.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -29,4 +30,14 @@ if [ ! -x .venv-checkov/bin/checkov ] || [ "$(cat "$checkov_stamp" 2>/dev/null)"
   [ -x .venv-checkov/bin/python ] || python3 -m venv .venv-checkov
   .venv-checkov/bin/pip install -q --disable-pip-version-check checkov -c tests/constraints-checkov.txt
   echo "$checkov_want" > "$checkov_stamp"
+fi
+# The CDK constructs (cdk/): their Node dependencies, exactly as cdk/package-lock.json pins them. The
+# stamp holds the lock file's hash, so a changed lock reinstalls and an unchanged one costs nothing.
+command -v npm >/dev/null || { echo "bootstrap: node and npm are required for cdk/ (Node 20 or later)" >&2; exit 1; }
+npm_stamp=cdk/node_modules/.package-lock.sha
+npm_want="$(sha256sum cdk/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ]; then
+  echo "==> installing cdk/'s Node dependencies (npm ci: aws-cdk-lib, constructs, aws-cdk, typescript), pinned by cdk/package-lock.json"
+  (cd cdk && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$npm_want" > "$npm_stamp"
 fi

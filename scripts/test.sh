@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and property tests, Rust integration tests against the emulated AWS,
-# the end-to-end workflow suite, and the template lint. One cargo build, one target/ directory.
+# the end-to-end workflow suite, the template lint, and the CDK constructs' parity tests (cdk/). One
+# cargo build, one target/ directory.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,6 +21,10 @@ echo "==> linting template.yaml (cfn-lint, sam validate --lint; both offline)"
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1
 echo "==> security scan of template.yaml (checkov, offline; accepted findings are explained in .checkov.yaml)"
 BC_SKIP_MAPPING=TRUE .venv-checkov/bin/checkov -f template.yaml --config-file .checkov.yaml --compact --quiet --skip-download
+
+echo "==> CDK constructs (cdk/): parity tests against template.yaml, then cdk synth of the example app (both offline, no Rust build)"
+(cd cdk && npm test)
+(cd cdk && npm run --silent synth:example)
 
 echo "==> starting the emulated AWS for the Rust integration tests"
 mkdir -p .work/logs

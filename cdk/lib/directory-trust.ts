@@ -94,6 +94,8 @@ export class DirectoryTrust extends Construct {
   readonly trustState: string;
   /** The id of the workflow request behind the last change (cfn-...): GetAtt RequestId. */
   readonly requestId: string;
+  /** The remote domain, as the function answered it: GetAtt RemoteDomainName. */
+  readonly remoteDomainName: string;
 
   constructor(scope: Construct, id: string, props: DirectoryTrustProps) {
     super(scope, id);
@@ -162,6 +164,7 @@ export class DirectoryTrust extends Construct {
     this.trustId = this.attribute('TrustId');
     this.trustState = this.attribute('TrustState');
     this.requestId = this.attribute('RequestId');
+    this.remoteDomainName = this.attribute('RemoteDomainName');
   }
 
   private attribute(name: string): string {

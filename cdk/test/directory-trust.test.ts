@@ -91,7 +91,8 @@ describe('DirectoryTrust', () => {
     assert.deepEqual(stack.resolve(trust.trustId), { 'Fn::GetAtt': [resourceId, 'TrustId'] });
     assert.deepEqual(stack.resolve(trust.trustState), { 'Fn::GetAtt': [resourceId, 'TrustState'] });
     assert.deepEqual(stack.resolve(trust.requestId), { 'Fn::GetAtt': [resourceId, 'RequestId'] });
-    for (const attribute of ['TrustId', 'TrustState', 'RequestId']) {
+    assert.deepEqual(stack.resolve(trust.remoteDomainName), { 'Fn::GetAtt': [resourceId, 'RemoteDomainName'] });
+    for (const attribute of ['TrustId', 'TrustState', 'RequestId', 'RemoteDomainName']) {
       assert.ok(rustAttributes().includes(attribute), `the function answers ${attribute}`);
     }
   });

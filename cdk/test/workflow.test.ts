@@ -126,7 +126,7 @@ describe('TrustflowWorkflow accessors', () => {
     const app = new App();
     const stack = new Stack(app, 'trustflow');
     const workflow = new TrustflowWorkflow(stack, 'Trustflow', { code: TrustflowCode.placeholder() });
-    const portal = new lambda.Function(stack, 'Portal', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=()=>{}') });
+    const portal = new lambda.Function(stack, 'Portal', { runtime: lambda.Runtime.NODEJS_LATEST, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=()=>{}') });
     workflow.grantPutRequestEvents(portal);
     workflow.grantInvokeApi(portal);
     const statements = Template.fromStack(stack)

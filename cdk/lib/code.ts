@@ -43,6 +43,9 @@ function bootstrapDir(dir: string, binary: TrustflowBinary, howToBuild: string):
   return lambda.Code.fromAsset(dir);
 }
 
+/** One placeholder directory per process. */
+let placeholderDir: string | undefined;
+
 /** Ready-made code sources. */
 export class TrustflowCode {
   /**
@@ -68,8 +71,18 @@ export class TrustflowCode {
    * tests, and looking at the template. Never deploy it.
    */
   static placeholder(): TrustflowCodeSource {
-    const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'trustflow-placeholder-'));
-    fs.writeFileSync(path.join(dir, 'bootstrap'), '#!/bin/sh\necho "trustflow placeholder code: build the functions and deploy again" >&2\nexit 1\n', { mode: 0o755 });
+    if (placeholderDir === undefined || !fs.existsSync(path.join(placeholderDir, 'bootstrap'))) {
+      placeholderDir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'trustflow-placeholder-'));
+      fs.writeFileSync(
+        path.join(placeholderDir, 'bootstrap'),
+        '#!/bin/sh\necho "trustflow placeholder code: build the functions and deploy again" >&2\nexit 1\n',
+        { mode: 0o755 },
+      );
+      // Synthesis copies the asset into the cloud assembly: the directory is not needed after the process.
+      const made = placeholderDir;
+      process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
+    }
+    const dir = placeholderDir;
     return () => lambda.Code.fromAsset(dir);
   }
 }

@@ -4,7 +4,10 @@ moto creates a trust and leaves it `Creating` forever; VerifyTrust, UpdateTrust,
 forwarder calls and RegionsInfo are missing. Here:
 
 * a trust's state follows a named *scenario* of what the remote (on-premises) domain does over
-  time, evaluated lazily whenever DescribeTrusts is called (``trust_state_at``);
+  time, evaluated lazily whenever DescribeTrusts is called (``trust_state_at``); a trust whose remote
+  domain is another emulated AWS directory of the account (``aws-pair``) verifies when that directory
+  has the complementary trust with the same password (a digest of it is kept, never the password),
+  and fails with "Access is denied" otherwise;
 * VerifyTrust; UpdateTrust (selective authentication) with the states AWS documents, ``Updating``
   -> ``Updated`` -> ``Verifying`` -> ``Verified`` (``Updated`` is the end for a one-way incoming
   trust, which AWS does not verify), or ``UpdateFailed`` in the ``update-fails`` scenario;
@@ -18,6 +21,7 @@ forwarder calls and RegionsInfo are missing. Here:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import time
@@ -45,9 +49,30 @@ def norm(domain: str) -> str:
 
 # --- a trust's state over time -------------------------------------------------------------------
 
+def pair_verdict(tf: dict[str, Any]) -> tuple[str, str]:
+    """A trust between two emulated AWS directories (scenario ``aws-pair``): verified when the other
+    directory has the complementary trust for this directory's domain with the same password (AWS
+    checks the trust password against the other domain's trusted domain object); "Access is
+    denied" when that trust is missing or its password differs."""
+    peer = tf["peer"]
+    wanted = {"Two-Way": "Two-Way", "One-Way: Outgoing": "One-Way: Incoming", "One-Way: Incoming": "One-Way: Outgoing"}[tf["direction"]]
+    for trust in peer.trusts:
+        other = getattr(trust, "_tf", None)
+        if (other is not None and other.get("deleting_since") is None and norm(trust.remote_domain_name) == tf["own_domain"]
+                and trust.trust_direction == wanted and other.get("password_digest") == tf["password_digest"]):
+            return "Verified", ""
+    return "VerifyFailed", ACCESS_DENIED
+
+
 def verdict(tf: dict[str, Any], verified_at: float, unit: float) -> tuple[str, str]:
     """What a verification requested at ``verified_at`` finds, in the trust's scenario."""
     scenario = tf["scenario"]
+    if scenario == "aws-pair":
+        # Decided once, when the verification finishes, as AWS records it.
+        key = ("verdict", verified_at)
+        if key not in tf:
+            tf[key] = pair_verdict(tf)
+        return tf[key]
     if scenario in ("verifies", "update-fails"):
         return "Verified", ""
     if scenario == "wrong-password":
@@ -101,6 +126,8 @@ def trust_state_at(trust: Any, now: float) -> tuple[str, str]:
     if verified_at is None:
         if elapsed < 3:
             return "Verifying", ""
+        if scenario == "aws-pair":
+            return verdict(tf, tf["created"], unit)
         if scenario in ("verifies", "update-fails"):
             return "Verified", ""
         return "VerifyFailed", ACCESS_DENIED if scenario == "wrong-password" else UNREACHABLE
@@ -216,6 +243,12 @@ def patch_backend() -> None:
             chosen = CONTROL.scenarios.get(domain, {"scenario": CONTROL.default_scenario, "readyAfterUnits": 6})
         trust._tf = {"scenario": chosen["scenario"], "ready_after_units": chosen.get("readyAfterUnits", 6),
                      "created": time.time(), "verify_requested": None, "deleting_since": None, "update_requested": None}
+        peer = next((d for d in self.directories.values() if d.directory_id != directory_id and norm(d.name) == domain), None)
+        if peer is not None:
+            # The remote domain is another AWS directory of this account: its trust decides. Only a
+            # digest of the password is kept, to compare the two sides.
+            trust._tf.update({"scenario": "aws-pair", "peer": peer, "own_domain": norm(directory.name), "direction": trust_direction,
+                              "password_digest": hashlib.sha256(trust_password.encode()).hexdigest()})
         directory.trusts.append(trust)
         if conditional_forwarder_ip_addrs or conditional_forwarder_ipv6_addrs:
             CONTROL.forwarders.setdefault((directory_id, domain), {
@@ -412,8 +445,12 @@ def seed_directory(spec: dict[str, Any]) -> dict[str, Any]:
     region = spec.get("region", "us-east-1")
     account = spec.get("account", DEFAULT_ACCOUNT_ID)
     ec2 = ec2_backends[account][region]
-    vpc = ec2.create_vpc("10.0.0.0/16")
-    subnets = [ec2.create_subnet(vpc.id, f"10.0.{i}.0/24", availability_zone=f"{region}{zone}").id
+    # A VPC of its own, 10.0.0.0/16 unless the spec names another /16 ("vpcCidr": directories that
+    # trust each other sit in networks that do not overlap, as peered VPCs must).
+    cidr = spec.get("vpcCidr", "10.0.0.0/16")
+    prefix = ".".join(cidr.split(".")[:2])
+    vpc = ec2.create_vpc(cidr)
+    subnets = [ec2.create_subnet(vpc.id, f"{prefix}.{i}.0/24", availability_zone=f"{region}{zone}").id
                for i, zone in ((1, "a"), (2, "b"))]
     backend = ds_backends[account][region]
     kind = spec.get("type", "MicrosoftAD")

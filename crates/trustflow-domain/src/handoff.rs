@@ -175,6 +175,26 @@ pub struct TrustStatus {
     /// fraction of a second): a state that changed after it is that verification's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_requested_at: Option<String>,
+    /// For a pair of AWS directories: the other side's trust as it was read with this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_trust: Option<PairedTrustStatus>,
+}
+
+/// The other side of a pair of AWS directories, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairedTrustStatus {
+    /// The remote directory.
+    pub directory_id: String,
+    /// Its trust for this directory's domain.
+    pub trust_id: String,
+    /// Its Directory Service state (`Deleted` when it is gone).
+    pub trust_state: TrustState,
+    /// The Directory Service's reason, verbatim.
+    pub trust_state_reason: String,
+    /// Whether the cleanup step deleted it.
+    #[serde(default)]
+    pub trust_deleted: bool,
 }
 
 /// The Task's result: the plan passed through, and the new status. Returning the whole workflow

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use time::OffsetDateTime;
 
-use crate::domain::{classify_state, normalize_domain, DirectoryInfo, SelectiveAuth, StateClass, TrustInfo, TrustState};
+use crate::domain::{classify_state, normalize_domain, DirectoryInfo, SelectiveAuth, StateClass, TrustDirection, TrustInfo, TrustState};
 use crate::error::WorkflowError;
 use crate::network::{parse_cidr_lenient, Ipv4Cidr};
 use crate::request::{ExistingTrustPolicy, TrustRequest};
@@ -126,6 +126,36 @@ pub struct Plan {
     /// that is not a time fails the step that reads it, instead of meaning "never").
     #[serde(with = "crate::times::rfc3339_seconds")]
     pub deadline: OffsetDateTime,
+    /// For a pair of AWS directories (`remoteDirectoryId`): the other side, which the workflow
+    /// creates and follows too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_side: Option<PairedSide>,
+}
+
+/// The other side of a trust between two AWS Managed Microsoft AD directories: a trust on the
+/// remote directory for this directory's domain, in the complementary direction, with the same
+/// password (the directions must be complementary: Two-Way with Two-Way, Outgoing with Incoming).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairedSide {
+    /// The remote AWS directory.
+    pub directory: DirectoryInfo,
+    /// The direction as seen from the remote directory.
+    pub trust_direction: TrustDirection,
+    /// Its conditional forwarder for this directory's domain: this directory's DNS addresses.
+    pub conditional_forwarder_ip_addrs: Vec<String>,
+    /// The remote side's trust, once the creation step made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_id: Option<String>,
+}
+
+/// The direction the other side of a trust must have.
+pub fn complementary(direction: TrustDirection) -> TrustDirection {
+    match direction {
+        TrustDirection::TwoWay => TrustDirection::TwoWay,
+        TrustDirection::OneWayOutgoing => TrustDirection::OneWayIncoming,
+        TrustDirection::OneWayIncoming => TrustDirection::OneWayOutgoing,
+    }
 }
 
 /// Whether an existing trust has the requested type and direction.

@@ -131,6 +131,11 @@ pub struct TrustRequest {
     /// CloudFormation's `ServiceTimeout`, gets its verdict before that deadline).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::times::optional_rfc3339_seconds")]
     pub remote_side_wait_until: Option<time::OffsetDateTime>,
+    /// When the remote domain is another AWS Managed Microsoft AD directory of this account: its id.
+    /// The workflow then creates both sides (complementary directions, the same password) and
+    /// follows both; the forwarders default to that directory's DNS addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_directory_id: Option<String>,
 }
 
 const FIELDS: &[&str] = &[
@@ -151,6 +156,7 @@ const FIELDS: &[&str] = &[
     "onExistingTrust",
     "requestedBy",
     "remoteSideWaitUntil",
+    "remoteDirectoryId",
 ];
 
 /// Takes the request out of what started the workflow: an EventBridge event whose `detail` is
@@ -210,6 +216,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     let on_existing_trust = parse_on_existing_trust(object, &mut violations);
     let requested_by = parse_requested_by(object, &mut violations);
     let remote_side_wait_until = parse_remote_side_wait_until(object, &mut violations);
+    let remote_directory_id = parse_remote_directory_id(object, directory_id.as_deref(), &mut violations);
 
     match (
         request_id,
@@ -223,7 +230,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         selective_auth,
         trust_password,
         notify,
-        (on_existing_trust, remote_side_wait_until),
+        (on_existing_trust, remote_side_wait_until, remote_directory_id),
     ) {
         (
             Some(request_id),
@@ -237,7 +244,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             Some(selective_auth),
             Some(trust_password),
             Some(notify),
-            (Some(on_existing_trust), Some(remote_side_wait_until)),
+            (Some(on_existing_trust), Some(remote_side_wait_until), Some(remote_directory_id)),
         ) if violations.is_empty() => Ok(TrustRequest {
             request_id,
             directory_id,
@@ -256,6 +263,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             on_existing_trust,
             requested_by,
             remote_side_wait_until,
+            remote_directory_id,
         }),
         _ => Err(WorkflowError::ValidationFailed(violations)),
     }
@@ -392,6 +400,31 @@ fn parse_selective_auth(object: &Map<String, Value>, violations: &mut Vec<Violat
             },
             violations,
         ),
+    }
+}
+
+/// The request's `remoteDirectoryId` (`Some(None)` when not given), or `None` with the broken rule
+/// added to `violations`.
+fn parse_remote_directory_id(
+    object: &Map<String, Value>,
+    directory_id: Option<&str>,
+    violations: &mut Vec<Violation>,
+) -> Option<Option<String>> {
+    match object.get("remoteDirectoryId") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(id)) if is_directory_id(id) && Some(id.as_str()) != directory_id => Some(Some(id.clone())),
+        Some(Value::String(id)) if is_directory_id(id) => {
+            violations.push(Violation::new("remoteDirectoryId", "must name another directory than directoryId", id));
+            None
+        }
+        Some(value) => {
+            violations.push(Violation::new(
+                "remoteDirectoryId",
+                "must match ^d-[0-9a-f]{10}$ (the other AWS Managed Microsoft AD directory of the pair)",
+                display_json(value),
+            ));
+            None
+        }
     }
 }
 

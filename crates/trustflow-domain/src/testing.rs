@@ -36,6 +36,7 @@ pub struct PlanBuilder {
     action: PlanAction,
     trust_id: Option<String>,
     deadline: OffsetDateTime,
+    paired_side: Option<crate::plan::PairedSide>,
 }
 
 impl Default for PlanBuilder {
@@ -49,6 +50,7 @@ impl Default for PlanBuilder {
             action: PlanAction::Create,
             trust_id: None,
             deadline: time::macros::datetime!(2099-01-01 00:00 UTC),
+            paired_side: None,
         }
     }
 }
@@ -99,6 +101,13 @@ impl PlanBuilder {
             ip_routes: Vec::new(),
             preflight_findings: Vec::new(),
             deadline: self.deadline,
+            paired_side: self.paired_side,
         }
+    }
+
+    /// The other side of a pair of AWS directories.
+    pub fn paired_side(mut self, side: crate::plan::PairedSide) -> Self {
+        self.paired_side = Some(side);
+        self
     }
 }

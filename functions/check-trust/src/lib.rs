@@ -14,10 +14,12 @@
 
 use trustflow_aws::ports::{DirectoryReader, TaskAnswer, TaskCallbacks, TrustMaintainer};
 use trustflow_domain::domain::TrustInfo;
-use trustflow_domain::domain::{classify_state, StateClass, TrustState};
+use trustflow_domain::domain::{classify_state, normalize_domain, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
-use trustflow_domain::handoff::{CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, RemovalCheckOutput, TrustStatus};
-use trustflow_domain::plan::{Change, Plan, PlanAction};
+use trustflow_domain::handoff::{
+    CheckInput, CheckOutput, Mode, Outcome, PairedTrustStatus, RemovalCheckInput, RemovalCheckOutput, TrustStatus,
+};
+use trustflow_domain::plan::{Change, PairedSide, Plan, PlanAction};
 use trustflow_domain::ready::{answered_since, parse_precise, precise, ReadySignal};
 use trustflow_domain::remedy::remedy_for;
 use trustflow_domain::time::{Duration, OffsetDateTime};
@@ -93,8 +95,32 @@ pub async fn check_trust<D>(
 where
     D: DirectoryReader + TrustMaintainer,
 {
-    let plan = &input.plan;
+    let plan = input.plan.clone();
     let trust_id = plan.trust_id.clone().ok_or_else(|| WorkflowError::Internal("the plan has no trustId to check".to_owned()))?;
+    let mode = input.mode;
+    let checked = check_this_side(input, &trust_id, settings, directory_api, now).await;
+    let plan = &plan;
+    match (plan.paired_side.as_ref(), mode) {
+        (Some(side), Mode::Poll | Mode::Reverify | Mode::VerifyNow | Mode::FollowVerification) => {
+            with_paired_side(plan, side, mode, checked, settings, directory_api, now).await
+        }
+        _ => checked,
+    }
+}
+
+/// One check of the trust the plan follows on its own directory.
+async fn check_this_side<D>(
+    input: CheckInput,
+    trust_id: &str,
+    settings: &Settings,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError>
+where
+    D: DirectoryReader + TrustMaintainer,
+{
+    let plan = &input.plan;
+    let trust_id = trust_id.to_owned();
     match input.mode {
         Mode::Poll => poll(plan, &trust_id, settings, directory_api, now).await,
         Mode::Reverify => reverify(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
@@ -105,7 +131,7 @@ where
             verify_now(plan, &trust_id, input.status.as_ref(), &signal, directory_api, now).await
         }
         Mode::FollowVerification => follow_verification(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
-        Mode::Cleanup => cleanup(plan, &trust_id, input.status, settings, directory_api).await,
+        Mode::Cleanup => cleanup(plan, &trust_id, input.status.clone(), settings, directory_api).await,
         Mode::Remove => Err(WorkflowError::Internal("mode remove needs a removal plan".to_owned())),
     }
 }
@@ -133,6 +159,7 @@ where
         trust_deleted: true,
         remote_side_reported_ready_at: None,
         verification_requested_at: None,
+        paired_trust: None,
     };
     match directory_api.describe_trust(&removal.directory_id, &trust_id).await? {
         None => Ok(RemovalCheckOutput { status: removed(TrustState::Deleted), plan }),
@@ -163,6 +190,102 @@ fn status(plan: &Plan, trust_id: &str, outcome: Outcome, trust: Option<&TrustInf
         trust_deleted: false,
         remote_side_reported_ready_at: None,
         verification_requested_at: None,
+        paired_trust: None,
+    }
+}
+
+/// Until when the remote side is waited for, from now: the deployment's window, or the request's
+/// own end of the wait when that comes earlier (never later).
+fn remote_side_deadline(plan: &Plan, settings: &Settings, now: OffsetDateTime) -> String {
+    let window = Duration::seconds(i64::try_from(settings.remote_side_window_seconds).unwrap_or(i64::MAX / 2));
+    let deadline = plan.request.remote_side_wait_until.map_or(now + window, |until| until.min(now + window));
+    rfc3339(deadline)
+}
+
+/// A pair of AWS directories: the verdict on this side, joined with the other side's trust. The
+/// pair is verified when both sides are; a side that failed or is gone fails the pair; while the
+/// other side is still being created the step waits (`TrustPending`); while it is not verified yet
+/// the pair awaits it, and each re-verification asks AWS to verify that side too.
+async fn with_paired_side<D>(
+    plan: &Plan,
+    side: &PairedSide,
+    mode: Mode,
+    checked: Result<TrustStatus, WorkflowError>,
+    settings: &Settings,
+    directory_api: &D,
+    now: OffsetDateTime,
+) -> Result<TrustStatus, WorkflowError>
+where
+    D: DirectoryReader + TrustMaintainer,
+{
+    let Some(remote_id) = side.trust_id.as_deref() else { return checked };
+    let remote_directory = side.directory.directory_id.as_str();
+    let remote = directory_api.describe_trust(remote_directory, remote_id).await?;
+    let paired = PairedTrustStatus {
+        directory_id: remote_directory.to_owned(),
+        trust_id: remote_id.to_owned(),
+        trust_state: remote.as_ref().map_or(TrustState::Deleted, |trust| trust.state.clone()),
+        trust_state_reason: remote.as_ref().map_or_else(
+            || "The trust no longer exists: it was deleted outside this workflow.".to_owned(),
+            |trust| trust.state_reason.clone(),
+        ),
+        trust_deleted: false,
+    };
+    let remote_class = remote.as_ref().map(|trust| classify_state(&trust.state, side.trust_direction));
+    let mut status = match checked {
+        Ok(status) => status,
+        Err(WorkflowError::TrustAwaitingRemoteSide(why)) => {
+            // This side is verified again at this re-verification; so is the other, if it needs it.
+            if remote_class == Some(StateClass::AwaitingRemoteSide) {
+                directory_api.verify_trust(remote_id).await?;
+            }
+            return Err(WorkflowError::TrustAwaitingRemoteSide(why));
+        }
+        Err(error) => return Err(error),
+    };
+    status.paired_trust = Some(paired.clone());
+    if !matches!(status.outcome, Outcome::Verified | Outcome::AwaitingRemoteSide) {
+        return Ok(status);
+    }
+    let local_domain = normalize_domain(&plan.directory.name);
+    let fail = |mut status: TrustStatus, reason: String| {
+        status.remedy = Some(remedy_for(&reason, remote_directory, &local_domain));
+        status.outcome = Outcome::Failed;
+        status.trust_state_reason = format!("the other side of the pair (trust {remote_id} on {remote_directory}): {reason}");
+        status
+    };
+    match remote_class {
+        None => Ok(fail(status, paired.trust_state_reason)),
+        Some(StateClass::Failed) => Ok(fail(status, paired.trust_state_reason)),
+        Some(StateClass::Done) => Ok(status),
+        Some(StateClass::Pending) if mode == Mode::Poll && now >= plan.deadline => {
+            status.outcome = Outcome::TimedOut;
+            Ok(status)
+        }
+        Some(StateClass::Pending) if mode == Mode::Poll => {
+            Err(WorkflowError::TrustPending(format!("the other side of the pair, trust {remote_id}, is {}", paired.trust_state)))
+        }
+        Some(class) => {
+            // This side is verified (or waits itself); the other is not verified yet.
+            if mode == Mode::Poll {
+                if status.remote_side_deadline.is_none() {
+                    status.remote_side_deadline = Some(remote_side_deadline(plan, settings, now));
+                }
+                status.outcome = Outcome::AwaitingRemoteSide;
+                return Ok(status);
+            }
+            if past(status.remote_side_deadline.as_deref(), now) {
+                status.outcome = Outcome::RemoteSideTimedOut;
+                return Ok(status);
+            }
+            if class == StateClass::AwaitingRemoteSide {
+                directory_api.verify_trust(remote_id).await?;
+            }
+            Err(WorkflowError::TrustAwaitingRemoteSide(format!(
+                "the other side of the pair, trust {remote_id}, is {}; verification requested again",
+                paired.trust_state
+            )))
+        }
     }
 }
 
@@ -201,11 +324,8 @@ async fn poll<D: DirectoryReader>(
         StateClass::Done => Ok(status(plan, trust_id, Outcome::Verified, Some(&trust), now)),
         StateClass::Failed => Ok(status(plan, trust_id, Outcome::Failed, Some(&trust), now)),
         StateClass::AwaitingRemoteSide => {
-            let window = Duration::seconds(i64::try_from(settings.remote_side_window_seconds).unwrap_or(i64::MAX / 2));
             let mut awaiting = status(plan, trust_id, Outcome::AwaitingRemoteSide, Some(&trust), now);
-            // A request's own end of the wait can only come earlier than the deployment's window.
-            let deadline = plan.request.remote_side_wait_until.map_or(now + window, |until| until.min(now + window));
-            awaiting.remote_side_deadline = Some(rfc3339(deadline));
+            awaiting.remote_side_deadline = Some(remote_side_deadline(plan, settings, now));
             Ok(awaiting)
         }
         StateClass::Pending if now >= plan.deadline => Ok(status(plan, trust_id, Outcome::TimedOut, Some(&trust), now)),
@@ -373,6 +493,17 @@ where
         directory_api.delete_trust(trust_id, delete_forwarder).await?;
         tracing::info!(trust_id, delete_forwarder, "deleted the failed trust");
         status.trust_deleted = true;
+        // A pair is removed whole: the other side goes with this one (with the forwarder it made).
+        if let Some(remote_id) = plan.paired_side.as_ref().and_then(|side| side.trust_id.as_deref()) {
+            let remote_directory = plan.paired_side.as_ref().map(|side| side.directory.directory_id.as_str()).unwrap_or_default();
+            if directory_api.describe_trust(remote_directory, remote_id).await?.is_some_and(|trust| trust.state != TrustState::Deleted) {
+                directory_api.delete_trust(remote_id, true).await?;
+                tracing::info!(trust_id = remote_id, "deleted the other side of the failed pair");
+            }
+            if let Some(paired) = status.paired_trust.as_mut() {
+                paired.trust_deleted = true;
+            }
+        }
     }
     Ok(status)
 }

@@ -6,6 +6,8 @@ use trustflow_domain::plan::Change;
 use trustflow_domain::ready::TaskToken;
 use trustflow_domain::testing::PlanBuilder;
 
+use trustflow_domain::plan::PairedSide;
+
 use super::*;
 
 const DIR: &str = "d-1234567890";
@@ -95,6 +97,7 @@ fn status_of(trust_id: &str) -> TrustStatus {
         trust_deleted: false,
         remote_side_reported_ready_at: None,
         verification_requested_at: None,
+        paired_trust: None,
     }
 }
 
@@ -376,4 +379,78 @@ async fn a_verification_begun_before_the_signal_is_waited_out_and_then_one_is_as
     assert_eq!((back.outcome, back.verification_requested_at.as_deref()), (Outcome::AwaitingRemoteSide, None));
     let followed = signalled(&aws, Mode::FollowVerification, plan("Two-Way", &id, PlanAction::Create), back, 40, stuck + 1).await;
     assert_eq!(followed.expect("nothing to follow").outcome, Outcome::AwaitingRemoteSide);
+}
+
+const REMOTE_DIR: &str = "d-0987654321";
+
+/// A plan for a pair: this side `local`, the other side `remote` on REMOTE_DIR.
+fn paired_plan(local: &str, remote: &str) -> Plan {
+    PlanBuilder::default()
+        .directory(sample_directory(DIR))
+        .action(PlanAction::Create)
+        .trust_id(local)
+        .deadline(at(100))
+        .paired_side(PairedSide {
+            directory: sample_directory(REMOTE_DIR),
+            trust_direction: trustflow_domain::domain::TrustDirection::TwoWay,
+            conditional_forwarder_ip_addrs: vec!["10.0.0.2".to_owned()],
+            trust_id: Some(remote.to_owned()),
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn a_pair_is_verified_when_both_sides_are() {
+    let aws = FakeAws::default();
+    let local = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = aws.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "Verified", "");
+    let status = run(&aws, Mode::Poll, paired_plan(&local, &remote), None, 10).await.expect("verified");
+    assert_eq!(status.outcome, Outcome::Verified);
+    let paired = status.paired_trust.expect("the other side is reported");
+    assert_eq!((paired.directory_id.as_str(), paired.trust_id.as_str()), (REMOTE_DIR, remote.as_str()));
+}
+
+#[tokio::test]
+async fn a_pair_whose_other_side_is_not_verified_yet_awaits_it_and_reverification_asks_aws_to_verify_it() {
+    let aws = FakeAws::default();
+    let local = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = aws.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "VerifyFailed", "Access is denied.");
+    let awaiting = run(&aws, Mode::Poll, paired_plan(&local, &remote), None, 10).await.expect("awaiting");
+    assert_eq!(awaiting.outcome, Outcome::AwaitingRemoteSide);
+    assert_eq!(awaiting.remote_side_deadline.as_deref(), Some("1970-01-01T00:10:10Z"));
+    let error = run(&aws, Mode::Reverify, paired_plan(&local, &remote), Some(awaiting.clone()), 20).await.expect_err("still waiting");
+    assert!(matches!(error, WorkflowError::TrustAwaitingRemoteSide(_)), "{error:?}");
+    assert_eq!(aws.count("VerifyTrust"), 1, "the other side was verified again");
+    aws.set_state(&remote, "Verified", "");
+    let verified = run(&aws, Mode::Reverify, paired_plan(&local, &remote), Some(awaiting), 30).await.expect("verified");
+    assert_eq!(verified.outcome, Outcome::Verified);
+}
+
+#[tokio::test]
+async fn a_pair_fails_when_the_other_side_fails_or_is_gone_naming_it() {
+    let aws = FakeAws::default();
+    let local = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = aws.add_trust(
+        REMOTE_DIR,
+        "aws.example.com",
+        "Two-Way",
+        "Failed",
+        "The specified domain either does not exist or could not be contacted.",
+    );
+    let failed = run(&aws, Mode::Poll, paired_plan(&local, &remote), None, 10).await.expect("failed");
+    assert_eq!(failed.outcome, Outcome::Failed);
+    assert!(failed.trust_state_reason.contains(&remote) && failed.trust_state_reason.contains(REMOTE_DIR), "{}", failed.trust_state_reason);
+    let gone = run(&aws, Mode::Poll, paired_plan(&local, "t-gone000000"), None, 10).await.expect("failed");
+    assert_eq!(gone.outcome, Outcome::Failed);
+}
+
+#[tokio::test]
+async fn cleanup_of_a_failed_pair_deletes_both_sides() {
+    let aws = FakeAws::default();
+    let local = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = aws.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "Failed", "x");
+    let failed = run(&aws, Mode::Poll, paired_plan(&local, &remote), None, 10).await.expect("failed");
+    let cleaned = run(&aws, Mode::Cleanup, paired_plan(&local, &remote), Some(failed), 11).await.expect("cleaned");
+    assert!(cleaned.trust_deleted && cleaned.paired_trust.expect("reported").trust_deleted);
+    assert_eq!((aws.state_of(&local), aws.state_of(&remote)), (None, None));
 }

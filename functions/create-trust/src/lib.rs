@@ -10,7 +10,8 @@ use trustflow_aws::ports::{CreateOutcome, DirectoryReader, IpRoutes, NewTrust, S
 use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::network::Ipv4Cidr;
-use trustflow_domain::plan::{is_requested_shape, missing_ip_routes, same_addresses, Change, Plan, PlanAction};
+use trustflow_domain::plan::{is_requested_shape, missing_ip_routes, same_addresses, Change, PairedSide, Plan, PlanAction};
+use trustflow_domain::secret::TrustPassword;
 
 /// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
 /// only once the password has been read and checked, and says plainly when the new one then failed.
@@ -53,6 +54,11 @@ where
         None => None,
     };
     let outcome = directory_api.create_trust(&new_trust, &password).await;
+    // A pair of AWS directories: the other side with the same password, while it is still here.
+    let paired = match (&outcome, plan.paired_side.as_ref()) {
+        (Ok(_), Some(side)) => Some(create_paired_side(&plan, side, directory_api, &password).await),
+        _ => None,
+    };
     drop(password); // zeroed here: nothing after this line can reach it.
     let outcome = match (outcome, replaced) {
         (Ok(outcome), _) => outcome,
@@ -78,7 +84,80 @@ where
             plan.action = PlanAction::Adopt;
         }
     }
+    match paired {
+        None => {}
+        Some(Ok(remote_trust_id)) => {
+            tracing::info!(trust_id = %remote_trust_id, request_id = %request.request_id, "the paired side created");
+            if let Some(side) = plan.paired_side.as_mut() {
+                side.trust_id = Some(remote_trust_id);
+            }
+        }
+        // Retried by the state machine: the next attempt finds this side created and makes the other.
+        Some(Err(error @ (WorkflowError::Transient(_) | WorkflowError::TrustPending(_)))) => return Err(error),
+        Some(Err(error)) => return Err(paired_side_not_created(&plan, directory_api, &error).await),
+    }
     Ok(plan)
+}
+
+/// Creates the other side of a pair of AWS directories: a trust on the remote directory for this
+/// directory's domain, in the complementary direction, with the same password; a retried step
+/// finds it there and follows it.
+async fn create_paired_side<D>(plan: &Plan, side: &PairedSide, directory_api: &D, password: &TrustPassword) -> Result<String, WorkflowError>
+where
+    D: DirectoryReader + TrustCreator,
+{
+    let request = &plan.request;
+    let local_domain = normalize_domain(&plan.directory.name);
+    let new_trust = NewTrust {
+        directory_id: side.directory.directory_id.clone(),
+        remote_domain_name: local_domain.clone(),
+        trust_type: request.trust_type.as_api_str(),
+        trust_direction: side.trust_direction.as_api_str(),
+        conditional_forwarder_ip_addrs: side.conditional_forwarder_ip_addrs.clone(),
+        conditional_forwarder_ipv6_addrs: Vec::new(),
+        selective_auth: request.selective_auth.as_api_str(),
+    };
+    match directory_api.create_trust(&new_trust, password).await? {
+        CreateOutcome::Created(trust_id) => Ok(trust_id),
+        CreateOutcome::AlreadyExists => {
+            let trusts = directory_api.list_trusts(&side.directory.directory_id).await?;
+            trusts
+                .into_iter()
+                .find(|t| normalize_domain(&t.remote_domain_name) == local_domain && t.trust_direction == side.trust_direction)
+                .map(|t| t.trust_id)
+                .ok_or_else(|| {
+                    WorkflowError::TrustConflict(format!(
+                        "{} has a trust for {local_domain} that is not the {} side this pair needs",
+                        side.directory.directory_id,
+                        side.trust_direction.as_api_str()
+                    ))
+                })
+        }
+    }
+}
+
+/// The error for "the other side of the pair was not created": this side is deleted first (with
+/// the forwarder its CreateTrust made), so that no half of a pair is left; the message says so.
+async fn paired_side_not_created<D: TrustMaintainer>(plan: &Plan, directory_api: &D, cause: &WorkflowError) -> WorkflowError {
+    let request = &plan.request;
+    let remote = plan.paired_side.as_ref().map(|side| side.directory.directory_id.as_str()).unwrap_or_default();
+    let Some(trust_id) = plan.trust_id.as_deref() else {
+        return WorkflowError::Internal("the first side of a pair has no trust id".to_owned());
+    };
+    let removed = match directory_api.delete_trust(trust_id, true).await {
+        Ok(()) => format!("so the first side, trust {trust_id} on {}, was deleted: no part of the pair is left", request.directory_id),
+        Err(error) => format!(
+            "and deleting the first side, trust {trust_id} on {}, failed too ({}): delete it by hand",
+            request.directory_id,
+            error.name()
+        ),
+    };
+    tracing::warn!(trust_id, request_id = %request.request_id, "the paired side was not created; the first side was deleted");
+    WorkflowError::TrustRejected(format!(
+        "the other side of the pair, on {remote} for {}, was not created ({}: {cause}), {removed}",
+        normalize_domain(&plan.directory.name),
+        cause.name()
+    ))
 }
 
 /// Adds the IP routes the plan lists that the directory does not have yet (a retried step finds

@@ -247,3 +247,45 @@ async fn a_replacement_whose_routes_cannot_be_added_keeps_the_working_trust() {
     assert_eq!(aws.count("DeleteTrust"), 0);
     assert_eq!(aws.state_of(&old).as_deref(), Some("Verified"));
 }
+
+const REMOTE_DIR: &str = "d-0987654321";
+
+fn pair_plan() -> Plan {
+    PlanBuilder::default()
+        .directory(sample_directory(DIR))
+        .request_field("trustPassword", json!({"secretId": "plain"}))
+        .action(PlanAction::Create)
+        .paired_side(trustflow_domain::plan::PairedSide {
+            directory: sample_directory(REMOTE_DIR),
+            trust_direction: trustflow_domain::domain::TrustDirection::TwoWay,
+            conditional_forwarder_ip_addrs: vec!["10.0.0.2".to_owned()],
+            trust_id: None,
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn a_pair_creates_both_sides_with_the_same_password_read_once() {
+    let aws = account();
+    let plan = create_trust(pair_plan(), &aws, &aws).await.expect("created");
+    let remote_id = plan.paired_side.as_ref().and_then(|side| side.trust_id.clone()).expect("the other side's id");
+    assert_eq!(*aws.passwords_seen.borrow(), [CANARY, CANARY], "both sides, one password");
+    assert_eq!(aws.count("GetSecretValue"), 1, "read once");
+    let trusts = aws.trusts.borrow();
+    let (directory, remote) = trusts.iter().find(|(_, t)| t.trust_id == remote_id).expect("made");
+    assert_eq!((directory.as_str(), remote.remote_domain_name.as_str()), (REMOTE_DIR, "aws.example.com"));
+    assert_eq!(aws.forwarder_addresses.borrow()[&(REMOTE_DIR.to_owned(), "aws.example.com".to_owned())], ["10.0.0.2"]);
+}
+
+#[tokio::test]
+async fn when_the_other_side_cannot_be_created_the_first_is_deleted_and_the_error_says_so() {
+    let aws = account();
+    aws.add_trust(REMOTE_DIR, "aws.example.com", "One-Way: Incoming", "Verified", "");
+    let error = create_trust(pair_plan(), &aws, &aws).await.expect_err("refused");
+    assert_eq!(error.name(), "TrustRejected");
+    let text = error.to_string();
+    assert!(text.contains("no part of the pair is left") && text.contains(REMOTE_DIR), "{text}");
+    assert_eq!(aws.count("DeleteTrust"), 1);
+    assert!(aws.trusts.borrow().iter().all(|(d, t)| d != DIR || t.state == trustflow_domain::domain::TrustState::Deleted || t.remote_domain_name != "corp.example.com"));
+    assert!(!text.contains(CANARY));
+}

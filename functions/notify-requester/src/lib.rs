@@ -287,6 +287,8 @@ struct Facts<'a> {
     trust_deleted: bool,
     /// The network pre-flight run when the trust failed for a network reason.
     network_findings: Option<&'a [Finding]>,
+    /// For a pair of AWS directories: the other side, as last read.
+    paired: Option<Value>,
 }
 
 impl<'a> Facts<'a> {
@@ -325,6 +327,7 @@ impl<'a> Facts<'a> {
             replaced_deleted,
             trust_deleted: status.is_some_and(|s| s.trust_deleted) || replaced_deleted,
             network_findings: None,
+            paired: paired_side(plan, status),
             failure,
         }
     }
@@ -371,6 +374,9 @@ fn message_body(facts: &Facts<'_>) -> String {
                 .to_owned()
         }
         Announcement::AlreadyInPlace => "already exists and works: nothing was changed".to_owned(),
+        Announcement::AwaitingRemoteSide if facts.paired.is_some() => {
+            "is created on both directories and waits for AWS to verify both sides".to_owned()
+        }
         Announcement::AwaitingRemoteSide => "is created on the AWS side and waits for the on-premises side".to_owned(),
         Announcement::Failed => "failed".to_owned(),
         Announcement::TimedOut => "was not ready before the workflow's deadline".to_owned(),
@@ -395,6 +401,19 @@ fn message_body(facts: &Facts<'_>) -> String {
         trust = facts.trust_id.as_deref().unwrap_or("(none)"),
         state = if facts.state_name.is_empty() { "(unknown)" } else { facts.state_name },
     );
+    if let Some(paired) = &facts.paired {
+        let text = |key: &str| paired.get(key).and_then(Value::as_str).map(str::to_owned);
+        body.push_str(&format!(
+            "Other side: {trust} on {name} ({dir}), {direction}, {state}{reason}{deleted}\n",
+            trust = text("trustId").map_or_else(|| "no trust (not created)".to_owned(), |id| format!("trust {id}")),
+            name = text("directoryName").unwrap_or_default(),
+            dir = text("directoryId").unwrap_or_default(),
+            direction = text("trustDirection").unwrap_or_default(),
+            state = text("trustState").unwrap_or_else(|| "(not read)".to_owned()),
+            reason = text("trustStateReason").map(|reason| format!(": {reason}")).unwrap_or_default(),
+            deleted = if paired.get("trustDeleted").and_then(Value::as_bool) == Some(true) { " (deleted)" } else { "" },
+        ));
+    }
     if !facts.plan.changes.is_empty() {
         let changes: Vec<String> = facts.plan.changes.iter().map(Change::describe).collect();
         let verb = if facts.announcement.is_success() { "Changed in place" } else { "Requested changes" };
@@ -472,7 +491,10 @@ fn message_body(facts: &Facts<'_>) -> String {
     {
         body.push_str("\nThe trust was left in place for inspection; delete it before sending a corrected request, or send it with \"onExistingTrust\": \"replace\".\n");
     }
-    if matches!(facts.announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created) {
+    // A pair's other side is an AWS directory the workflow set up itself: no on-premises steps.
+    if matches!(facts.announcement, Announcement::AwaitingRemoteSide | Announcement::RemoteSideTimedOut | Announcement::Created)
+        && facts.paired.is_none()
+    {
         body.push_str(&on_premises_instructions(facts.plan, facts.remote_side_deadline.unwrap_or_default()));
     }
     body
@@ -495,6 +517,22 @@ fn would_do(plan: &Plan) -> String {
         }
         PlanAction::AlreadyInPlace => "change nothing: the trust is already in place".to_owned(),
     }
+}
+
+/// The other side of a pair of AWS directories, for the requester: the status's reading of it, or
+/// what the plan knows when no status read it (a rejection, a failure before creation).
+fn paired_side(plan: &Plan, status: Option<&TrustStatus>) -> Option<Value> {
+    let side = plan.paired_side.as_ref()?;
+    let read = status.and_then(|status| status.paired_trust.as_ref());
+    Some(json!({
+        "directoryId": side.directory.directory_id,
+        "directoryName": side.directory.name,
+        "trustDirection": side.trust_direction.as_api_str(),
+        "trustId": read.map(|r| r.trust_id.clone()).or_else(|| side.trust_id.clone()),
+        "trustState": read.map(|r| r.trust_state.as_api_str()),
+        "trustStateReason": read.map(|r| r.trust_state_reason.as_str()).filter(|reason| !reason.is_empty()),
+        "trustDeleted": read.is_some_and(|r| r.trust_deleted),
+    }))
 }
 
 /// The result event's detail: the same facts, for a machine.
@@ -527,6 +565,7 @@ fn result_detail(facts: &Facts<'_>, now: OffsetDateTime) -> Value {
         "ipRoutes": (!facts.plan.ip_routes.is_empty()).then_some(&facts.plan.ip_routes),
         "preflightFindings": (!facts.plan.preflight_findings.is_empty()).then_some(&facts.plan.preflight_findings),
         "networkFindings": facts.network_findings,
+        "pairedSide": facts.paired,
         "error": facts.failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
         "occurredAt": rfc3339(now),
     })

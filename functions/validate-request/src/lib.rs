@@ -12,7 +12,7 @@ use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::handoff::WorkflowPlan;
 use trustflow_domain::network::{Finding, Ipv4Cidr};
-use trustflow_domain::plan::{changes_for, decide, with_changes, Plan};
+use trustflow_domain::plan::{changes_for, complementary, decide, with_changes, PairedSide, Plan};
 use trustflow_domain::preflight::{blocking_violations, remote_networks};
 use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, RemovalPlan};
 use trustflow_domain::request::PreflightMode;
@@ -40,9 +40,13 @@ pub async fn plan_request<D: DirectoryReader + IpRoutes, N: NetworkReader, S: Se
     secrets: &S,
     now: OffsetDateTime,
 ) -> Result<Plan, WorkflowError> {
-    let request = parse_request(input)?;
+    let mut request = parse_request(input)?;
     let directory = existing_directory(&request.directory_id, settings, directory_api).await?;
     let mut violations = directory_violations(&request.directory_id, &request.remote_domain_name, &directory, &settings.region);
+    let paired_side = match request.remote_directory_id.clone() {
+        Some(remote_id) => pair_with(&mut request, &directory, &remote_id, settings, directory_api, &mut violations).await?,
+        None => None,
+    };
     // The domain's forwarder, once the directory is one that has forwarders to ask about.
     let directory_fit = violations.is_empty();
     let forwarder = match directory_fit {
@@ -74,6 +78,17 @@ pub async fn plan_request<D: DirectoryReader + IpRoutes, N: NetworkReader, S: Se
 
     let trusts = directory_api.list_trusts(&request.directory_id).await?;
     let (action, existing) = decide(&request, &trusts)?;
+    if let (Some(existing), Some(remote_id)) = (existing.as_ref(), request.remote_directory_id.as_deref()) {
+        // A pair is created whole: adopting or replacing one side of it is not done.
+        return Err(WorkflowError::invalid(Violation::new(
+            "directoryId",
+            format!(
+                "already has a trust for {} ({}, {}): remove it first; a pair with {remote_id} is created whole or not at all",
+                request.remote_domain_name, existing.trust_id, existing.state
+            ),
+            request.directory_id.clone(),
+        )));
+    }
     let changes = existing.as_ref().map(|trust| changes_for(&request, trust, forwarder.as_deref())).unwrap_or_default();
     let (action, changes) = with_changes(action, existing.as_ref(), &request, changes)?;
     let deadline = now + time::Duration::seconds(i64::try_from(settings.deadline_seconds).unwrap_or(i64::MAX / 2));
@@ -90,7 +105,82 @@ pub async fn plan_request<D: DirectoryReader + IpRoutes, N: NetworkReader, S: Se
         directory,
         action,
         deadline,
+        paired_side,
     })
+}
+
+/// The other side of a trust between two AWS Managed Microsoft AD directories (`remoteDirectoryId`):
+/// the remote directory must be one this workflow can manage, its domain the request's
+/// `remoteDomainName`, its NetBIOS name another than this directory's, and it must have no trust for
+/// this directory's domain yet. The request's forwarders default to the remote directory's DNS
+/// addresses; the remote side forwards to this directory's.
+async fn pair_with<D: DirectoryReader>(
+    request: &mut TrustRequest,
+    directory: &DirectoryInfo,
+    remote_id: &str,
+    settings: &Settings,
+    directory_api: &D,
+    violations: &mut Vec<Violation>,
+) -> Result<Option<PairedSide>, WorkflowError> {
+    let Some(remote) = directory_api.describe_directory(remote_id).await? else {
+        violations.push(Violation::new(
+            "remoteDirectoryId",
+            format!("must name an existing directory in {} visible to trustflow", settings.region),
+            remote_id,
+        ));
+        return Ok(None);
+    };
+    let before = violations.len();
+    for violation in directory_violations(remote_id, &normalize_domain(&directory.name), &remote, &settings.region) {
+        violations.push(Violation { field: violation.field.replace("directoryId", "remoteDirectoryId"), ..violation });
+    }
+    if normalize_domain(&remote.name) != request.remote_domain_name {
+        violations.push(Violation::new(
+            "remoteDomainName",
+            format!("must be the domain of remoteDirectoryId {remote_id}, {}", normalize_domain(&remote.name)),
+            request.remote_domain_name.clone(),
+        ));
+    }
+    let same_netbios = matches!((&directory.short_name, &remote.short_name), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
+    if same_netbios {
+        violations.push(Violation::new(
+            "remoteDirectoryId",
+            format!(
+                "must have another NetBIOS name than {} (both are {})",
+                request.directory_id,
+                directory.short_name.as_deref().unwrap_or_default()
+            ),
+            remote_id,
+        ));
+    }
+    if violations.len() > before {
+        return Ok(None);
+    }
+    let local_domain = normalize_domain(&directory.name);
+    if let Some(existing) =
+        directory_api.list_trusts(remote_id).await?.into_iter().find(|trust| normalize_domain(&trust.remote_domain_name) == local_domain)
+    {
+        violations.push(Violation::new(
+            "remoteDirectoryId",
+            format!(
+                "already has a trust for {local_domain} ({}, {}, {}): remove it first; a pair is created whole or not at all",
+                existing.trust_id,
+                existing.trust_direction.as_api_str(),
+                existing.state
+            ),
+            remote_id,
+        ));
+        return Ok(None);
+    }
+    if request.conditional_forwarder_ip_addrs.is_empty() && request.conditional_forwarder_ipv6_addrs.is_empty() {
+        request.conditional_forwarder_ip_addrs = remote.dns_ip_addrs.iter().filter_map(|addr| addr.parse().ok()).collect();
+    }
+    Ok(Some(PairedSide {
+        trust_direction: complementary(request.trust_direction),
+        conditional_forwarder_ip_addrs: directory.dns_ip_addrs.clone(),
+        directory: remote,
+        trust_id: None,
+    }))
 }
 
 /// Runs the network pre-flight the request asks for. With `enforce`, each finding that stops the

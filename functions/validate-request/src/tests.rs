@@ -309,3 +309,49 @@ async fn a_preflight_turned_off_reads_nothing_from_ec2() {
     assert!(plan.preflight_findings.is_empty());
     assert_eq!(aws.count("DescribeSecurityGroups"), 0);
 }
+
+const REMOTE_DIR: &str = "d-0987654321";
+
+fn with_remote_directory(aws: &FakeAws, short_name: &str) {
+    let mut remote = sample_directory(REMOTE_DIR);
+    remote.name = "sales.example.com".to_owned();
+    remote.short_name = Some(short_name.to_owned());
+    remote.dns_ip_addrs = vec!["10.1.0.10".to_owned(), "10.1.0.11".to_owned()];
+    aws.directories.borrow_mut().push(remote);
+}
+
+fn pair_request() -> Value {
+    json!({
+        "requestId": "PAIR-1", "directoryId": DIR, "remoteDirectoryId": REMOTE_DIR, "remoteDomainName": "sales.example.com",
+        "trustDirection": "One-Way: Outgoing", "trustPassword": {"secretId": "trustflow/corp"}
+    })
+}
+
+#[tokio::test]
+async fn a_pair_plans_the_other_side_complementary_with_each_side_forwarding_to_the_other() {
+    let aws = account();
+    with_remote_directory(&aws, "SALES");
+    let plan = plan(&aws, &pair_request()).await.expect("accepted");
+    let side = plan.paired_side.expect("the other side is planned");
+    assert_eq!(side.directory.directory_id, REMOTE_DIR);
+    assert_eq!(side.trust_direction, trustflow_domain::domain::TrustDirection::OneWayIncoming);
+    assert_eq!(side.conditional_forwarder_ip_addrs, ["10.0.0.10", "10.0.0.11"], "this directory's DNS servers");
+    let forwarders: Vec<String> = plan.request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect();
+    assert_eq!(forwarders, ["10.1.0.10", "10.1.0.11"], "the requester gave none: the other directory's DNS servers");
+}
+
+#[tokio::test]
+async fn a_pair_is_refused_naming_what_is_wrong_with_the_other_directory() {
+    let aws = account();
+    assert_eq!(violation_fields(plan(&aws, &pair_request()).await), ["remoteDirectoryId"], "missing");
+    with_remote_directory(&aws, "AWSEX");
+    assert_eq!(violation_fields(plan(&aws, &pair_request()).await), ["remoteDirectoryId"], "the same NetBIOS name");
+    let mut other_domain = pair_request();
+    other_domain["remoteDomainName"] = json!("corp.example.com");
+    aws.directories.borrow_mut().retain(|d| d.directory_id != REMOTE_DIR);
+    with_remote_directory(&aws, "SALES");
+    assert_eq!(violation_fields(plan(&aws, &other_domain).await), ["remoteDomainName"], "not the other directory's domain");
+    aws.add_trust(REMOTE_DIR, "aws.example.com", "One-Way: Incoming", "Verified", "");
+    assert_eq!(violation_fields(plan(&aws, &pair_request()).await), ["remoteDirectoryId"], "it already trusts this directory");
+    assert_eq!(aws.count("CreateTrust"), 0);
+}

@@ -53,6 +53,7 @@ const BLAMED_BY_NAME: &[(&str, &str)] = &[
     ("notify", "notify"),
     ("on-existing-trust", "onExistingTrust"),
     ("remote-side-wait-until", "remoteSideWaitUntil"),
+    ("remote-directory-id", "remoteDirectoryId"),
     ("requested-by", "requestedBy"),
     ("request-", "(request)"),
 ];

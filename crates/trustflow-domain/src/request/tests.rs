@@ -455,3 +455,23 @@ fn several_broken_rules_are_listed_one_per_line_and_none_is_split() {
     assert!(lines[2].starts_with("- directoryId: ") && lines[2].ends_with("(got \"d-1; 2\")"), "{message}");
     assert_eq!(lines.len(), 3, "{message}");
 }
+
+#[test]
+fn a_pair_must_name_another_directory_than_its_own() {
+    let mut request = serde_json::json!({
+        "requestId": "REQ-1", "directoryId": "d-1234567890", "remoteDomainName": "sales.example.com",
+        "remoteDirectoryId": "d-1234567890", "trustDirection": "Two-Way", "trustPassword": {"secretId": "s"}
+    });
+    match parse_request(&request) {
+        Err(WorkflowError::ValidationFailed(violations)) => {
+            assert_eq!(violations.len(), 1, "{violations:?}");
+            assert_eq!(violations[0].field, "remoteDirectoryId");
+            assert!(violations[0].rule.contains("another directory"), "{}", violations[0].rule);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    request["remoteDirectoryId"] = serde_json::json!("d-0987654321");
+    let parsed = parse_request(&request).expect("a pair without forwarders is valid: they default to the other directory's DNS");
+    assert_eq!(parsed.remote_directory_id.as_deref(), Some("d-0987654321"));
+    assert!(parsed.conditional_forwarder_ip_addrs.is_empty());
+}

@@ -55,21 +55,23 @@ AWAITING = "Trust Awaiting Remote Side"
 BURST_ON_AWS = """\
 ### A burst of 1,000 on AWS, on paper
 
-Default quotas per account and Region (documented values; the Regions named are those with the larger buckets):
+Default quotas per account and Region (documented values; the Regions named are those with the larger buckets;
+numbers checked against the AWS documentation pages listed under "Sources" on 2026-11-26):
 
 | limit | default | what a burst of 1,000 asks of it |
 |---|---|---|
 | Step Functions StartExecution (Standard), token bucket | bucket 1,300, refill 300/s in us-east-1, us-west-2, eu-west-1; bucket 800, refill 150/s elsewhere | 1,000 calls (one per request; a duplicate send is one more call answered "already exists"): within the bucket in the three large Regions; elsewhere ~200 throttled, refilled within ~1.5 s |
-| Step Functions state transitions (Standard) | bucket 5,000, refill 5,000/s in the same three Regions, 800/800 elsewhere; lower for new accounts | ~2 transitions per execution in its first second (~2,000), then ~9 per happy run over a minute: within the bucket in the large Regions; elsewhere transitions are delayed, not lost |
-| Lambda concurrent executions | 1,000 per Region, shared by all functions | concurrency = arrival rate x duration: 1,000 arrivals in a second x ~20-50 ms warm is ~50 at once; only 1,000 arrivals within the same ~50 ms would use the whole quota |
-| Lambda scaling rate | 1,000 execution environments every 10 s, per function | not reached for the same reason |
-| EC2 Describe* (the network pre-flight: DescribeSecurityGroups, DescribeNetworkAcls, DescribeRouteTables, DescribeVpcs) | request token bucket per API: 100, refill 20/s, for non-mutating actions | ~1,000 calls per API in the first seconds: 100 pass, the other ~900 drain at 20/s, ~45 s |
+| Step Functions state transitions (Standard), token bucket | bucket 5,000, refill 1,500/s in the same three Regions; bucket 800, refill 500/s elsewhere; lower for new accounts | ~2 transitions per execution in its first second (~2,000), then ~9 per happy run over a minute: within the bucket in the large Regions; elsewhere ~1,200 wait for refills (~2.5 s); throttled transitions are delayed, not lost |
+| Lambda concurrent executions | 1,000 per Region, shared by all functions; lower for new accounts | concurrency = arrival rate x duration: 1,000 arrivals in a second x ~20-50 ms warm is ~50 at once; only 1,000 arrivals within the same ~50 ms would use the whole quota |
+| Lambda concurrency scaling rate | 1,000 execution environments every 10 s, per function | not reached for the same reason |
+| EC2 Describe* (the network pre-flight: DescribeSecurityGroups, DescribeNetworkAcls, DescribeRouteTables, DescribeVpcs) | request token bucket per API: 100, refill 20/s, for non-mutating actions; DescribeSecurityGroups requested with neither a filter nor pagination (trustflow asks by group id, without `Filters` or `MaxResults`) draws on the smaller "unfiltered and unpaginated" bucket: 50, refill 10/s | ~1,000 calls per API in the first seconds: DescribeNetworkAcls, DescribeRouteTables, DescribeVpcs: 100 pass, ~900 drain at 20/s, ~45 s; DescribeSecurityGroups: 50 pass, ~950 drain at 10/s, ~95 s |
 | Directory Service API rates (DescribeDirectories, DescribeTrusts, CreateTrust, VerifyTrust, ...) | not documented: the Directory Service quotas list directories, snapshots and the like, no request rates | ~5-15 calls per request (table above); at an assumed 20/s like the emulated one, ~10,000 calls take minutes |
 
-First limit hit: of the documented ones, the EC2 Describe* buckets of the validation step's network pre-flight
-(100 then 20/s per API, against ~1,000 calls in the first seconds), well before StartExecution (outside the three
-large Regions its 800 bucket is next), state transitions or Lambda concurrency. Directory Service's own rate, not
-published, may well come first: the burst above shows how the workflow copes when it does.
+First limit hit: of the documented ones, DescribeSecurityGroups' "unfiltered and unpaginated" bucket in the validation
+step's network pre-flight (50 then 10/s, against ~1,000 calls in the first seconds), then the other EC2 Describe*
+buckets (100 then 20/s per API), well before StartExecution (outside the three large Regions its 800 bucket is next),
+state transitions or Lambda concurrency. Directory Service's own rate, not published, may well come first: the burst
+above shows how the workflow copes when it does.
 
 What the workflow does when it hits one: a throttled call (`ThrottlingException`, `RequestLimitExceeded`,
 `TooManyRequestsException`) is retried by the AWS SDK first (standard mode: 3 attempts, exponential backoff with
@@ -79,21 +81,27 @@ are only delayed. A request whose calls stay throttled past that (~30-60 s in al
 Catch sends it to NotifyRejection (the requester is told it was not started and to send it again), the later Tasks'
 Catch to NotifyOutcome, and the trust, if created, is kept or adopted by the retry. A throttled StartExecution is
 answered 429 on the API ("retry the same request": the execution name makes the retry idempotent) and fails an
-event's invocation, which Lambda retries as an asynchronous invocation. So the 45 s EC2 drain is about as long as
-the validation's retry window: with 1,000 requests at once, some validations at the tail could be told to resend.
+event's invocation, which Lambda retries as an asynchronous invocation. So the ~95 s DescribeSecurityGroups drain is
+longer than the validation's retry window: with 1,000 requests at once, validations at the tail would be told to
+resend. Asking DescribeSecurityGroups with a `group-id` filter or with `MaxResults` would put it in the larger bucket
+(100, 20/s: ~45 s, about the retry window).
 
-Sources (AWS documentation):
+Sources (AWS documentation, by page title):
 - "Step Functions service quotas", https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
-  (quotas related to API action throttling and to state throttling; "New AWS accounts have reduced state
-  transition quotas").
-- "Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (concurrent executions 1,000).
-- "Lambda scaling behavior", https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html (1,000 execution
-  environments every 10 seconds per function; 429 beyond).
+  ("Quotas related to API action throttling": StartExecution; "Quotas related to state throttling": StateTransition;
+  "New AWS accounts have reduced state transition quotas"). The state-transition figures are those of the guide's
+  table as last published in its public source (github.com/awsdocs/aws-step-functions-developer-guide,
+  doc_source/limits-overview.md, 2023); the page says Step Functions may raise bucket sizes and refill rates at any time.
+- "Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (concurrent executions
+  1,000; "New AWS accounts have reduced concurrency and memory quotas").
+- "Lambda scaling behavior", https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html ("Concurrency scaling
+  rate": 1,000 execution environment instances every 10 seconds, per function; 429 beyond).
 - "Request throttling for the Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
-  (token buckets; DescribeHosts' 100 tokens refilled at 20/s as the non-mutating example; `RequestLimitExceeded`).
+  ("Request token bucket sizes and refill rates": non-mutating actions 100 / 20 per second; unfiltered and unpaginated
+  non-mutating actions, DescribeSecurityGroups among them, 50 / 10; `RequestLimitExceeded`).
 - "AWS Directory Service endpoints and quotas", https://docs.aws.amazon.com/general/latest/gr/ds_region.html, and
   "AWS Managed Microsoft AD quotas" in the Directory Service Administration Guide: no API request rates.
-- "Error retries and exponential backoff in AWS" / the AWS SDKs and Tools Reference Guide, "Retry behavior",
+- "Retry behavior" in the AWS SDKs and Tools Reference Guide,
   https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html (standard mode: 3 attempts)."""
 
 
@@ -134,7 +142,7 @@ def plan_requests(directories: list[str], total: int, twice: int, seed: int) -> 
 
 class BurstStack(LocalStack):
     """The local stack with `cargo lambda watch --concurrency N`: up to N instances of each function
-    at once (Lambda gives each function up to the account's concurrency; the default here is 1)."""
+    at once (Lambda gives each function up to the account's concurrency; the end-to-end tests run 1)."""
 
     def __init__(self, settings: Settings, concurrency: int, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -249,9 +257,18 @@ def main() -> int:
     parser.add_argument("--twice", type=int, default=10, help="requests also sent through the other entrance")
     parser.add_argument("--rate", type=float, default=8.0, help="Directory Service calls a second per account before ThrottlingException")
     parser.add_argument("--burst", type=float, default=16.0, help="the throttle's bucket size")
-    # 1, as the end-to-end tests run: with --concurrency 4, cargo lambda watch stopped handing queued
-    # invocations to its idle instances after ~120 executions of a 200-request burst (a harness stall).
+    # 1, as the end-to-end tests run. (A 200-request burst once stalled at 4, and at 1: cargo lambda watch
+    # deadlocks with 100 invocations of one function queued, whatever the concurrency; the emulator's InvokeGate
+    # now keeps fewer than that outstanding.) At 4, more calls run at once against the throttle: in a run of
+    # 2026-11-26, 10 of 200 requests were answered "Trust Failed" once throttling outlasted every retry.
     parser.add_argument("--concurrency", type=int, default=1, help="instances of each function at once (cargo lambda watch)")
+    # Each awaiting request re-verifies once per interval (AwaitRemoteSide times out and runs check-trust again),
+    # one DescribeTrusts each: the interval must keep that below the throttle's rate, and above the time a
+    # check takes to start and answer, or the Task times out before its answer and retries, again and again.
+    # At 3 s, a 200-request burst's ~60 awaiting requests asked ~15 checks a second of an 8/s throttle and one
+    # check-trust instance (~5 a second): the backlog grew and no awaiting request finished (2026-11-26).
+    parser.add_argument("--reverify-seconds", type=int, default=15, help="ReverifyIntervalSeconds of the stack")
+    parser.add_argument("--window-seconds", type=int, default=60, help="RemoteSideWindowSeconds of the stack")
     parser.add_argument("--senders", type=int, default=4, help="threads sending the requests")
     parser.add_argument("--state-seconds", type=float, default=0.5, help="one step of an emulated trust's life")
     parser.add_argument("--timeout", type=float, default=1800)
@@ -271,8 +288,8 @@ def main() -> int:
 
     # Scaled down: a trust step is state_seconds; the trust deadline and the remote side's window long
     # enough that a throttled request still makes it (the deadlines are not what is measured here).
-    settings = Settings(poll_interval_seconds=1, max_poll_interval_seconds=2, reverify_interval_seconds=3,
-                        trust_deadline_seconds=1200, remote_side_window_seconds=30, execution_timeout_seconds=3600,
+    settings = Settings(poll_interval_seconds=1, max_poll_interval_seconds=2, reverify_interval_seconds=args.reverify_seconds,
+                        trust_deadline_seconds=1200, remote_side_window_seconds=args.window_seconds, execution_timeout_seconds=3600,
                         state_seconds=args.state_seconds)
     stack = BurstStack(settings, args.concurrency, log_dir=ROOT / ".work" / "logs" / "burst")
     with cargo_lock(args.cargo_lock):
@@ -350,6 +367,7 @@ def burst(stack: LocalStack, directories: list[str], args: argparse.Namespace) -
     memory = lambda_memory(stack)
     calls = stack.control("calls", method="GET")["calls"]
     denials = stack.control("denials", method="GET")["denials"]
+    gate = stack.control("lambda-gate", method="GET")  # invocations that waited in the emulator for cargo lambda
     time.sleep(2)  # the last notifications reach the capture queues
     messages = drain_all(stack, stack.messages_queue)
     events = drain_all(stack, stack.events_queue)
@@ -445,6 +463,7 @@ def burst(stack: LocalStack, directories: list[str], args: argparse.Namespace) -
         "mix": dict(collections.Counter(r.scenario for r in requests)),
         "via": dict(collections.Counter(r.via for r in requests)),
         "rate": args.rate, "bucket": args.burst, "concurrency": args.concurrency, "state_seconds": args.state_seconds,
+        "reverify_seconds": args.reverify_seconds, "window_seconds": args.window_seconds,
         "correct": correct, "executions_started": n_runs,
         "executions_per_request": {str(k): v for k, v in executions_per_request.items()},
         "aws_calls": len(function_calls), "ds_calls": len(ds_calls), "throttled": len(throttled),
@@ -459,7 +478,7 @@ def burst(stack: LocalStack, directories: list[str], args: argparse.Namespace) -
         "by_scenario": {s: {"runs": len(v), "median_seconds": statistics.median(d for d, _ in v),
                             "invocations_per_run": statistics.mean(i for _, i in v)} for s, v in by_scenario.items()},
         "memory_kib": {b: max(v) for b, v in memory.items()}, "memory_processes": {b: len(v) for b, v in memory.items()},
-        "throttle": throttle, "problems": dict(problems), "errors": errors,
+        "throttle": throttle, "gate_peak_waiting": gate.get("peakWaiting", {}), "problems": dict(problems), "errors": errors,
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -524,13 +543,31 @@ def write_docs(table: str, figures: dict[str, Any]) -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d')} at commit {figures.get('commit') or '?'} by `python bench/burst.py` "
         "(`bench/run_benchmarks.sh` runs it after the figures above). It starts the local stack, time scaled down",
-        f"(a trust step is {figures['state_seconds']:g} s; polls every 1-2 s; re-verification every 3 s; the remote side's window 30 s),",
+        f"(a trust step is {figures['state_seconds']:g} s; polls every 1-2 s; re-verification every {figures.get('reverify_seconds', 3)} s; "
+        f"the remote side's window {figures.get('window_seconds', 30)} s),",
         f"seeds {figures['directories']} directories and switches on the emulator's Directory Service throttle (`tests/aws_emulator/throttling.py`: a",
         f"token bucket per account, {figures['rate']:g} calls/s, bucket {figures['bucket']:g}, answering `ThrottlingException` \"Rate exceeded\"), then sends",
         f"{figures['requests']} requests at once ({figures['sends']} sends: {figures['twice']} of them also through the other entrance, as a retrying portal",
-        "would), half as \"Trust Requested\" events, half as signed `POST /trust-requests`. `cargo lambda watch` serves one",
-        f"instance of each function at a time (`--concurrency {figures['concurrency']}`), debug builds. The figures count the functions' own AWS calls",
+        "would), half as \"Trust Requested\" events, half as signed `POST /trust-requests`. `cargo lambda watch` serves up to",
+        f"{figures['concurrency']} instances of each function at once (`--concurrency {figures['concurrency']}`), debug builds. The figures count the functions' own AWS calls",
         "(the emulator's call log), not the harness's.",
+        "",
+        "The first 200-request runs (2026-11-25) stalled in the harness, not in the workflow: `cargo lambda watch` 1.9.2 queues a",
+        "function's invocations in a channel of 100 and, once it is full, waits for room while holding the lock its instances",
+        "need to take the next invocation, so with 100 invocations of one function waiting (here the validation step of 180",
+        "executions started within seconds: up to ~150 at once) no function got another invocation. The emulator now keeps",
+        "at most 64 invocations of a function outstanding at `cargo lambda watch` (`emulator.py --lambda-max-pending`); the",
+        f"others wait in the emulator (at most {max(figures.get('gate_peak_waiting', {}).values(), default='?')} at once in the run below) "
+        "and every one is delivered. A run of 2026-11-26 with that fix, one instance",
+        "per function and re-verification every 3 s did not finish either: its ~60 awaiting requests asked ~15 re-verifications",
+        "a second (each one DescribeTrusts) of an 8/s throttle and of one check-trust instance (~5 a second), so each",
+        "AwaitRemoteSide attempt timed out before its own check ran, and retried, and the checks' backlog grew (~950 after",
+        "5 minutes, answering tokens that had already timed out) while 53 requests stayed waiting. Hence re-verification every",
+        "15 s here. With 4 instances of each function (and re-verification every 15 s) the burst ran through too, in 208 s, but",
+        "more calls met the throttle at once (1,865 ThrottlingException answers, 285 state-machine retries of `Transient`) and",
+        "10 of the 200 requests were answered \"Trust Failed\" when throttling outlasted the SDK's and the state machine's retries",
+        "(8 in validation, 2 while re-verifying): answered once each, nothing lost, but not their scenario's outcome. On",
+        "AWS, where Lambda runs a burst's invocations side by side, a Directory Service rate this low would do the same.",
         "",
         table,
         "",

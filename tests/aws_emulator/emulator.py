@@ -23,7 +23,10 @@ app in-process and adds, without forking moto:
   lambda watch``, so the real ASL runs the real binaries: a function must exist in moto (with the
   version or alias invoked), and the binary that serves it is registered by its name with
   ``POST /_trustflow/lambda-functions {"functions": {"<name>": "<binary>"}}`` (a stack names its
-  functions ``<stack>-<LogicalId>-<random>``; their binaries are in the template);
+  functions ``<stack>-<LogicalId>-<random>``; their binaries are in the template). At most
+  ``--lambda-max-pending`` invocations of one binary are outstanding at the runtime emulator at
+  once; the others wait here and are all delivered (see ``InvokeGate``; its state:
+  ``GET /_trustflow/lambda-gate``);
 * an executor of the template's REST API (``api_gateway.py``: its VTL mapping templates, request
   model, SigV4 auth and integrations, which moto does not run), loaded with ``POST /_trustflow/api``
   (optionally under the ``apiId`` of a RestApi a stack created) and invoked under
@@ -36,6 +39,7 @@ It prints ``trustflow-emulator ready on http://127.0.0.1:PORT`` once it serves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import io
 import functools
@@ -129,6 +133,52 @@ def binary_of(backend: Any, function_name: str, qualifier: str | None = None) ->
     return binary
 
 
+class InvokeGate:
+    """At most ``limit`` invocations of one binary outstanding at the Lambda runtime emulator at once;
+    further invokes of that binary wait here (blocking their caller, about in arrival order) for a slot.
+
+    Why: ``cargo lambda watch`` (1.9.2) queues a function's invocations in a channel of 100 and, when
+    it is full, waits for room while holding the lock of its request cache, which the function's own
+    ``GET .../invocation/next`` needs to take one off the queue: with 100 invocations of one function
+    waiting (bench/burst.py: 180 executions started within seconds, each invoking the validation step,
+    up to ~150 of them at once), it never hands out another invocation, of any function, and every
+    invoke after that hangs until its timeout. Nothing is dropped here: an invocation that waits for a slot
+    is delivered once one frees, and its HTTP timeout counts from then. ``limit`` 0 turns the gate off."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.slots: dict[str, threading.Semaphore] = {}
+        self.waiting: dict[str, int] = {}
+        self.peak_waiting: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, binary: str):
+        if self.limit <= 0:
+            yield
+            return
+        with self.lock:
+            semaphore = self.slots.setdefault(binary, threading.Semaphore(self.limit))
+        if not semaphore.acquire(blocking=False):
+            with self.lock:
+                self.waiting[binary] = self.waiting.get(binary, 0) + 1
+                self.peak_waiting[binary] = max(self.peak_waiting.get(binary, 0), self.waiting[binary])
+            semaphore.acquire()
+            with self.lock:
+                self.waiting[binary] -= 1
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {"limit": self.limit, "waiting": dict(self.waiting), "peakWaiting": dict(self.peak_waiting)}
+
+
+GATE = InvokeGate(64)
+
+
 def install_lambda_forward(invoke_url: str) -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -143,13 +193,14 @@ def install_lambda_forward(invoke_url: str) -> None:
         data = body if isinstance(body, bytes) else (body or "{}").encode()
         request = urllib.request.Request(f"{invoke_url}/2015-03-31/functions/{binary}/invocations", data=data,
                                          headers={"Content-Type": "application/json"}, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                return response.read()
-        except urllib.error.HTTPError as error:
-            # The runtime emulator answers a handler error with HTTP 500; real Lambda answers 200 with this header.
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return error.read()
+        with GATE.slot(binary):
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    return response.read()
+            except urllib.error.HTTPError as error:
+                # The runtime emulator answers a handler error with HTTP 500; real Lambda answers 200 with this header.
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return error.read()
 
     LambdaSimpleBackend.invoke = invoke
 
@@ -190,7 +241,8 @@ def invoke_async(invoke_url: str, function_arn: str, event: dict[str, Any]) -> N
                                          data=json.dumps(event).encode(), method="POST",
                                          headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"})
         try:
-            urllib.request.urlopen(request, timeout=120).read()
+            with GATE.slot(binary):
+                urllib.request.urlopen(request, timeout=120).read()
             return
         except (urllib.error.URLError, OSError) as error:
             print(f"invoke -> {name}: attempt {attempt + 1} failed: {error}", file=sys.stderr, flush=True)
@@ -450,6 +502,8 @@ class Middleware:
             port = os.environ["MOTO_PORT"]
             return ok, api_gateway.load(payload["template"], payload.get("resource", "TrustApi"), payload["values"],
                                         backend=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}", api_id=payload.get("apiId"))
+        if route == "lambda-gate" and method == "GET":
+            return ok, GATE.state()
         if route == "throttle":
             return ok, throttling.THROTTLE.control(method, payload)
         if route == "reset" and method == "POST":
@@ -484,6 +538,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--lambda-invoke-url", default=None, help="e.g. http://127.0.0.1:9077 (cargo lambda watch)")
     parser.add_argument("--state-seconds", type=float, default=1.0, help="length of one step of a trust scenario")
+    parser.add_argument("--lambda-max-pending", type=int, default=64,
+                        help="invocations of one binary outstanding at the runtime emulator at once, the others wait "
+                             "(below 100: cargo lambda watch deadlocks with 100 queued; 0: no limit)")
     args = parser.parse_args(argv)
 
     # moto's Step Functions interpreter calls other services at localhost:$MOTO_PORT: set it before moto loads.
@@ -492,6 +549,7 @@ def main(argv: list[str] | None = None) -> None:
 
     global CONTROL
     CONTROL = Control(args.state_seconds)
+    GATE.limit = args.lambda_max_pending
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server, WSGIRequestHandler

@@ -106,3 +106,22 @@ def test_a_pair_is_rejected_before_anything_is_created_when_the_other_directory_
     error = missing.events[0]["detail"]["error"]["message"]
     assert "remoteDirectoryId" in error and "d-00000000ff" in error, error
     assert calls(stack, "CreateTrust") == []
+
+
+def test_removing_a_pair_removes_both_sides_with_the_other_sides_forwarder(stack, directory_id, secret):
+    remote_id, domain = pair(stack)
+    created = stack.run(event(pair_request(directory_id, remote_id, domain, secret)))
+    assert created.status == "SUCCEEDED"
+    (remote,) = trusts(stack, remote_id)
+    run = stack.run({"removal": {"requestId": f"RM-PAIR-{next(_pairs)}", "directoryId": directory_id,
+                                 "remoteDirectoryId": remote_id, "remoteDomainName": domain}})
+    assert run.status == "SUCCEEDED", run.history[-1]
+    assert [t for t in trusts(stack, directory_id) if t["RemoteDomainName"] == domain] == []
+    assert trusts(stack, remote_id) == []
+    other_forwarders = stack.client("ds").describe_conditional_forwarders(DirectoryId=remote_id)["ConditionalForwarders"]
+    assert other_forwarders == [], "the other side's forwarder was made for the pair and goes with it"
+    (result,) = run.events
+    assert result["detail-type"] == "Trust Removed"
+    paired = result["detail"]["pairedSide"]
+    assert (paired["trustId"], paired["trustDeleted"]) == (remote["TrustId"], True)
+    assert f"Other side: trust {remote['TrustId']} on {domain} ({remote_id}): removed" in sns_bodies(run)[0]

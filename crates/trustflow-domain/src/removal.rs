@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use crate::domain::{normalize_domain, DirectoryInfo, TrustInfo, TrustState};
 use crate::error::{Violation, WorkflowError};
 use crate::request::{
-    display_json, json_object_of_bounded_size, parse_directory_id, parse_notify, parse_remote_domain_name, parse_request_id,
-    parse_requested_by, unknown_fields, NotifyTarget,
+    display_json, json_object_of_bounded_size, parse_directory_id, parse_notify, parse_remote_directory_id, parse_remote_domain_name,
+    parse_request_id, parse_requested_by, unknown_fields, NotifyTarget,
 };
 
 /// The EventBridge `detail-type` of a removal request.
@@ -41,9 +41,14 @@ pub struct RemovalRequest {
     /// Who asked, for the audit trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
+    /// For a pair of AWS directories: the other directory, whose trust for this directory's domain
+    /// goes too (with the forwarder its creation made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_directory_id: Option<String>,
 }
 
-const FIELDS: &[&str] = &["requestId", "directoryId", "remoteDomainName", "deleteConditionalForwarder", "notify", "requestedBy"];
+const FIELDS: &[&str] =
+    &["requestId", "directoryId", "remoteDomainName", "deleteConditionalForwarder", "notify", "requestedBy", "remoteDirectoryId"];
 
 /// The removal request in an execution input (`{"removal": ...}`), if it is one.
 pub fn removal_in(input: &Value) -> Option<&Value> {
@@ -62,12 +67,24 @@ pub fn parse_removal_request(request: &Value) -> Result<RemovalRequest, Workflow
     let delete_conditional_forwarder = parse_delete_forwarder(object, &mut violations);
     let notify = parse_notify(object.get("notify"), &mut violations);
     let requested_by = parse_requested_by(object, &mut violations);
-    match (request_id, directory_id, remote_domain_name, delete_conditional_forwarder, notify) {
-        (Some(request_id), Some(directory_id), Some(remote_domain_name), Some(delete_conditional_forwarder), Some(notify))
-            if violations.is_empty() =>
-        {
-            Ok(RemovalRequest { request_id, directory_id, remote_domain_name, delete_conditional_forwarder, notify, requested_by })
-        }
+    let remote_directory_id = parse_remote_directory_id(object, directory_id.as_deref(), &mut violations);
+    match (request_id, directory_id, remote_domain_name, delete_conditional_forwarder, notify, remote_directory_id) {
+        (
+            Some(request_id),
+            Some(directory_id),
+            Some(remote_domain_name),
+            Some(delete_conditional_forwarder),
+            Some(notify),
+            Some(remote_directory_id),
+        ) if violations.is_empty() => Ok(RemovalRequest {
+            request_id,
+            directory_id,
+            remote_domain_name,
+            delete_conditional_forwarder,
+            notify,
+            requested_by,
+            remote_directory_id,
+        }),
         _ => Err(WorkflowError::ValidationFailed(violations)),
     }
 }
@@ -109,16 +126,43 @@ pub struct RemovalPlan {
     /// The trust for the domain when the request was validated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<TrustInfo>,
+    /// For a pair of AWS directories: the other side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<PairedRemoval>,
+}
+
+/// The other side of a pair a removal removes too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairedRemoval {
+    /// The other directory.
+    pub directory: DirectoryInfo,
+    /// Its trust for this directory's domain when the request was validated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<TrustInfo>,
+}
+
+/// The trust for `domain` among `trusts`, unless it is deleted.
+fn trust_for(domain: &str, trusts: &[TrustInfo]) -> Option<TrustInfo> {
+    trusts.iter().find(|t| normalize_domain(&t.remote_domain_name) == domain && t.state != TrustState::Deleted).cloned()
 }
 
 /// Decides what a removal does about the trusts a directory has.
 pub fn plan_removal(removal: RemovalRequest, directory: DirectoryInfo, trusts: &[TrustInfo]) -> RemovalPlan {
-    let trust = trusts
-        .iter()
-        .find(|t| normalize_domain(&t.remote_domain_name) == removal.remote_domain_name && t.state != TrustState::Deleted)
-        .cloned();
+    let trust = trust_for(&removal.remote_domain_name, trusts);
     let action = if trust.is_some() { RemovalAction::Remove } else { RemovalAction::AlreadyRemoved };
-    RemovalPlan { removal, directory, action, trust }
+    RemovalPlan { removal, directory, action, trust, paired: None }
+}
+
+/// Adds the other side of a pair to a removal plan: the other directory's trust for this
+/// directory's domain. The removal removes whichever sides exist; none is "already removed".
+pub fn with_paired_side(mut plan: RemovalPlan, other: DirectoryInfo, other_trusts: &[TrustInfo]) -> RemovalPlan {
+    let trust = trust_for(&normalize_domain(&plan.directory.name), other_trusts);
+    if trust.is_some() {
+        plan.action = RemovalAction::Remove;
+    }
+    plan.paired = Some(PairedRemoval { directory: other, trust });
+    plan
 }
 
 #[cfg(test)]
@@ -178,6 +222,22 @@ mod tests {
             selective_auth: SelectiveAuth::Disabled,
             state_last_updated: None,
         }
+    }
+
+    #[test]
+    fn a_pair_removal_removes_whichever_side_is_left_and_is_already_removed_only_when_neither_is() {
+        let mut body = body();
+        body["remoteDirectoryId"] = json!("d-0987654321");
+        let removal = parse_removal_request(&body).expect("valid");
+        assert_eq!(removal.remote_directory_id.as_deref(), Some("d-0987654321"));
+        let plan = plan_removal(removal.clone(), sample_directory("d-1234567890"), &[]);
+        let other = sample_directory("d-0987654321");
+        let only_other = with_paired_side(plan.clone(), other.clone(), &[trust("AWS.example.com", "Verified")]);
+        assert_eq!(only_other.action, RemovalAction::Remove, "the other side is still there");
+        assert_eq!(only_other.paired.and_then(|p| p.trust).map(|t| t.trust_id), Some("t-0000000001".to_owned()));
+        assert_eq!(with_paired_side(plan, other, &[trust("unrelated.example.com", "Verified")]).action, RemovalAction::AlreadyRemoved);
+        body["remoteDirectoryId"] = json!("d-1234567890");
+        assert_eq!(fields(parse_removal_request(&body)), ["remoteDirectoryId"], "a pair names another directory");
     }
 
     #[test]

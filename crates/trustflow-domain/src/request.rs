@@ -405,7 +405,7 @@ fn parse_selective_auth(object: &Map<String, Value>, violations: &mut Vec<Violat
 
 /// The request's `remoteDirectoryId` (`Some(None)` when not given), or `None` with the broken rule
 /// added to `violations`.
-fn parse_remote_directory_id(
+pub(crate) fn parse_remote_directory_id(
     object: &Map<String, Value>,
     directory_id: Option<&str>,
     violations: &mut Vec<Violation>,

@@ -145,13 +145,49 @@ where
 {
     let plan = input.plan;
     let removal = &plan.removal;
-    let Some(trust_id) = plan.trust.as_ref().map(|t| t.trust_id.clone()) else {
+    // Each side that exists: this directory's trust and, for a pair, the other directory's.
+    let mut sides: Vec<(&str, &str, bool)> = Vec::new();
+    if let Some(trust) = plan.trust.as_ref() {
+        sides.push((removal.directory_id.as_str(), trust.trust_id.as_str(), removal.delete_conditional_forwarder));
+    }
+    if let Some(other) = plan.paired.as_ref() {
+        if let Some(trust) = other.trust.as_ref() {
+            // The other side's forwarder was made for this pair: it goes with its trust.
+            sides.push((other.directory.directory_id.as_str(), trust.trust_id.as_str(), true));
+        }
+    }
+    let Some(&(_, first_id, _)) = sides.first() else {
         return Err(WorkflowError::Internal("the removal plan names no trust to remove".to_owned()));
     };
-    let removed = |state: TrustState| TrustStatus {
+    let mut pending = Vec::new();
+    for &(directory_id, trust_id, delete_forwarder) in &sides {
+        match directory_api.describe_trust(directory_id, trust_id).await? {
+            None => {}
+            Some(trust) if trust.state == TrustState::Deleted => {}
+            Some(trust) if trust.state == TrustState::Deleting => pending.push(format!("trust {trust_id} is Deleting")),
+            Some(trust) => {
+                directory_api.delete_trust(trust_id, delete_forwarder).await?;
+                tracing::info!(trust_id, state = %trust.state, delete_forwarder, "deleting the trust");
+                pending.push(format!("trust {trust_id} is being deleted"));
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(WorkflowError::TrustPending(pending.join("; ")));
+    }
+    let paired_trust = plan.paired.as_ref().and_then(|other| {
+        other.trust.as_ref().map(|trust| PairedTrustStatus {
+            directory_id: other.directory.directory_id.clone(),
+            trust_id: trust.trust_id.clone(),
+            trust_state: TrustState::Deleted,
+            trust_state_reason: String::new(),
+            trust_deleted: true,
+        })
+    });
+    let status = TrustStatus {
         outcome: Outcome::Removed,
-        trust_id: trust_id.clone(),
-        trust_state: state,
+        trust_id: plan.trust.as_ref().map_or(first_id, |trust| trust.trust_id.as_str()).to_owned(),
+        trust_state: TrustState::Deleted,
         trust_state_reason: String::new(),
         remedy: None,
         checked_at: rfc3339(now),
@@ -159,18 +195,9 @@ where
         trust_deleted: true,
         remote_side_reported_ready_at: None,
         verification_requested_at: None,
-        paired_trust: None,
+        paired_trust,
     };
-    match directory_api.describe_trust(&removal.directory_id, &trust_id).await? {
-        None => Ok(RemovalCheckOutput { status: removed(TrustState::Deleted), plan }),
-        Some(trust) if trust.state == TrustState::Deleted => Ok(RemovalCheckOutput { status: removed(TrustState::Deleted), plan }),
-        Some(trust) if trust.state == TrustState::Deleting => Err(WorkflowError::TrustPending(format!("trust {trust_id} is Deleting"))),
-        Some(trust) => {
-            directory_api.delete_trust(&trust_id, removal.delete_conditional_forwarder).await?;
-            tracing::info!(trust_id = %trust_id, state = %trust.state, delete_forwarder = removal.delete_conditional_forwarder, "deleting the trust");
-            Err(WorkflowError::TrustPending(format!("trust {trust_id} is being deleted")))
-        }
-    }
+    Ok(RemovalCheckOutput { status, plan })
 }
 
 fn status(plan: &Plan, trust_id: &str, outcome: Outcome, trust: Option<&TrustInfo>, now: OffsetDateTime) -> TrustStatus {

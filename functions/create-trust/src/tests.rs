@@ -286,6 +286,10 @@ async fn when_the_other_side_cannot_be_created_the_first_is_deleted_and_the_erro
     let text = error.to_string();
     assert!(text.contains("no part of the pair is left") && text.contains(REMOTE_DIR), "{text}");
     assert_eq!(aws.count("DeleteTrust"), 1);
-    assert!(aws.trusts.borrow().iter().all(|(d, t)| d != DIR || t.state == trustflow_domain::domain::TrustState::Deleted || t.remote_domain_name != "corp.example.com"));
+    assert!(aws
+        .trusts
+        .borrow()
+        .iter()
+        .all(|(d, t)| d != DIR || t.state == trustflow_domain::domain::TrustState::Deleted || t.remote_domain_name != "corp.example.com"));
     assert!(!text.contains(CANARY));
 }

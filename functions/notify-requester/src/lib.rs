@@ -186,8 +186,38 @@ fn compose_removal(
             trust.trust_id,
             status.map(|s| s.trust_state.as_api_str()).unwrap_or(trust.state.as_api_str()),
         ),
+        (Announcement::Removed, None) => {
+            format!("The pair's trust between {aws} ({dir}) and {remote} is removed: only the other side was left, and it is gone.\n\n")
+        }
         (_, None) => format!("The trust between {aws} ({dir}) and {remote} was not removed.\n\n"),
     };
+    let paired = plan.paired.as_ref().map(|other| {
+        json!({
+            "directoryId": other.directory.directory_id,
+            "directoryName": other.directory.name,
+            "trustId": other.trust.as_ref().map(|t| t.trust_id.as_str()),
+            "trustDirection": other.trust.as_ref().map(|t| t.trust_direction.as_api_str()),
+            "trustState": status.and_then(|s| s.paired_trust.as_ref()).map(|p| p.trust_state.as_api_str())
+                .or(other.trust.as_ref().map(|t| t.state.as_api_str())),
+            "trustDeleted": removed && other.trust.is_some(),
+        })
+    });
+    if let Some(other) = plan.paired.as_ref() {
+        body.push_str(&match (&other.trust, removed) {
+            (Some(trust), true) => format!(
+                "Other side: trust {} on {} ({}): removed, with its forwarder\n",
+                trust.trust_id, other.directory.name, other.directory.directory_id
+            ),
+            (Some(trust), false) => format!(
+                "Other side: trust {} on {} ({}): not removed\n",
+                trust.trust_id, other.directory.name, other.directory.directory_id
+            ),
+            (None, _) => format!(
+                "Other side: {} ({}) had no trust for this directory's domain\n",
+                other.directory.name, other.directory.directory_id
+            ),
+        });
+    }
     body.push_str(&format!(
         "Request: {}{}\n",
         removal.request_id,
@@ -226,6 +256,7 @@ fn compose_removal(
             "trustState": status.map(|s| s.trust_state.as_api_str()).or(trust.map(|t| t.state.as_api_str())),
             "trustDeleted": trust_deleted,
             "conditionalForwarderDeleted": forwarder_deleted,
+            "pairedSide": paired,
             "error": failure.as_ref().map(|(name, message)| json!({"name": name, "message": message})),
             "occurredAt": rfc3339(now),
         }),

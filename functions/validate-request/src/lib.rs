@@ -14,7 +14,7 @@ use trustflow_domain::handoff::WorkflowPlan;
 use trustflow_domain::network::{Finding, Ipv4Cidr};
 use trustflow_domain::plan::{changes_for, complementary, decide, with_changes, PairedSide, Plan};
 use trustflow_domain::preflight::{blocking_violations, remote_networks};
-use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, RemovalPlan};
+use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, with_paired_side, RemovalPlan};
 use trustflow_domain::request::PreflightMode;
 use trustflow_domain::request::{parse_request, TrustRequest};
 use trustflow_domain::time::{self, OffsetDateTime};
@@ -275,7 +275,24 @@ pub async fn plan_removal_request<D: DirectoryReader>(
         return Err(WorkflowError::ValidationFailed(violations));
     }
     let trusts = directory_api.list_trusts(&removal.directory_id).await?;
-    Ok(plan_removal(removal, directory, &trusts))
+    let Some(remote_id) = removal.remote_directory_id.clone() else { return Ok(plan_removal(removal, directory, &trusts)) };
+    // A pair: the other directory's side goes too.
+    let Some(other) = directory_api.describe_directory(&remote_id).await? else {
+        return Err(WorkflowError::invalid(Violation::new(
+            "remoteDirectoryId",
+            format!("must name an existing directory in {} visible to trustflow", settings.region),
+            remote_id,
+        )));
+    };
+    if normalize_domain(&other.name) != removal.remote_domain_name {
+        return Err(WorkflowError::invalid(Violation::new(
+            "remoteDomainName",
+            format!("must be the domain of remoteDirectoryId {remote_id}, {}", normalize_domain(&other.name)),
+            removal.remote_domain_name.clone(),
+        )));
+    }
+    let other_trusts = directory_api.list_trusts(&remote_id).await?;
+    Ok(with_paired_side(plan_removal(removal, directory, &trusts), other, &other_trusts))
 }
 
 /// The directory a request names, or the violation that it names none this workflow can see.

@@ -549,7 +549,7 @@ def write_docs(table: str, figures: dict[str, Any]) -> None:
         f"token bucket per account, {figures['rate']:g} calls/s, bucket {figures['bucket']:g}, answering `ThrottlingException` \"Rate exceeded\"), then sends",
         f"{figures['requests']} requests at once ({figures['sends']} sends: {figures['twice']} of them also through the other entrance, as a retrying portal",
         "would), half as \"Trust Requested\" events, half as signed `POST /trust-requests`. `cargo lambda watch` serves up to",
-        f"{figures['concurrency']} instances of each function at once (`--concurrency {figures['concurrency']}`), debug builds. The figures count the functions' own AWS calls",
+        f"{figures['concurrency']} instance{'s' if figures['concurrency'] != 1 else ''} of each function at once (`--concurrency {figures['concurrency']}`), debug builds. The figures count the functions' own AWS calls",
         "(the emulator's call log), not the harness's.",
         "",
         "The first 200-request runs (2026-11-25) stalled in the harness, not in the workflow: `cargo lambda watch` 1.9.2 queues a",

@@ -18,6 +18,7 @@ SCENARIOS = {
     "unreachable": "the remote domain's DNS cannot be reached: Failed, remedy, failed trust cleaned up",
     "netbios-clash": "the two domains share a NetBIOS name: Failed with the remedy",
     "invalid": "a request with mistakes: rejected with every reason, nothing changed",
+    "aws-pair": "the remote domain is another AWS directory of the account: both sides created, followed and verified",
 }
 
 
@@ -41,7 +42,10 @@ def main() -> None:
         directory_id = stack.seed_directory("aws.example.com")
         stack.put_secret("trustflow/corp.example.com", "Demo-Trust-Passw0rd!")
         domain = "corp.example.com"
-        if args.scenario != "invalid":
+        if args.scenario == "aws-pair":
+            # The other directory, in a VPC that does not overlap this one's: one request makes both sides.
+            remote_directory_id = stack.seed_directory(domain, vpcCidr="10.1.0.0/16")
+        elif args.scenario != "invalid":
             stack.set_scenario(domain, args.scenario)
         detail = {
             "requestId": "REQ-2026-0042",
@@ -56,6 +60,10 @@ def main() -> None:
         }
         if args.scenario == "invalid":
             detail.update(remoteDomainName="corp", conditionalForwarderIpAddrs=["127.0.0.1", "172.16.10.300"], trustDirection="sideways")
+        if args.scenario == "aws-pair":
+            # No forwarders: each side forwards to the other directory's DNS servers.
+            del detail["conditionalForwarderIpAddrs"]
+            detail["remoteDirectoryId"] = remote_directory_id
         event = {"version": "0", "id": "demo", "detail-type": "Trust Requested", "source": "portal.identity",
                  "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                  "region": "us-east-1", "resources": [], "detail": detail}
@@ -129,6 +137,8 @@ def update(stack, detail, directory_id, run) -> None:
 
 def remove(stack, detail, directory_id, run) -> None:
     removal = {"requestId": f"{detail['requestId']}-R", "directoryId": directory_id, "remoteDomainName": detail["remoteDomainName"]}
+    if "remoteDirectoryId" in detail:
+        removal["remoteDirectoryId"] = detail["remoteDirectoryId"]  # a pair: both sides go
     print("\n=== then: a 'Trust Removal Requested' event (the forwarder is kept unless deleteConditionalForwarder) ===")
     print(json.dumps(removal, indent=2))
     entries = stack.client("events").put_events(Entries=[{"EventBusName": stack.bus_name, "Source": "portal.identity",

@@ -20,6 +20,17 @@ def test_the_demo_shows_a_trust_verified_changed_watched_and_removed():
     assert "Demo-Trust-Passw0rd!" not in out, "the password never shows"
 
 
+def test_the_demo_pairs_two_aws_directories_and_removes_both_sides():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--scenario", "aws-pair", "--then", "remove"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    assert "--- EventBridge result event: Trust Verified ---" in out
+    assert '"pairedSide"' in out and "Other side: trust" in out
+    assert "--- EventBridge result event: Trust Removed ---" in out and "removed, with its forwarder" in out
+    assert "Demo-Trust-Passw0rd!" not in out
+
+
 def test_an_unknown_step_after_the_request_is_refused_before_anything_starts():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--then", "explode"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)

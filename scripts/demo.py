@@ -37,8 +37,14 @@ def main() -> None:
         parser.error(f"--then: unknown {', '.join(unknown)}; known: {', '.join(AFTERWARDS)}")
 
     print(f"trustflow demo: scenario '{args.scenario}' - {SCENARIOS[args.scenario]}")
+    settings = Settings()
+    print(f"time is scaled down: polls every {settings.poll_interval_seconds}-{settings.max_poll_interval_seconds} s, "
+          f"re-verification every {settings.reverify_interval_seconds} s, one emulated trust state every {settings.state_seconds:g} s. "
+          "Deployed with the template's defaults (polls from 15 s growing to 120 s, re-verification every 300 s) and at "
+          "AWS's own pace (a trust takes minutes to be created and verified), the same run takes minutes, and a remote "
+          "side that comes late is noticed up to 5 minutes later unless it is reported ready.")
     print("starting the emulated AWS and the Lambda runtime emulator...", flush=True)
-    with LocalStack(Settings()) as stack:
+    with LocalStack(settings) as stack:
         directory_id = stack.seed_directory("aws.example.com")
         stack.put_secret("trustflow/corp.example.com", "Demo-Trust-Passw0rd!")
         domain = "corp.example.com"

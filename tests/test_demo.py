@@ -15,6 +15,7 @@ def test_the_demo_shows_a_trust_verified_changed_watched_and_removed():
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
     assert "--- EventBridge result event: Trust Verified ---" in out
     assert "Changed in place: selective authentication: Disabled -> Enabled" in out
+    assert "time is scaled down" in out and "re-verification every 300 s" in out, "the demo says what the deployed run takes"
     assert "--- EventBridge result event: Trust Health Changed ---" in out and "stopped working" in out
     assert "--- EventBridge result event: Trust Removed ---" in out
     assert "Demo-Trust-Passw0rd!" not in out, "the password never shows"

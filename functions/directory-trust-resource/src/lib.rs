@@ -362,8 +362,16 @@ where
             }
             Err(StatusError::Aws(error)) => Err(error),
         },
+        // Lambda retries the invocation: the answer stays owed for the retry.
         Err(SubmitError::Throttled) => Err(WorkflowError::Transient("Step Functions is throttling StartExecution".to_owned())),
-        Err(SubmitError::Aws(error)) => Err(error),
+        Err(SubmitError::Aws(error @ WorkflowError::Transient(_))) => Err(error),
+        // Nothing started and no retry will start it: CloudFormation hears why now, not at its timeout.
+        Err(SubmitError::Aws(error)) => {
+            let reason = format!("The workflow could not be started, nothing was created: {} ({error})", error.name());
+            let handled = answer(ports.responder, &ResourceResponse::failed(owed, &reason), &owed.response_url).await?;
+            ports.pending.forget(request_id).await?;
+            Ok(handled)
+        }
     }
 }
 

@@ -20,6 +20,8 @@ struct FakeSfn {
     executions: RefCell<HashMap<String, (ExecutionSummary, Vec<HistoryRecord>)>>,
     /// Every call in order, with the answers kept and forgotten: to check what comes first.
     order: RefCell<Vec<String>>,
+    /// An error StartExecution answers with.
+    refuse: RefCell<Option<WorkflowError>>,
 }
 
 impl FakeSfn {
@@ -50,6 +52,9 @@ impl FakeSfn {
 impl ExecutionStarter for FakeSfn {
     async fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<StartOutcome, SubmitError> {
         self.order.borrow_mut().push(format!("start {name}"));
+        if let Some(error) = self.refuse.borrow_mut().take() {
+            return Err(SubmitError::Aws(error));
+        }
         let arn = execution_arn_named(state_machine_arn, name);
         if self.executions.borrow().contains_key(&arn) {
             return Ok(StartOutcome::AlreadyExists);
@@ -383,4 +388,14 @@ async fn switching_to_waiting_for_verified_is_not_a_change_of_the_trust() {
         world.run(cloudformation("Update", "r-2", with(json!({"WaitFor": "Verified"})), Some(&physical), Some(properties()))).await;
     assert!(matches!(handled, Handled::Answered { status: "SUCCESS", .. }), "{handled:?}");
     assert!(world.sfn.started.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn a_create_whose_workflow_cannot_be_started_is_answered_failed_at_once_and_nothing_stays_owed() {
+    let world = World::new();
+    *world.sfn.refuse.borrow_mut() = Some(WorkflowError::Internal("StartExecution: AccessDeniedException".to_owned()));
+    let handled = world.run(cloudformation("Create", "r-1", properties(), None, None)).await;
+    assert!(matches!(handled, Handled::Answered { status: "FAILED", .. }), "{handled:?}");
+    assert!(world.sent()[0]["Reason"].as_str().expect("a reason").contains("could not be started"));
+    assert!(world.owed().is_empty());
 }

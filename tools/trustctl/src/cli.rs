@@ -199,6 +199,9 @@ pub struct SubmitArgs {
     /// The on-premises domain's DNS name.
     #[arg(long, value_name = "FQDN")]
     pub remote_domain: Option<String>,
+    /// For a pair of AWS directories: the other directory (both sides are created; --remote-domain is its domain).
+    #[arg(long, value_name = "ID")]
+    pub remote_directory_id: Option<String>,
     /// one-way-outgoing, one-way-incoming or two-way.
     #[arg(long, value_name = "DIR")]
     pub direction: Option<String>,
@@ -258,6 +261,9 @@ pub struct RemoveArgs {
     /// The on-premises domain whose trust is removed.
     #[arg(long, value_name = "FQDN")]
     pub remote_domain: Option<String>,
+    /// For a pair of AWS directories: the other directory, whose side is removed too.
+    #[arg(long, value_name = "ID")]
+    pub remote_directory_id: Option<String>,
     /// Delete the domain's conditional forwarder too.
     #[arg(long)]
     pub delete_forwarder: bool,
@@ -402,6 +408,7 @@ pub fn request_from(args: &SubmitArgs) -> Result<Value, Failure> {
     for (value, field) in [
         (&args.directory_id, "directoryId"),
         (&args.remote_domain, "remoteDomainName"),
+        (&args.remote_directory_id, "remoteDirectoryId"),
         (&args.direction, "trustDirection"),
         (&args.trust_type, "trustType"),
     ] {
@@ -451,7 +458,11 @@ pub fn removal_from(args: &RemoveArgs) -> Result<Value, Failure> {
     let mut removal = Map::new();
     let id = args.request_id.clone().unwrap_or_else(generated_request_id);
     removal.insert("requestId".into(), json!(id));
-    for (value, field) in [(&args.directory_id, "directoryId"), (&args.remote_domain, "remoteDomainName")] {
+    for (value, field) in [
+        (&args.directory_id, "directoryId"),
+        (&args.remote_domain, "remoteDomainName"),
+        (&args.remote_directory_id, "remoteDirectoryId"),
+    ] {
         if let Some(value) = value {
             removal.insert(field.into(), json!(value));
         }
@@ -1138,6 +1149,25 @@ mod tests {
         assert_eq!(args.request_id.as_deref(), Some("B"));
         assert_eq!(args.forwarders, ["10.0.0.1", "10.0.0.2"]);
         assert!(args.replace);
+    }
+
+    #[test]
+    fn a_pair_of_aws_directories_is_requested_and_removed_with_remote_directory_id() {
+        let args = submit_args(
+            "request --request-id P-1 --directory-id d-1234567890 --remote-directory-id d-0987654321 --remote-domain sales.example.com --direction two-way --secret-id s",
+        );
+        let request = request_from(&args).expect("built");
+        assert_eq!(request["remoteDirectoryId"], json!("d-0987654321"));
+        assert!(request.get("conditionalForwarderIpAddrs").is_none(), "the forwarders default to the other directory's DNS");
+        let Command::Remove(args) =
+            parse("remove --request-id RM-P --directory-id d-1234567890 --remote-directory-id d-0987654321 --remote-domain sales.example.com")
+                .expect("parsed")
+                .command
+        else {
+            panic!("not remove");
+        };
+        let checked = Kind::Removal.checked_body(Body::Removal(&args)).expect("valid");
+        assert_eq!(checked.raw["remoteDirectoryId"], json!("d-0987654321"));
     }
 
     #[test]

@@ -458,11 +458,9 @@ pub fn removal_from(args: &RemoveArgs) -> Result<Value, Failure> {
     let mut removal = Map::new();
     let id = args.request_id.clone().unwrap_or_else(generated_request_id);
     removal.insert("requestId".into(), json!(id));
-    for (value, field) in [
-        (&args.directory_id, "directoryId"),
-        (&args.remote_domain, "remoteDomainName"),
-        (&args.remote_directory_id, "remoteDirectoryId"),
-    ] {
+    for (value, field) in
+        [(&args.directory_id, "directoryId"), (&args.remote_domain, "remoteDomainName"), (&args.remote_directory_id, "remoteDirectoryId")]
+    {
         if let Some(value) = value {
             removal.insert(field.into(), json!(value));
         }
@@ -1159,10 +1157,11 @@ mod tests {
         let request = request_from(&args).expect("built");
         assert_eq!(request["remoteDirectoryId"], json!("d-0987654321"));
         assert!(request.get("conditionalForwarderIpAddrs").is_none(), "the forwarders default to the other directory's DNS");
-        let Command::Remove(args) =
-            parse("remove --request-id RM-P --directory-id d-1234567890 --remote-directory-id d-0987654321 --remote-domain sales.example.com")
-                .expect("parsed")
-                .command
+        let Command::Remove(args) = parse(
+            "remove --request-id RM-P --directory-id d-1234567890 --remote-directory-id d-0987654321 --remote-domain sales.example.com",
+        )
+        .expect("parsed")
+        .command
         else {
             panic!("not remove");
         };

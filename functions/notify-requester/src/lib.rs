@@ -400,6 +400,10 @@ fn message_body(facts: &Facts<'_>) -> String {
         Announcement::Created if facts.plan.action == PlanAction::AlreadyInPlace => {
             "already exists on the AWS side: nothing was changed. AWS does not verify one-way incoming trusts".to_owned()
         }
+        Announcement::Created if facts.paired.is_some() => {
+            "is created on both directories: AWS verified the other (outgoing) side, and does not verify this one-way incoming side"
+                .to_owned()
+        }
         Announcement::Created => {
             "is created on the AWS side. AWS does not verify one-way incoming trusts: it is usable once the on-premises side exists"
                 .to_owned()

@@ -501,3 +501,47 @@ async fn a_trust_still_failing_after_the_remote_side_was_reported_ready_is_told_
         .message
         .contains("reported ready at 2026-11-24T10:00:00Z; AWS verified the trust again after that.\n"));
 }
+
+fn paired_plan(direction: &str) -> Value {
+    let mut plan = plan("Create");
+    plan["request"]["trustDirection"] = json!(direction);
+    plan["request"]["remoteDirectoryId"] = json!("d-0987654321");
+    plan["pairedSide"] = json!({
+        "directory": {"directoryId": "d-0987654321", "name": "corp.example.com", "directoryType": "MicrosoftAD", "stage": "Active", "dnsIpAddrs": ["10.1.0.10"]},
+        "trustDirection": if direction == "One-Way: Incoming" { "One-Way: Outgoing" } else { "Two-Way" },
+        "conditionalForwarderIpAddrs": ["10.0.0.10", "10.0.0.11"],
+        "trustId": "t-0000000002"
+    });
+    plan
+}
+
+#[tokio::test]
+async fn a_pair_is_announced_with_its_other_side_and_no_on_premises_steps() {
+    let mut awaiting = status("awaitingRemoteSide", "Verified", "");
+    awaiting["pairedTrust"] = json!({"directoryId": "d-0987654321", "trustId": "t-0000000002", "trustState": "VerifyFailed",
+        "trustStateReason": "The trust relationship could not be verified: Access is denied."});
+    let (aws, result) = send(json!({"plan": paired_plan("Two-Way"), "status": awaiting})).await;
+    assert_eq!(result.announcement, Announcement::AwaitingRemoteSide);
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("is created on both directories and waits for AWS to verify both sides"), "{message}");
+    assert!(
+        message
+            .contains("Other side: trust t-0000000002 on corp.example.com (d-0987654321), Two-Way, VerifyFailed: The trust relationship"),
+        "{message}"
+    );
+    assert!(!message.to_lowercase().contains("on-premises"), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["pairedSide"]["trustState"], "VerifyFailed");
+    assert_eq!(detail["pairedSide"]["trustDirection"], "Two-Way");
+}
+
+#[tokio::test]
+async fn an_incoming_pair_says_the_other_side_is_verified_and_this_one_is_never_verified() {
+    let mut created = status("verified", "Created", "");
+    created["pairedTrust"] =
+        json!({"directoryId": "d-0987654321", "trustId": "t-0000000002", "trustState": "Verified", "trustStateReason": ""});
+    let (aws, result) = send(json!({"plan": paired_plan("One-Way: Incoming"), "status": created})).await;
+    assert_eq!(result.announcement, Announcement::Created);
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("AWS verified the other (outgoing) side"), "{message}");
+}

@@ -205,9 +205,18 @@ def configure_remote_side(remote_domain_name: str) -> dict[str, Any]:
 
 # --- moto patched --------------------------------------------------------------------------------
 
+# AWS Managed Microsoft AD directories per account and Region: moto enforces AWS's default quota
+# (20). One test session seeds more than that (each test that needs a directory of its own gets
+# one), as an account whose quota was raised would; the quota itself is not what is tested.
+DIRECTORY_QUOTA = 100
+
+
 def install(control: Any) -> None:
     global CONTROL
     CONTROL = control
+    from moto.ds.models import Directory
+
+    Directory.CLOUDONLY_MICROSOFT_AD_LIMIT = DIRECTORY_QUOTA
     patch_backend()
     patch_responses()
     patch_regions()

@@ -30,10 +30,17 @@ async fn main() -> Result<(), Error> {
             let step: CheckStep = serde_json::from_value(event.payload)
                 .map_err(|error| StepFailure(WorkflowError::Internal(format!("the Task payload is not a check: {error}"))))?;
             let now = trustflow_domain::time::OffsetDateTime::now_utc();
+            // Boxed: the check's future (this side, then a pair's other side) is deep enough to
+            // overflow the compiler's layout query in a release build when nested inline in the
+            // runtime's service future.
             let (mode, result) = match step {
-                CheckStep::Trust(input) => (input.mode, run_check(*input, settings, directory, callbacks, now).await.map(|out| (out.status.clone(), json(&out)))),
+                CheckStep::Trust(input) => {
+                    let mode = input.mode;
+                    (mode, Box::pin(run_check(*input, settings, directory, callbacks, now)).await.map(|out| (out.status.clone(), json(&out))))
+                }
                 CheckStep::Removal(input) => {
-                    (input.mode, remove_trust(*input, directory, now).await.map(|out| (out.status.clone(), json(&out))))
+                    let mode = input.mode;
+                    (mode, Box::pin(remove_trust(*input, directory, now)).await.map(|out| (out.status.clone(), json(&out))))
                 }
             };
             match &result {

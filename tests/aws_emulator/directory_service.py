@@ -5,7 +5,8 @@ forwarder calls and RegionsInfo are missing. Here:
 
 * a trust's state follows a named *scenario* of what the remote (on-premises) domain does over
   time, evaluated lazily whenever DescribeTrusts is called (``trust_state_at``); a trust whose remote
-  domain is another emulated AWS directory of the account (``aws-pair``) verifies when that directory
+  domain is another emulated AWS directory of the Region, in this account or another one
+  (``aws-pair``; the directory's own account first), verifies when that directory
   has the complementary trust with the same password (a digest of it is kept, never the password),
   and fails with "Access is denied" otherwise;
 * VerifyTrust; UpdateTrust (selective authentication) with the states AWS documents, ``Updating``
@@ -168,12 +169,26 @@ def find_trust(backend: Any, trust_id: str):
     raise EntityDoesNotExistException(f"Trust {trust_id} does not exist.")
 
 
-def force_state(trust_id: str, state: str, reason: str) -> dict[str, Any]:
-    """Sets a trust's state from now on (a trust that degrades after being verified, say)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+def every_backend(region: str | None = None) -> list[Any]:
+    """moto's Directory Service backends of every account (those it has created), of ``region`` or all."""
     from moto.ds.models import ds_backends
 
-    for backend in ds_backends[DEFAULT_ACCOUNT_ID].values():
+    # dict.items(): moto's own __getitem__ would create a backend for each Region it is asked for.
+    return [backend for account_backends in list(ds_backends.values()) for name, backend in list(dict.items(account_backends))
+            if region is None or name == region]
+
+
+def peer_of(backend: Any, directory_id: str, domain: str) -> Any:
+    """The emulated directory named ``domain`` (other than ``directory_id``) in ``backend``'s Region:
+    one of ``backend``'s account first, else one of another account. None when there is none."""
+    backends = [backend] + [b for b in every_backend(backend.region_name) if b is not backend]
+    return next((d for b in backends for d in list(b.directories.values())
+                 if d.directory_id != directory_id and norm(d.name) == domain), None)
+
+
+def force_state(trust_id: str, state: str, reason: str) -> dict[str, Any]:
+    """Sets a trust's state from now on (a trust that degrades after being verified, say), in any account."""
+    for backend in every_backend():
         for directory in backend.directories.values():
             for trust in directory.trusts:
                 if trust.trust_id == trust_id and getattr(trust, "_tf", None) is not None:
@@ -187,12 +202,9 @@ def configure_remote_side(remote_domain_name: str) -> dict[str, Any]:
     """The on-premises administrator finishes their side now: every trust with ``remote_domain_name``
     in the ``remote-late`` scenario verifies from the next VerifyTrust on (its remote side is ready
     from this moment), whatever ``remoteReadyAfterUnits`` said. Nothing else changes: like on AWS,
-    the trust stays VerifyFailed until someone asks AWS to verify it again."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ds.models import ds_backends
-
+    the trust stays VerifyFailed until someone asks AWS to verify it again. In any account."""
     configured = []
-    for backend in ds_backends[DEFAULT_ACCOUNT_ID].values():
+    for backend in every_backend():
         for _, trust in all_trusts(backend):
             tf = getattr(trust, "_tf", None)
             if tf is not None and norm(trust.remote_domain_name) == norm(remote_domain_name) and tf["scenario"] == "remote-late":
@@ -252,10 +264,10 @@ def patch_backend() -> None:
             chosen = CONTROL.scenarios.get(domain, {"scenario": CONTROL.default_scenario, "readyAfterUnits": 6})
         trust._tf = {"scenario": chosen["scenario"], "ready_after_units": chosen.get("readyAfterUnits", 6),
                      "created": time.time(), "verify_requested": None, "deleting_since": None, "update_requested": None}
-        peer = next((d for d in self.directories.values() if d.directory_id != directory_id and norm(d.name) == domain), None)
+        peer = peer_of(self, directory_id, domain)
         if peer is not None:
-            # The remote domain is another AWS directory of this account: its trust decides. Only a
-            # digest of the password is kept, to compare the two sides.
+            # The remote domain is another AWS directory (of this account or another in the Region):
+            # its trust decides. Only a digest of the password is kept, to compare the two sides.
             trust._tf.update({"scenario": "aws-pair", "peer": peer, "own_domain": norm(directory.name), "direction": trust_direction,
                               "password_digest": hashlib.sha256(trust_password.encode()).hexdigest()})
         directory.trusts.append(trust)

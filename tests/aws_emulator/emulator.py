@@ -11,9 +11,11 @@ app in-process and adds, without forking moto:
   DeleteAssociatedConditionalForwarder, and the four conditional-forwarder calls; RegionsInfo in
   DescribeDirectories; one trust per pair of domains; a trust's state set from outside
   (``POST /_trustflow/trust-state``) for one that degrades after being verified;
-* IAM for callers holding a role's session (the functions, each under its own role): a call whose
-  action the role's policies do not allow is refused with AccessDenied and logged
-  (``iam_enforcement.py``; ``POST /_trustflow/function-credentials`` issues the sessions);
+* IAM for callers holding a role's session (the functions, each under its own role, and the
+  sessions they get from sts:AssumeRole, in this account or another): a call whose action the role's
+  policies do not allow, or an AssumeRole that the caller's policies or the role's trust policy do
+  not allow, is refused with AccessDenied and logged (``iam_enforcement.py``;
+  ``POST /_trustflow/function-credentials`` issues the functions' sessions);
 * a control API under ``/_trustflow/`` to pick scenarios, seed directories, inject faults
   (throttling, ServiceException, ...) into any AWS call, optionally with an error message that
   repeats a request parameter (as some AWS messages do), and read the log of calls;
@@ -307,6 +309,17 @@ def identify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
     return service, environ.get("REQUEST_METHOD", "") + " " + path
 
 
+def query_parameters(environ: dict[str, Any], body: bytes) -> dict[str, str]:
+    """The parameters of a query-protocol request (STS, SNS): the form body and the query string."""
+    found = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if body and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        found.update({k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()})
+    return found
+
+
+# The XML namespace of query-protocol errors, per service (AWS's STS answers with one; the SNS answer
+# here has none, as before).
+XML_NAMESPACES = {"sns": "", "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
 SERVER_FAULTS = {"ServiceException", "InternalFailure", "InternalServiceError", "ServiceUnavailable", "InternalError"}
 
 
@@ -326,9 +339,12 @@ def fault_response(service: str, operation: str, error: str, start_response, ech
     if echo:
         # Some AWS error messages repeat request parameters: this one does, to prove callers scrub them.
         message += f"; parameter value {echo!r} is invalid"
-    if service == "sns":
+    if service in XML_NAMESPACES:
+        # The query protocol's error document (STS, SNS).
         kind = "Receiver" if error in SERVER_FAULTS else "Sender"
-        body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{error}</Code><Message>{message}</Message></Error>"
+        namespace = f' xmlns="{XML_NAMESPACES[service]}"' if XML_NAMESPACES[service] else ""
+        message = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        body = (f"<ErrorResponse{namespace}><Error><Type>{kind}</Type><Code>{error}</Code><Message>{message}</Message></Error>"
                 f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>").encode()
         headers = [("Content-Type", "text/xml")]
     else:
@@ -377,12 +393,12 @@ class Middleware:
             self.record(service, operation, "400")
             return fault_response(service, operation, "SerializationException", start_response, message="the request body is not valid JSON")
         caller = iam_enforcement.assumed_role_of(environ)
-        role = caller[0] if caller else None
-        refusal = iam_enforcement.check(caller, service, operation)
+        parameters = query_parameters(environ, body) if service == "sts" else None
+        refusal = iam_enforcement.check(caller, service, operation, parameters)
         if refusal:
-            return self.refuse(refusal, service, operation, start_response)
+            return self.refuse(refusal, caller, service, operation, start_response)
         if not throttling.THROTTLE.admits_request(environ, service, operation):
-            self.record(service, operation, "throttled", role)
+            self.record(service, operation, "throttled", caller)
             return fault_response(service, operation, throttling.ERROR, start_response, message=throttling.MESSAGE)
         fault = CONTROL.take_fault(service, operation, body)
         if fault:
@@ -401,26 +417,37 @@ class Middleware:
             return start_response(status, headers, exc_info)
 
         result = self.app(environ, capture)
-        self.record(service, operation, seen.get("status", "?"), role)
+        self.record(service, operation, seen.get("status", "?"), caller)
         return result
 
     @staticmethod
-    def record(service: str, operation: str, status: str, role: str | None = None) -> None:
-        """One line of the call log; ``role`` is the role whose session made the call (None: plain keys)."""
+    def record(service: str, operation: str, status: str, caller: iam_enforcement.Caller | None = None) -> None:
+        """One line of the call log; ``role`` and ``account``: the role whose session made the call and
+        the account it acts in (None: plain keys; "": a session nobody was issued)."""
         with CONTROL.lock:
-            CONTROL.calls.append({"service": service, "operation": operation, "status": status, "role": role})
+            CONTROL.calls.append({"service": service, "operation": operation, "status": status,
+                                  "role": caller.role if caller else None, "account": caller.account if caller else None})
 
-    def refuse(self, refusal: dict[str, str], service: str, operation: str, start_response):
+    def refuse(self, refusal: dict[str, str], caller: iam_enforcement.Caller, service: str, operation: str, start_response):
         """AWS's answer to a call the caller's role does not allow: AccessDenied, nothing done."""
         with CONTROL.lock:
             CONTROL.denials.append(refusal)
-        self.record(service, operation, "denied", refusal["role"])
+        self.record(service, operation, "denied", caller)
         if refusal["decision"] == "unknown session":
+            if service == "sts":
+                return fault_response(service, operation, "InvalidClientTokenId", start_response, status="403 Forbidden",
+                                      message="The security token included in the request is invalid.")
             return fault_response(service, operation, "UnrecognizedClientException", start_response,
                                   message="The security token included in the request is invalid.")
-        principal = f"arn:aws:sts::{iam_enforcement.DEFAULT_ACCOUNT_ID}:assumed-role/{refusal['role']}/{refusal['session']}"
-        why = "an explicit deny in an identity-based policy" if refusal["decision"] == "denied" else "no identity-based policy allows the action"
-        message = f"User: {principal} is not authorized to perform: {refusal['action']} because {why}"
+        if "resource" in refusal:
+            # AWS names the resource and not why (sts:AssumeRole: the caller's policies, the role's
+            # existence and its trust policy all give this one answer).
+            message = f"User: {caller.principal} is not authorized to perform: {refusal['action']} on resource: {refusal['resource']}"
+        else:
+            why = "an explicit deny in an identity-based policy" if refusal["decision"] == "denied" else "no identity-based policy allows the action"
+            message = f"User: {caller.principal} is not authorized to perform: {refusal['action']} because {why}"
+        if service == "sts":
+            return fault_response(service, operation, "AccessDenied", start_response, message=message, status="403 Forbidden")
         if service == "sns":
             return fault_response(service, operation, "AuthorizationError", start_response, message=message, status="403 Forbidden")
         return fault_response(service, operation, "AccessDeniedException", start_response, message=message)

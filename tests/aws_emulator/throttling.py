@@ -117,10 +117,10 @@ def account_of(environ: dict[str, Any]) -> str:
     if re.fullmatch(r"\d{12}", access_key):
         return access_key
     if environ.get("HTTP_X_AMZ_SECURITY_TOKEN"):
-        from moto.sts.models import sts_backends
+        import iam_enforcement
 
-        for partition in sts_backends[DEFAULT_ACCOUNT_ID].values():
-            for role in partition.assumed_roles:
-                if role.access_key_id == access_key:
-                    return role.role_arn.split(":")[4]
+        # A session of a role of any account (one assumed across accounts too) acts in the role's account.
+        role = iam_enforcement.session_of(access_key)
+        if role is not None:
+            return role.role_arn.split(":")[4]
     return DEFAULT_ACCOUNT_ID

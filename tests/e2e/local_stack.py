@@ -232,6 +232,17 @@ class LocalStack:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test",
                             aws_secret_access_key="test", config=Config(retries={"max_attempts": 2, "mode": "standard"}))
 
+    def client_in(self, account: str, service: str):
+        """A client on plain keys (not checked by the emulator's IAM) acting in another account, e.g.
+        "222222222222": moto takes the account from the ``x-moto-account-id`` request header."""
+        client = self.client(service)
+
+        def in_account(request: AWSRequest, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign", in_account)
+        return client
+
     def control(self, route: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.endpoint}/_trustflow/{route}", data=data, method=method,

@@ -100,7 +100,7 @@ BLAMED_BY_NAME = [
     ("ipv6-forwarder", "conditionalForwarderIpv6Addrs"), ("add-ip-routes", "addIpRoutes"),
     ("remote-cidrs", "remoteDomainCidrs"), ("preflight", "preflight"), ("dry-run", "dryRun"),
     ("selective-auth", "selectiveAuth"), ("trust-password", "trustPassword"), ("secret-", "trustPassword"),
-    ("json-key", "trustPassword"), ("notify", "notify"), ("on-existing-trust", "onExistingTrust"), ("remote-side-wait-until", "remoteSideWaitUntil"), ("remote-directory-id", "remoteDirectoryId"),
+    ("json-key", "trustPassword"), ("notify", "notify"), ("on-existing-trust", "onExistingTrust"), ("remote-side-wait-until", "remoteSideWaitUntil"), ("remote-directory-id", "remoteDirectoryId"), ("remote-role-arn", "remoteRoleArn"),
     ("requested-by", "requestedBy"), ("request-", "(request)"),
 ]
 

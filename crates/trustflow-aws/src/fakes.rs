@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use trustflow_domain::domain::{
     normalize_domain, DirectoryInfo, DirectoryVpc, SelectiveAuth, TrustDirection, TrustInfo, TrustState, TrustType,
@@ -14,8 +15,8 @@ use trustflow_domain::secret::{password_from_secret_string, TrustPassword};
 use trustflow_domain::WorkflowError;
 
 use crate::ports::{
-    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NetworkReader, NewTrust, Notifier, SecretPresence, SecretStore, TaskAnswer,
-    TaskCallbacks, TrustCreator, TrustMaintainer,
+    CreateOutcome, DirectoryReader, DirectoryTags, IpRoutes, NetworkReader, NewTrust, Notifier, OtherAccounts, RoleError, SecretPresence,
+    SecretStore, TaskAnswer, TaskCallbacks, TrustCreator, TrustMaintainer,
 };
 
 /// One published notification.
@@ -387,5 +388,83 @@ impl FakeAws {
         }
         self.task_answers.borrow_mut().push((token.expose().to_owned(), kind.to_owned(), body.to_owned()));
         Ok(TaskAnswer::Answered)
+    }
+}
+
+/// Other accounts, each a [`FakeAws`] of its own, reached through a role there. A role that is not
+/// listed is refused, as STS refuses a role whose trust policy does not let the caller in.
+#[derive(Debug, Default)]
+pub struct FakeOtherAccounts {
+    /// The account each role opens.
+    pub accounts: RefCell<HashMap<String, Rc<FakeAws>>>,
+    /// Every role assumed, in order.
+    pub assumed: RefCell<Vec<String>>,
+}
+
+impl FakeOtherAccounts {
+    /// Other accounts where `role_arn` opens `account`.
+    pub fn with(role_arn: &str, account: Rc<FakeAws>) -> Self {
+        let accounts = Self::default();
+        accounts.accounts.borrow_mut().insert(role_arn.to_owned(), account);
+        accounts
+    }
+}
+
+impl OtherAccounts for FakeOtherAccounts {
+    type Directory = Rc<FakeAws>;
+
+    async fn directory_through(&self, role_arn: &str) -> Result<Rc<FakeAws>, RoleError> {
+        self.assumed.borrow_mut().push(role_arn.to_owned());
+        self.accounts.borrow().get(role_arn).cloned().ok_or_else(|| {
+            RoleError::Refused(format!("sts:AssumeRole of {role_arn} was refused: AccessDenied: not authorized to perform: sts:AssumeRole"))
+        })
+    }
+}
+
+impl DirectoryReader for Rc<FakeAws> {
+    async fn describe_directory(&self, directory_id: &str) -> Result<Option<DirectoryInfo>, WorkflowError> {
+        FakeAws::describe_directory(self, directory_id).await
+    }
+
+    async fn list_trusts(&self, directory_id: &str) -> Result<Vec<TrustInfo>, WorkflowError> {
+        FakeAws::list_trusts(self, directory_id).await
+    }
+
+    async fn describe_trust(&self, directory_id: &str, trust_id: &str) -> Result<Option<TrustInfo>, WorkflowError> {
+        FakeAws::describe_trust(self, directory_id, trust_id).await
+    }
+
+    async fn conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<Option<Vec<String>>, WorkflowError> {
+        FakeAws::conditional_forwarder(self, directory_id, remote_domain).await
+    }
+}
+
+impl TrustCreator for Rc<FakeAws> {
+    async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
+        FakeAws::create_trust(self, trust, password).await
+    }
+}
+
+impl TrustMaintainer for Rc<FakeAws> {
+    async fn verify_trust(&self, trust_id: &str) -> Result<(), WorkflowError> {
+        FakeAws::verify_trust(self, trust_id).await
+    }
+
+    async fn delete_trust(&self, trust_id: &str, delete_forwarder: bool) -> Result<(), WorkflowError> {
+        FakeAws::delete_trust(self, trust_id, delete_forwarder).await
+    }
+
+    async fn update_selective_auth(&self, trust_id: &str, selective_auth: SelectiveAuth) -> Result<(), WorkflowError> {
+        FakeAws::update_selective_auth(self, trust_id, selective_auth).await
+    }
+
+    async fn set_conditional_forwarder(
+        &self,
+        directory_id: &str,
+        remote_domain: &str,
+        addresses: &[String],
+        exists: bool,
+    ) -> Result<(), WorkflowError> {
+        FakeAws::set_conditional_forwarder(self, directory_id, remote_domain, addresses, exists).await
     }
 }

@@ -95,6 +95,137 @@ pub trait TrustMaintainer {
     ) -> impl Future<Output = Result<(), WorkflowError>>;
 }
 
+/// Why a session of a role in another account could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    /// STS refused the session (AccessDenied: the role's trust policy does not let this function in
+    /// with the deployment's external id, the function may not assume that role, or there is no
+    /// such role). The message is AWS's, with the role.
+    #[error("{0}")]
+    Refused(String),
+    /// Any other failure; [`WorkflowError::Transient`] when it may pass.
+    #[error(transparent)]
+    Aws(#[from] WorkflowError),
+}
+
+impl From<RoleError> for WorkflowError {
+    /// Past validation a refusal means the role was changed under a running request: the
+    /// deployment's configuration, not the requester's input.
+    fn from(error: RoleError) -> Self {
+        match error {
+            RoleError::Refused(message) => WorkflowError::Internal(message),
+            RoleError::Aws(error) => error,
+        }
+    }
+}
+
+/// Directory Service in other accounts: the other directory of a pair, reached through a role in
+/// its account (the request's `remoteRoleArn`).
+pub trait OtherAccounts {
+    /// The Directory Service calls made in that account, as that role.
+    type Directory: DirectoryReader + TrustCreator + TrustMaintainer;
+    /// A session of `role_arn` (AssumeRole with the deployment's external id).
+    fn directory_through(&self, role_arn: &str) -> impl Future<Output = Result<Self::Directory, RoleError>>;
+}
+
+/// The other directory of a pair: in this account (the same clients), or in another one through a
+/// role there. Handlers use it for the other side's calls whichever it is.
+#[derive(Debug)]
+pub enum PairedDirectory<'a, D, R> {
+    /// The other directory is in this account.
+    ThisAccount(&'a D),
+    /// The other directory is in another account, reached through a role there.
+    OtherAccount(R),
+}
+
+/// The other directory of a pair: through `role_arn` when one is given (another account), else
+/// this account's own clients.
+pub async fn paired_directory<'a, D, A: OtherAccounts>(
+    directory_api: &'a D,
+    accounts: &A,
+    role_arn: Option<&str>,
+) -> Result<PairedDirectory<'a, D, A::Directory>, RoleError> {
+    Ok(match role_arn {
+        Some(role_arn) => PairedDirectory::OtherAccount(accounts.directory_through(role_arn).await?),
+        None => PairedDirectory::ThisAccount(directory_api),
+    })
+}
+
+impl<D: DirectoryReader, R: DirectoryReader> DirectoryReader for PairedDirectory<'_, D, R> {
+    async fn describe_directory(&self, directory_id: &str) -> Result<Option<DirectoryInfo>, WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.describe_directory(directory_id).await,
+            Self::OtherAccount(api) => api.describe_directory(directory_id).await,
+        }
+    }
+
+    async fn list_trusts(&self, directory_id: &str) -> Result<Vec<TrustInfo>, WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.list_trusts(directory_id).await,
+            Self::OtherAccount(api) => api.list_trusts(directory_id).await,
+        }
+    }
+
+    async fn describe_trust(&self, directory_id: &str, trust_id: &str) -> Result<Option<TrustInfo>, WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.describe_trust(directory_id, trust_id).await,
+            Self::OtherAccount(api) => api.describe_trust(directory_id, trust_id).await,
+        }
+    }
+
+    async fn conditional_forwarder(&self, directory_id: &str, remote_domain: &str) -> Result<Option<Vec<String>>, WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.conditional_forwarder(directory_id, remote_domain).await,
+            Self::OtherAccount(api) => api.conditional_forwarder(directory_id, remote_domain).await,
+        }
+    }
+}
+
+impl<D: TrustCreator, R: TrustCreator> TrustCreator for PairedDirectory<'_, D, R> {
+    async fn create_trust(&self, trust: &NewTrust, password: &TrustPassword) -> Result<CreateOutcome, WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.create_trust(trust, password).await,
+            Self::OtherAccount(api) => api.create_trust(trust, password).await,
+        }
+    }
+}
+
+impl<D: TrustMaintainer, R: TrustMaintainer> TrustMaintainer for PairedDirectory<'_, D, R> {
+    async fn verify_trust(&self, trust_id: &str) -> Result<(), WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.verify_trust(trust_id).await,
+            Self::OtherAccount(api) => api.verify_trust(trust_id).await,
+        }
+    }
+
+    async fn delete_trust(&self, trust_id: &str, delete_forwarder: bool) -> Result<(), WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.delete_trust(trust_id, delete_forwarder).await,
+            Self::OtherAccount(api) => api.delete_trust(trust_id, delete_forwarder).await,
+        }
+    }
+
+    async fn update_selective_auth(&self, trust_id: &str, selective_auth: SelectiveAuth) -> Result<(), WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.update_selective_auth(trust_id, selective_auth).await,
+            Self::OtherAccount(api) => api.update_selective_auth(trust_id, selective_auth).await,
+        }
+    }
+
+    async fn set_conditional_forwarder(
+        &self,
+        directory_id: &str,
+        remote_domain: &str,
+        addresses: &[String],
+        exists: bool,
+    ) -> Result<(), WorkflowError> {
+        match self {
+            Self::ThisAccount(api) => api.set_conditional_forwarder(directory_id, remote_domain, addresses, exists).await,
+            Self::OtherAccount(api) => api.set_conditional_forwarder(directory_id, remote_domain, addresses, exists).await,
+        }
+    }
+}
+
 /// The directory's IP routes: how its controllers reach addresses outside RFC 1918.
 pub trait IpRoutes {
     /// ListIpRoutes (all pages): the IPv4 CIDRs of the routes that carry traffic (not being removed, not failed).

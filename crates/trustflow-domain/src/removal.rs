@@ -14,7 +14,7 @@ use crate::domain::{normalize_domain, DirectoryInfo, TrustInfo, TrustState};
 use crate::error::{Violation, WorkflowError};
 use crate::request::{
     display_json, json_object_of_bounded_size, parse_directory_id, parse_notify, parse_remote_directory_id, parse_remote_domain_name,
-    parse_request_id, parse_requested_by, unknown_fields, NotifyTarget,
+    parse_remote_role_arn, parse_request_id, parse_requested_by, unknown_fields, NotifyTarget,
 };
 
 /// The EventBridge `detail-type` of a removal request.
@@ -45,10 +45,21 @@ pub struct RemovalRequest {
     /// goes too (with the forwarder its creation made).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_directory_id: Option<String>,
+    /// When that directory is in another account: the role trustflow assumes there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_role_arn: Option<String>,
 }
 
-const FIELDS: &[&str] =
-    &["requestId", "directoryId", "remoteDomainName", "deleteConditionalForwarder", "notify", "requestedBy", "remoteDirectoryId"];
+const FIELDS: &[&str] = &[
+    "requestId",
+    "directoryId",
+    "remoteDomainName",
+    "deleteConditionalForwarder",
+    "notify",
+    "requestedBy",
+    "remoteDirectoryId",
+    "remoteRoleArn",
+];
 
 /// The removal request in an execution input (`{"removal": ...}`), if it is one.
 pub fn removal_in(input: &Value) -> Option<&Value> {
@@ -68,14 +79,15 @@ pub fn parse_removal_request(request: &Value) -> Result<RemovalRequest, Workflow
     let notify = parse_notify(object.get("notify"), &mut violations);
     let requested_by = parse_requested_by(object, &mut violations);
     let remote_directory_id = parse_remote_directory_id(object, directory_id.as_deref(), &mut violations);
-    match (request_id, directory_id, remote_domain_name, delete_conditional_forwarder, notify, remote_directory_id) {
+    let remote_role_arn = parse_remote_role_arn(object, &mut violations);
+    match (request_id, directory_id, remote_domain_name, delete_conditional_forwarder, notify, (remote_directory_id, remote_role_arn)) {
         (
             Some(request_id),
             Some(directory_id),
             Some(remote_domain_name),
             Some(delete_conditional_forwarder),
             Some(notify),
-            Some(remote_directory_id),
+            (Some(remote_directory_id), Some(remote_role_arn)),
         ) if violations.is_empty() => Ok(RemovalRequest {
             request_id,
             directory_id,
@@ -84,6 +96,7 @@ pub fn parse_removal_request(request: &Value) -> Result<RemovalRequest, Workflow
             notify,
             requested_by,
             remote_directory_id,
+            remote_role_arn,
         }),
         _ => Err(WorkflowError::ValidationFailed(violations)),
     }

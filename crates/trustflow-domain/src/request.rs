@@ -136,6 +136,11 @@ pub struct TrustRequest {
     /// follows both; the forwarders default to that directory's DNS addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_directory_id: Option<String>,
+    /// When that directory is in another account: the IAM role there that trustflow assumes (with
+    /// the deployment's external id) to create, follow and remove the other side. Only roles the
+    /// deployment allows (`AllowedRemoteRoleArns`) are accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_role_arn: Option<String>,
 }
 
 const FIELDS: &[&str] = &[
@@ -157,6 +162,7 @@ const FIELDS: &[&str] = &[
     "requestedBy",
     "remoteSideWaitUntil",
     "remoteDirectoryId",
+    "remoteRoleArn",
 ];
 
 /// Takes the request out of what started the workflow: an EventBridge event whose `detail` is
@@ -217,6 +223,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
     let requested_by = parse_requested_by(object, &mut violations);
     let remote_side_wait_until = parse_remote_side_wait_until(object, &mut violations);
     let remote_directory_id = parse_remote_directory_id(object, directory_id.as_deref(), &mut violations);
+    let remote_role_arn = parse_remote_role_arn(object, &mut violations);
 
     match (
         request_id,
@@ -230,7 +237,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
         selective_auth,
         trust_password,
         notify,
-        (on_existing_trust, remote_side_wait_until, remote_directory_id),
+        (on_existing_trust, remote_side_wait_until, remote_directory_id, remote_role_arn),
     ) {
         (
             Some(request_id),
@@ -244,7 +251,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             Some(selective_auth),
             Some(trust_password),
             Some(notify),
-            (Some(on_existing_trust), Some(remote_side_wait_until), Some(remote_directory_id)),
+            (Some(on_existing_trust), Some(remote_side_wait_until), Some(remote_directory_id), Some(remote_role_arn)),
         ) if violations.is_empty() => Ok(TrustRequest {
             request_id,
             directory_id,
@@ -264,6 +271,7 @@ pub fn parse_request(input: &Value) -> Result<TrustRequest, WorkflowError> {
             requested_by,
             remote_side_wait_until,
             remote_directory_id,
+            remote_role_arn,
         }),
         _ => Err(WorkflowError::ValidationFailed(violations)),
     }
@@ -426,6 +434,52 @@ pub(crate) fn parse_remote_directory_id(
             None
         }
     }
+}
+
+/// The request's `remoteRoleArn` (`Some(None)` when not given), or `None` with the broken rule added
+/// to `violations`. It is an IAM role ARN, and it goes with `remoteDirectoryId`: it names the role
+/// in that directory's account.
+pub(crate) fn parse_remote_role_arn(object: &Map<String, Value>, violations: &mut Vec<Violation>) -> Option<Option<String>> {
+    match object.get("remoteRoleArn") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(arn)) if is_role_arn(arn) => {
+            if matches!(object.get("remoteDirectoryId"), None | Some(Value::Null)) {
+                violations.push(Violation::new(
+                    "remoteRoleArn",
+                    "is given only with remoteDirectoryId (it names the role in that directory's account)",
+                    arn,
+                ));
+                return None;
+            }
+            Some(Some(arn.clone()))
+        }
+        Some(value) => {
+            violations.push(Violation::new(
+                "remoteRoleArn",
+                "must be an IAM role ARN, arn:aws:iam::<12-digit account id>:role/<name> (the role trustflow assumes in the other directory's account)",
+                display_json(value),
+            ));
+            None
+        }
+    }
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path and name>`, the name and path in IAM's character
+/// set (letters, digits and `+=,.@_-`, with `/` between path parts), at most 2,048 characters.
+pub fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts.as_slice() else { return false };
+    let name_chars = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
+    *prefix == "arn"
+        && ["aws", "aws-cn", "aws-us-gov"].contains(partition)
+        && *service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && arn.len() <= 2048
+        && resource
+            .strip_prefix("role/")
+            .is_some_and(|name| !name.is_empty() && !name.starts_with('/') && !name.ends_with('/') && name.chars().all(name_chars))
 }
 
 /// The request's `remoteSideWaitUntil` (`Some(None)` when not given), or `None` with the broken

@@ -47,3 +47,13 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 pub fn or_default(name: &'static str, default: &str) -> String {
     env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
 }
+
+/// An optional value: `None` when unset or blank.
+pub fn optional(name: &'static str) -> Option<String> {
+    env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A comma-separated list (blank items dropped); empty when unset.
+pub fn list(name: &'static str) -> Vec<String> {
+    env::var(name).unwrap_or_default().split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}

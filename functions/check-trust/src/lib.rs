@@ -12,7 +12,7 @@
 //! ready, which fails the Task with `RemoteSideReady` and leads to `verifyNow` and
 //! `followVerification`: a verification requested at once and followed closely.
 
-use trustflow_aws::ports::{DirectoryReader, TaskAnswer, TaskCallbacks, TrustMaintainer};
+use trustflow_aws::ports::{paired_directory, DirectoryReader, OtherAccounts, TaskAnswer, TaskCallbacks, TrustMaintainer};
 use trustflow_domain::domain::TrustInfo;
 use trustflow_domain::domain::{classify_state, normalize_domain, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
@@ -48,21 +48,23 @@ pub const VERIFICATION_FOLLOW_LIMIT: Duration = Duration::minutes(10);
 /// In the waiting Task (a `reverify` with a task token), a verdict is also sent to the Task
 /// (SendTaskSuccess), and "still waiting" is not an error: the step returns and the Task goes on
 /// waiting for its timeout or for a "remote side ready" signal.
-pub async fn run_check<D, C>(
+pub async fn run_check<D, A, C>(
     input: CheckInput,
     settings: &Settings,
     directory_api: &D,
+    accounts: &A,
     callbacks: &C,
     now: OffsetDateTime,
 ) -> Result<CheckOutput, WorkflowError>
 where
+    A: OtherAccounts,
     D: DirectoryReader + TrustMaintainer,
     C: TaskCallbacks,
 {
     let plan = input.plan.clone();
     let last = input.status.clone();
     let token = input.task_token.clone();
-    let checked = check_trust(input, settings, directory_api, now).await;
+    let checked = check_trust(input, settings, directory_api, accounts, now).await;
     let Some(token) = token else { return checked.map(|status| CheckOutput { plan, status }) };
     match checked {
         Ok(status) => {
@@ -85,24 +87,44 @@ where
     }
 }
 
-/// Runs one check.
-pub async fn check_trust<D>(
+/// Runs one check. The other directory of a pair in another account is reached through `accounts`.
+pub async fn check_trust<D, A>(
     input: CheckInput,
     settings: &Settings,
     directory_api: &D,
+    accounts: &A,
     now: OffsetDateTime,
 ) -> Result<TrustStatus, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
+    A: OtherAccounts,
 {
     let plan = input.plan.clone();
     let trust_id = plan.trust_id.clone().ok_or_else(|| WorkflowError::Internal("the plan has no trustId to check".to_owned()))?;
     let mode = input.mode;
+    let role = plan.request.remote_role_arn.as_deref();
+    if mode == Mode::Cleanup {
+        return match plan.paired_side.is_some() {
+            true => {
+                cleanup(
+                    &plan,
+                    &trust_id,
+                    input.status.clone(),
+                    settings,
+                    directory_api,
+                    &paired_directory(directory_api, accounts, role).await?,
+                )
+                .await
+            }
+            false => cleanup(&plan, &trust_id, input.status.clone(), settings, directory_api, directory_api).await,
+        };
+    }
     let checked = check_this_side(input, &trust_id, settings, directory_api, now).await;
     let plan = &plan;
     match (plan.paired_side.as_ref(), mode) {
         (Some(side), Mode::Poll | Mode::Reverify | Mode::VerifyNow | Mode::FollowVerification) => {
-            with_paired_side(plan, side, mode, checked, settings, directory_api, now).await
+            let other = paired_directory(directory_api, accounts, role).await?;
+            with_paired_side(plan, side, mode, checked, settings, &other, now).await
         }
         _ => checked,
     }
@@ -131,7 +153,7 @@ where
             verify_now(plan, &trust_id, input.status.as_ref(), &signal, directory_api, now).await
         }
         Mode::FollowVerification => follow_verification(plan, &trust_id, input.status.as_ref(), directory_api, now).await,
-        Mode::Cleanup => cleanup(plan, &trust_id, input.status.clone(), settings, directory_api).await,
+        Mode::Cleanup => Err(WorkflowError::Internal("mode cleanup is run by check_trust".to_owned())),
         Mode::Remove => Err(WorkflowError::Internal("mode remove needs a removal plan".to_owned())),
     }
 }
@@ -139,39 +161,33 @@ where
 /// A removal's step: deletes the trust once, then reports it pending (`TrustPending`, which the
 /// state machine retries) until it is gone. Each call looks first, so a retried step never deletes
 /// twice, and a trust gone in the meantime is removed all the same.
-pub async fn remove_trust<D>(input: RemovalCheckInput, directory_api: &D, now: OffsetDateTime) -> Result<RemovalCheckOutput, WorkflowError>
+pub async fn remove_trust<D, A>(
+    input: RemovalCheckInput,
+    directory_api: &D,
+    accounts: &A,
+    now: OffsetDateTime,
+) -> Result<RemovalCheckOutput, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
+    A: OtherAccounts,
 {
     let plan = input.plan;
     let removal = &plan.removal;
+    let mut pending = Vec::new();
     // Each side that exists: this directory's trust and, for a pair, the other directory's.
-    let mut sides: Vec<(&str, &str, bool)> = Vec::new();
     if let Some(trust) = plan.trust.as_ref() {
-        sides.push((removal.directory_id.as_str(), trust.trust_id.as_str(), removal.delete_conditional_forwarder));
+        remove_side(directory_api, &removal.directory_id, &trust.trust_id, removal.delete_conditional_forwarder, &mut pending).await?;
     }
-    if let Some(other) = plan.paired.as_ref() {
-        if let Some(trust) = other.trust.as_ref() {
-            // The other side's forwarder was made for this pair: it goes with its trust.
-            sides.push((other.directory.directory_id.as_str(), trust.trust_id.as_str(), true));
-        }
+    if let Some(other_trust) = plan.paired.as_ref().and_then(|other| other.trust.as_ref().map(|trust| (other, trust))) {
+        let (other, trust) = other_trust;
+        let other_api = paired_directory(directory_api, accounts, removal.remote_role_arn.as_deref()).await?;
+        // The other side's forwarder was made for this pair: it goes with its trust.
+        remove_side(&other_api, &other.directory.directory_id, &trust.trust_id, true, &mut pending).await?;
     }
-    let Some(&(_, first_id, _)) = sides.first() else {
+    let Some(first_id) = plan.trust.as_ref().or(plan.paired.as_ref().and_then(|other| other.trust.as_ref())).map(|t| t.trust_id.as_str())
+    else {
         return Err(WorkflowError::Internal("the removal plan names no trust to remove".to_owned()));
     };
-    let mut pending = Vec::new();
-    for &(directory_id, trust_id, delete_forwarder) in &sides {
-        match directory_api.describe_trust(directory_id, trust_id).await? {
-            None => {}
-            Some(trust) if trust.state == TrustState::Deleted => {}
-            Some(trust) if trust.state == TrustState::Deleting => pending.push(format!("trust {trust_id} is Deleting")),
-            Some(trust) => {
-                directory_api.delete_trust(trust_id, delete_forwarder).await?;
-                tracing::info!(trust_id, state = %trust.state, delete_forwarder, "deleting the trust");
-                pending.push(format!("trust {trust_id} is being deleted"));
-            }
-        }
-    }
     if !pending.is_empty() {
         return Err(WorkflowError::TrustPending(pending.join("; ")));
     }
@@ -198,6 +214,28 @@ where
         paired_trust,
     };
     Ok(RemovalCheckOutput { status, plan })
+}
+
+/// Deletes one side of a removal once: a trust already gone counts as removed, one being deleted
+/// (or whose deletion this call asked for) is added to `pending`.
+async fn remove_side<D: DirectoryReader + TrustMaintainer>(
+    directory_api: &D,
+    directory_id: &str,
+    trust_id: &str,
+    delete_forwarder: bool,
+    pending: &mut Vec<String>,
+) -> Result<(), WorkflowError> {
+    match directory_api.describe_trust(directory_id, trust_id).await? {
+        None => {}
+        Some(trust) if trust.state == TrustState::Deleted => {}
+        Some(trust) if trust.state == TrustState::Deleting => pending.push(format!("trust {trust_id} is Deleting")),
+        Some(trust) => {
+            directory_api.delete_trust(trust_id, delete_forwarder).await?;
+            tracing::info!(trust_id, state = %trust.state, delete_forwarder, "deleting the trust");
+            pending.push(format!("trust {trust_id} is being deleted"));
+        }
+    }
+    Ok(())
 }
 
 fn status(plan: &Plan, trust_id: &str, outcome: Outcome, trust: Option<&TrustInfo>, now: OffsetDateTime) -> TrustStatus {
@@ -239,7 +277,7 @@ async fn with_paired_side<D>(
     mode: Mode,
     checked: Result<TrustStatus, WorkflowError>,
     settings: &Settings,
-    directory_api: &D,
+    other_directory_api: &D,
     now: OffsetDateTime,
 ) -> Result<TrustStatus, WorkflowError>
 where
@@ -247,7 +285,7 @@ where
 {
     let Some(remote_id) = side.trust_id.as_deref() else { return checked };
     let remote_directory = side.directory.directory_id.as_str();
-    let remote = directory_api.describe_trust(remote_directory, remote_id).await?;
+    let remote = other_directory_api.describe_trust(remote_directory, remote_id).await?;
     let paired = PairedTrustStatus {
         directory_id: remote_directory.to_owned(),
         trust_id: remote_id.to_owned(),
@@ -264,7 +302,7 @@ where
         Err(WorkflowError::TrustAwaitingRemoteSide(why)) => {
             // This side is verified again at this re-verification; so is the other, if it needs it.
             if remote_class == Some(StateClass::AwaitingRemoteSide) {
-                directory_api.verify_trust(remote_id).await?;
+                other_directory_api.verify_trust(remote_id).await?;
             }
             return Err(WorkflowError::TrustAwaitingRemoteSide(why));
         }
@@ -306,7 +344,7 @@ where
                 return Ok(status);
             }
             if class == StateClass::AwaitingRemoteSide {
-                directory_api.verify_trust(remote_id).await?;
+                other_directory_api.verify_trust(remote_id).await?;
             }
             Err(WorkflowError::TrustAwaitingRemoteSide(format!(
                 "the other side of the pair, trust {remote_id}, is {}; verification requested again",
@@ -502,15 +540,19 @@ where
     }
 }
 
-async fn cleanup<D>(
+/// Deletes a failed trust this workflow created (and, for a pair, the other side through
+/// `other_directory_api`), when the deployment says so.
+async fn cleanup<D, O>(
     plan: &Plan,
     trust_id: &str,
     last: Option<TrustStatus>,
     settings: &Settings,
     directory_api: &D,
+    other_directory_api: &O,
 ) -> Result<TrustStatus, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
+    O: DirectoryReader + TrustMaintainer,
 {
     let mut status = last.ok_or_else(|| WorkflowError::Internal("cleanup needs the trust's last status".to_owned()))?;
     // Only a trust this workflow created is deleted: an adopted one belongs to another request.
@@ -523,8 +565,12 @@ where
         // A pair is removed whole: the other side goes with this one (with the forwarder it made).
         if let Some(remote_id) = plan.paired_side.as_ref().and_then(|side| side.trust_id.as_deref()) {
             let remote_directory = plan.paired_side.as_ref().map(|side| side.directory.directory_id.as_str()).unwrap_or_default();
-            if directory_api.describe_trust(remote_directory, remote_id).await?.is_some_and(|trust| trust.state != TrustState::Deleted) {
-                directory_api.delete_trust(remote_id, true).await?;
+            if other_directory_api
+                .describe_trust(remote_directory, remote_id)
+                .await?
+                .is_some_and(|trust| trust.state != TrustState::Deleted)
+            {
+                other_directory_api.delete_trust(remote_id, true).await?;
                 tracing::info!(trust_id = remote_id, "deleted the other side of the failed pair");
             }
             if let Some(paired) = status.paired_trust.as_mut() {

@@ -4,7 +4,7 @@ use check_trust::{remove_trust, run_check, Settings, DEFAULT_REMOTE_SIDE_WINDOW_
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
-use trustflow_aws::{load_sdk_config, SdkDirectory, SdkExecutions};
+use trustflow_aws::{load_sdk_config, SdkDirectory, SdkExecutions, SdkOtherAccounts};
 use trustflow_domain::handoff::CheckStep;
 use trustflow_domain::settings;
 use trustflow_domain::WorkflowError;
@@ -20,9 +20,15 @@ async fn main() -> Result<(), Error> {
     };
     let config = load_sdk_config().await;
     let directory = SdkDirectory::new(&config);
+    // The other directory of a pair in another account, through the request's role there.
+    let accounts = SdkOtherAccounts::new(
+        &config,
+        settings::optional("REMOTE_ROLE_EXTERNAL_ID"),
+        &settings::or_default("AWS_LAMBDA_FUNCTION_NAME", "check-trust"),
+    );
     // Step Functions, to answer the waiting Task with the trust's verdict (SendTaskSuccess).
     let callbacks = SdkExecutions::new(&config);
-    let (settings, directory, callbacks) = (&settings, &directory, &callbacks);
+    let (settings, directory, accounts, callbacks) = (&settings, &directory, &accounts, &callbacks);
 
     run(service_fn(move |event: LambdaEvent<Value>| {
         let span = invocation_span(&event.payload);
@@ -36,11 +42,11 @@ async fn main() -> Result<(), Error> {
             let (mode, result) = match step {
                 CheckStep::Trust(input) => {
                     let mode = input.mode;
-                    (mode, Box::pin(run_check(*input, settings, directory, callbacks, now)).await.map(|out| (out.status.clone(), json(&out))))
+                    (mode, Box::pin(run_check(*input, settings, directory, accounts, callbacks, now)).await.map(|out| (out.status.clone(), json(&out))))
                 }
                 CheckStep::Removal(input) => {
                     let mode = input.mode;
-                    (mode, Box::pin(remove_trust(*input, directory, now)).await.map(|out| (out.status.clone(), json(&out))))
+                    (mode, Box::pin(remove_trust(*input, directory, accounts, now)).await.map(|out| (out.status.clone(), json(&out))))
                 }
             };
             match &result {

@@ -1,5 +1,5 @@
 use serde_json::json;
-use trustflow_aws::fakes::{sample_directory, FakeAws};
+use trustflow_aws::fakes::{sample_directory, FakeAws, FakeOtherAccounts};
 use trustflow_domain::domain::SelectiveAuth;
 use trustflow_domain::handoff::{CaughtFailure, CheckInput, CheckOutput, Mode, Outcome, RemovalCheckInput, TrustStatus};
 use trustflow_domain::plan::Change;
@@ -31,7 +31,14 @@ fn plan(direction: &str, trust_id: &str, action: PlanAction) -> Plan {
 }
 
 async fn run(aws: &FakeAws, mode: Mode, plan: Plan, status: Option<TrustStatus>, now: i64) -> Result<TrustStatus, WorkflowError> {
-    check_trust(CheckInput { mode, plan, status, task_token: None, ready_signal: None }, &settings(), aws, at(now)).await
+    check_trust(
+        CheckInput { mode, plan, status, task_token: None, ready_signal: None },
+        &settings(),
+        aws,
+        &FakeOtherAccounts::default(),
+        at(now),
+    )
+    .await
 }
 
 fn ready_signal(seconds: i64) -> CaughtFailure {
@@ -42,7 +49,7 @@ fn ready_signal(seconds: i64) -> CaughtFailure {
 async fn in_waiting_task(aws: &FakeAws, plan: Plan, status: TrustStatus, now: i64) -> Result<CheckOutput, WorkflowError> {
     let input =
         CheckInput { mode: Mode::Reverify, plan, status: Some(status), task_token: Some(TaskToken::new("token-1")), ready_signal: None };
-    run_check(input, &settings(), aws, aws, at(now)).await
+    run_check(input, &settings(), aws, &FakeOtherAccounts::default(), aws, at(now)).await
 }
 
 async fn signalled(
@@ -54,7 +61,7 @@ async fn signalled(
     now: i64,
 ) -> Result<TrustStatus, WorkflowError> {
     let input = CheckInput { mode, plan, status: Some(status), task_token: None, ready_signal: Some(ready_signal(signal_at)) };
-    check_trust(input, &settings(), aws, at(now)).await
+    check_trust(input, &settings(), aws, &FakeOtherAccounts::default(), at(now)).await
 }
 
 #[tokio::test]
@@ -324,11 +331,11 @@ fn removal_input(aws: &FakeAws, state: &str, delete_forwarder: bool) -> (Removal
 async fn a_removal_deletes_the_trust_once_then_waits_until_it_is_gone() {
     let aws = FakeAws::default();
     let (input, id) = removal_input(&aws, "Verified", true);
-    let first = remove_trust(input.clone(), &aws, at(1)).await.expect_err("deleting");
+    let first = remove_trust(input.clone(), &aws, &FakeOtherAccounts::default(), at(1)).await.expect_err("deleting");
     assert_eq!(first.name(), "TrustPending");
     assert_eq!(aws.calls.borrow().iter().filter(|c| c.starts_with("DeleteTrust")).count(), 1);
     // The fake deletes at once: the next look finds it gone.
-    let done = remove_trust(input, &aws, at(2)).await.expect("removed");
+    let done = remove_trust(input, &aws, &FakeOtherAccounts::default(), at(2)).await.expect("removed");
     assert_eq!((done.status.outcome, done.status.trust_id.as_str(), done.status.trust_deleted), (Outcome::Removed, id.as_str(), true));
     assert_eq!(aws.count("DeleteTrust"), 1, "never deleted twice");
 }
@@ -337,7 +344,7 @@ async fn a_removal_deletes_the_trust_once_then_waits_until_it_is_gone() {
 async fn a_trust_already_being_deleted_is_waited_for_not_deleted_again() {
     let aws = FakeAws::default();
     let (input, _) = removal_input(&aws, "Deleting", false);
-    assert_eq!(remove_trust(input, &aws, at(1)).await.expect_err("pending").name(), "TrustPending");
+    assert_eq!(remove_trust(input, &aws, &FakeOtherAccounts::default(), at(1)).await.expect_err("pending").name(), "TrustPending");
     assert_eq!(aws.count("DeleteTrust"), 0);
 }
 

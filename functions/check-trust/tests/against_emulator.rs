@@ -8,7 +8,7 @@ use check_trust::{check_trust, Settings};
 use serde_json::json;
 use trustflow_aws::ports::DirectoryReader;
 use trustflow_aws::testing::{fixture, sdk_config};
-use trustflow_aws::SdkDirectory;
+use trustflow_aws::{SdkDirectory, SdkOtherAccounts};
 use trustflow_domain::handoff::{CheckInput, Mode, Outcome, TrustStatus};
 use trustflow_domain::plan::{Plan, PlanAction};
 use trustflow_domain::testing::PlanBuilder;
@@ -45,6 +45,7 @@ async fn check(mode: Mode, plan: &Plan, status: Option<TrustStatus>) -> Result<T
         CheckInput { mode, plan: plan.clone(), status, task_token: None, ready_signal: None },
         &settings,
         &SdkDirectory::new(&config),
+        &SdkOtherAccounts::new(&config, None, "check-trust-test"),
         OffsetDateTime::now_utc(),
     )
     .await

@@ -6,7 +6,9 @@
 //! Creation is idempotent: when CreateTrust says the trust exists (a duplicate event, a retry,
 //! a race with a second request), the existing trust is followed instead.
 
-use trustflow_aws::ports::{CreateOutcome, DirectoryReader, IpRoutes, NewTrust, SecretStore, TrustCreator, TrustMaintainer};
+use trustflow_aws::ports::{
+    paired_directory, CreateOutcome, DirectoryReader, IpRoutes, NewTrust, OtherAccounts, SecretStore, TrustCreator, TrustMaintainer,
+};
 use trustflow_domain::domain::{normalize_domain, TrustState};
 use trustflow_domain::error::WorkflowError;
 use trustflow_domain::network::Ipv4Cidr;
@@ -15,9 +17,12 @@ use trustflow_domain::secret::TrustPassword;
 
 /// Creates the planned trust and returns the plan with `trustId` set. A Replace deletes the old trust
 /// only once the password has been read and checked, and says plainly when the new one then failed.
-pub async fn create_trust<D, S>(mut plan: Plan, directory_api: &D, secrets: &S) -> Result<Plan, WorkflowError>
+/// The other side of a pair in another account is created through `accounts` (the request's
+/// `remoteRoleArn`).
+pub async fn create_trust<D, A, S>(mut plan: Plan, directory_api: &D, accounts: &A, secrets: &S) -> Result<Plan, WorkflowError>
 where
     D: DirectoryReader + TrustCreator + TrustMaintainer + IpRoutes,
+    A: OtherAccounts,
     S: SecretStore,
 {
     let request = &plan.request;
@@ -42,6 +47,12 @@ where
         conditional_forwarder_ipv6_addrs: request.conditional_forwarder_ipv6_addrs.iter().map(ToString::to_string).collect(),
         selective_auth: request.selective_auth.as_api_str(),
     };
+    // The other account of a pair is reached before anything is created: a role that can no
+    // longer be assumed leaves both directories as they are.
+    let other_side = match plan.paired_side.is_some() {
+        true => Some(paired_directory(directory_api, accounts, request.remote_role_arn.as_deref()).await.map_err(WorkflowError::from)?),
+        false => None,
+    };
     // Everything that can stop the new trust is checked before the old one is touched: the
     // password is read and checked against CreateTrust's rules first (the request's own rules
     // were checked by the validation step). A replacement never destroys a trust for nothing.
@@ -55,8 +66,8 @@ where
     };
     let outcome = directory_api.create_trust(&new_trust, &password).await;
     // A pair of AWS directories: the other side with the same password, while it is still here.
-    let paired = match (&outcome, plan.paired_side.as_ref()) {
-        (Ok(_), Some(side)) => Some(create_paired_side(&plan, side, directory_api, &password).await),
+    let paired = match (&outcome, plan.paired_side.as_ref(), other_side.as_ref()) {
+        (Ok(_), Some(side), Some(other)) => Some(create_paired_side(&plan, side, other, &password).await),
         _ => None,
     };
     drop(password); // zeroed here: nothing after this line can reach it.

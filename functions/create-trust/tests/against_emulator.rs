@@ -6,7 +6,7 @@ use create_trust::create_trust;
 use serde_json::json;
 use trustflow_aws::ports::DirectoryReader;
 use trustflow_aws::testing::{fixture, sdk_config};
-use trustflow_aws::{SdkDirectory, SdkSecrets};
+use trustflow_aws::{SdkDirectory, SdkOtherAccounts, SdkSecrets};
 use trustflow_domain::plan::{Plan, PlanAction};
 use trustflow_domain::testing::PlanBuilder;
 
@@ -26,7 +26,8 @@ async fn plan(domain: &str, secret: serde_json::Value) -> Plan {
 
 async fn create(plan: Plan) -> Result<Plan, trustflow_domain::WorkflowError> {
     let config = sdk_config().await;
-    create_trust(plan, &SdkDirectory::new(&config), &SdkSecrets::new(&config)).await
+    create_trust(plan, &SdkDirectory::new(&config), &SdkOtherAccounts::new(&config, None, "create-trust-test"), &SdkSecrets::new(&config))
+        .await
 }
 
 #[tokio::test]

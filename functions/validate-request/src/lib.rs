@@ -7,7 +7,9 @@
 
 use serde_json::Value;
 use trustflow_aws::network::judge_network;
-use trustflow_aws::ports::{DirectoryReader, IpRoutes, NetworkReader, SecretPresence, SecretStore};
+use trustflow_aws::ports::{
+    paired_directory, DirectoryReader, IpRoutes, NetworkReader, OtherAccounts, PairedDirectory, RoleError, SecretPresence, SecretStore,
+};
 use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::handoff::WorkflowPlan;
@@ -26,25 +28,62 @@ pub struct Settings {
     pub region: String,
     /// How long a trust may stay in creation/verification before the workflow gives up.
     pub deadline_seconds: u64,
+    /// The roles in other accounts a request's `remoteRoleArn` may name (`AllowedRemoteRoleArns`);
+    /// empty: pairs stay within this account.
+    pub allowed_remote_roles: Vec<String>,
 }
 
 /// Default for `TRUST_DEADLINE_SECONDS`: two hours.
 pub const DEFAULT_DEADLINE_SECONDS: u64 = 2 * 60 * 60;
 
+/// The AWS side of a request's validation: this account's clients, and the other accounts a pair
+/// may reach.
+#[derive(Debug)]
+pub struct Aws<'a, D, N, S, A> {
+    /// Directory Service.
+    pub directory: &'a D,
+    /// EC2, for the network pre-flight.
+    pub network: &'a N,
+    /// Secrets Manager (metadata only).
+    pub secrets: &'a S,
+    /// Directory Service in other accounts (a pair's `remoteRoleArn`).
+    pub accounts: &'a A,
+}
+
+// By hand: derived, they would ask the clients themselves to be Copy.
+impl<D, N, S, A> Clone for Aws<'_, D, N, S, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D, N, S, A> Copy for Aws<'_, D, N, S, A> {}
+
 /// Validates the request in `input` (an EventBridge event or the bare request) and plans the workflow.
-pub async fn plan_request<D: DirectoryReader + IpRoutes, N: NetworkReader, S: SecretStore>(
+pub async fn plan_request<D, N, S, A>(
     input: &Value,
     settings: &Settings,
-    directory_api: &D,
-    network: &N,
-    secrets: &S,
+    aws: Aws<'_, D, N, S, A>,
     now: OffsetDateTime,
-) -> Result<Plan, WorkflowError> {
+) -> Result<Plan, WorkflowError>
+where
+    D: DirectoryReader + IpRoutes,
+    N: NetworkReader,
+    S: SecretStore,
+    A: OtherAccounts,
+{
+    let Aws { directory: directory_api, network, secrets, accounts } = aws;
     let mut request = parse_request(input)?;
     let directory = existing_directory(&request.directory_id, settings, directory_api).await?;
     let mut violations = directory_violations(&request.directory_id, &request.remote_domain_name, &directory, &settings.region);
     let paired_side = match request.remote_directory_id.clone() {
-        Some(remote_id) => pair_with(&mut request, &directory, &remote_id, settings, directory_api, &mut violations).await?,
+        Some(remote_id) => match other_account(request.remote_role_arn.as_deref(), settings, directory_api, accounts).await? {
+            Ok(other) => pair_with(&mut request, &directory, &remote_id, settings, &other, &mut violations).await?,
+            Err(violation) => {
+                violations.push(violation);
+                None
+            }
+        },
         None => None,
     };
     // The domain's forwarder, once the directory is one that has forwarders to ask about.
@@ -109,25 +148,52 @@ pub async fn plan_request<D: DirectoryReader + IpRoutes, N: NetworkReader, S: Se
     })
 }
 
+/// The account of a pair's other directory: this one, or the one the request's `remoteRoleArn`
+/// opens. A role the deployment does not allow is refused before anything is asked of AWS; one
+/// STS will not let trustflow assume is refused with AWS's reason.
+async fn other_account<'a, D, A: OtherAccounts>(
+    role_arn: Option<&str>,
+    settings: &Settings,
+    directory_api: &'a D,
+    accounts: &A,
+) -> Result<Result<PairedDirectory<'a, D, A::Directory>, Violation>, WorkflowError> {
+    if let Some(role_arn) = role_arn {
+        if !settings.allowed_remote_roles.iter().any(|allowed| allowed == role_arn) {
+            let allowed = match settings.allowed_remote_roles.as_slice() {
+                [] => "this deployment allows none (its AllowedRemoteRoleArns parameter is empty)".to_owned(),
+                roles => format!("this deployment allows {}", roles.join(", ")),
+            };
+            return Ok(Err(Violation::new("remoteRoleArn", format!("must be a role this deployment may assume: {allowed}"), role_arn)));
+        }
+    }
+    match paired_directory(directory_api, accounts, role_arn).await {
+        Ok(other) => Ok(Ok(other)),
+        Err(RoleError::Refused(why)) => Ok(Err(Violation::new(
+            "remoteRoleArn",
+            format!(
+                "must be a role trustflow can assume, and {why}: its trust policy must let this deployment's functions in with the deployment's external id (RemoteRoleExternalId)"
+            ),
+            role_arn.unwrap_or_default(),
+        ))),
+        Err(RoleError::Aws(error)) => Err(error),
+    }
+}
+
 /// The other side of a trust between two AWS Managed Microsoft AD directories (`remoteDirectoryId`):
 /// the remote directory must be one this workflow can manage, its domain the request's
 /// `remoteDomainName`, its NetBIOS name another than this directory's, and it must have no trust for
 /// this directory's domain yet. The request's forwarders default to the remote directory's DNS
 /// addresses; the remote side forwards to this directory's.
-async fn pair_with<D: DirectoryReader>(
+async fn pair_with<O: DirectoryReader>(
     request: &mut TrustRequest,
     directory: &DirectoryInfo,
     remote_id: &str,
     settings: &Settings,
-    directory_api: &D,
+    other_directory_api: &O,
     violations: &mut Vec<Violation>,
 ) -> Result<Option<PairedSide>, WorkflowError> {
-    let Some(remote) = directory_api.describe_directory(remote_id).await? else {
-        violations.push(Violation::new(
-            "remoteDirectoryId",
-            format!("must name an existing directory in {} visible to trustflow", settings.region),
-            remote_id,
-        ));
+    let Some(remote) = other_directory_api.describe_directory(remote_id).await? else {
+        violations.push(Violation::new("remoteDirectoryId", not_visible_rule(settings, request.remote_role_arn.as_deref()), remote_id));
         return Ok(None);
     };
     let before = violations.len();
@@ -157,8 +223,11 @@ async fn pair_with<D: DirectoryReader>(
         return Ok(None);
     }
     let local_domain = normalize_domain(&directory.name);
-    if let Some(existing) =
-        directory_api.list_trusts(remote_id).await?.into_iter().find(|trust| normalize_domain(&trust.remote_domain_name) == local_domain)
+    if let Some(existing) = other_directory_api
+        .list_trusts(remote_id)
+        .await?
+        .into_iter()
+        .find(|trust| normalize_domain(&trust.remote_domain_name) == local_domain)
     {
         violations.push(Violation::new(
             "remoteDirectoryId",
@@ -181,6 +250,14 @@ async fn pair_with<D: DirectoryReader>(
         directory: remote,
         trust_id: None,
     }))
+}
+
+/// The rule a `remoteDirectoryId` that cannot be seen breaks.
+fn not_visible_rule(settings: &Settings, role_arn: Option<&str>) -> String {
+    match role_arn {
+        Some(role_arn) => format!("must name an existing directory in {} of the account {role_arn} belongs to", settings.region),
+        None => format!("must name an existing directory in {} visible to trustflow", settings.region),
+    }
 }
 
 /// Runs the network pre-flight the request asks for. With `enforce`, each finding that stops the
@@ -248,25 +325,32 @@ mod tests;
 
 /// Validates what started the workflow and plans it: a removal (`{"removal": ...}`) or a
 /// creation (or change) request, bare or in its EventBridge event.
-pub async fn plan_workflow<D: DirectoryReader + IpRoutes, N: NetworkReader, S: SecretStore>(
+pub async fn plan_workflow<D, N, S, A>(
     input: &Value,
     settings: &Settings,
-    directory_api: &D,
-    network: &N,
-    secrets: &S,
+    aws: Aws<'_, D, N, S, A>,
     now: OffsetDateTime,
-) -> Result<WorkflowPlan, WorkflowError> {
+) -> Result<WorkflowPlan, WorkflowError>
+where
+    D: DirectoryReader + IpRoutes,
+    N: NetworkReader,
+    S: SecretStore,
+    A: OtherAccounts,
+{
     match removal_in(input) {
-        Some(removal) => plan_removal_request(removal, settings, directory_api).await.map(|plan| WorkflowPlan::Removal(Box::new(plan))),
-        None => plan_request(input, settings, directory_api, network, secrets, now).await.map(|plan| WorkflowPlan::Trust(Box::new(plan))),
+        Some(removal) => {
+            plan_removal_request(removal, settings, aws.directory, aws.accounts).await.map(|plan| WorkflowPlan::Removal(Box::new(plan)))
+        }
+        None => plan_request(input, settings, aws, now).await.map(|plan| WorkflowPlan::Trust(Box::new(plan))),
     }
 }
 
 /// Validates a removal request and plans it: the trust it removes, or that there is none.
-pub async fn plan_removal_request<D: DirectoryReader>(
+pub async fn plan_removal_request<D: DirectoryReader, A: OtherAccounts>(
     request: &Value,
     settings: &Settings,
     directory_api: &D,
+    accounts: &A,
 ) -> Result<RemovalPlan, WorkflowError> {
     let removal = parse_removal_request(request)?;
     let directory = existing_directory(&removal.directory_id, settings, directory_api).await?;
@@ -276,11 +360,15 @@ pub async fn plan_removal_request<D: DirectoryReader>(
     }
     let trusts = directory_api.list_trusts(&removal.directory_id).await?;
     let Some(remote_id) = removal.remote_directory_id.clone() else { return Ok(plan_removal(removal, directory, &trusts)) };
-    // A pair: the other directory's side goes too.
-    let Some(other) = directory_api.describe_directory(&remote_id).await? else {
+    // A pair: the other directory's side goes too (through its account's role, if it has one).
+    let other_api = match other_account(removal.remote_role_arn.as_deref(), settings, directory_api, accounts).await? {
+        Ok(other_api) => other_api,
+        Err(violation) => return Err(WorkflowError::invalid(violation)),
+    };
+    let Some(other) = other_api.describe_directory(&remote_id).await? else {
         return Err(WorkflowError::invalid(Violation::new(
             "remoteDirectoryId",
-            format!("must name an existing directory in {} visible to trustflow", settings.region),
+            not_visible_rule(settings, removal.remote_role_arn.as_deref()),
             remote_id,
         )));
     };
@@ -291,7 +379,7 @@ pub async fn plan_removal_request<D: DirectoryReader>(
             removal.remote_domain_name.clone(),
         )));
     }
-    let other_trusts = directory_api.list_trusts(&remote_id).await?;
+    let other_trusts = other_api.list_trusts(&remote_id).await?;
     Ok(with_paired_side(plan_removal(removal, directory, &trusts), other, &other_trusts))
 }
 

@@ -1,13 +1,15 @@
 use serde_json::{json, Value};
-use trustflow_aws::fakes::{sample_directory, FakeAws};
+use trustflow_aws::fakes::{sample_directory, FakeAws, FakeOtherAccounts};
 use trustflow_domain::plan::PlanAction;
 
 use super::*;
 
 const DIR: &str = "d-1234567890";
+/// The role in another account this deployment may assume.
+const ALLOWED_ROLE: &str = "arn:aws:iam::222222222222:role/trustflow-remote-directories";
 
 fn settings() -> Settings {
-    Settings { region: "us-east-1".to_owned(), deadline_seconds: 3600 }
+    Settings { region: "us-east-1".to_owned(), deadline_seconds: 3600, allowed_remote_roles: vec![ALLOWED_ROLE.to_owned()] }
 }
 
 fn account() -> FakeAws {
@@ -26,7 +28,12 @@ fn request() -> Value {
 }
 
 async fn plan(aws: &FakeAws, input: &Value) -> Result<Plan, WorkflowError> {
-    plan_request(input, &settings(), aws, aws, aws, OffsetDateTime::UNIX_EPOCH).await
+    plan_through(aws, &FakeOtherAccounts::default(), input).await
+}
+
+/// Plans with `accounts` as the other accounts a pair may reach.
+async fn plan_through(aws: &FakeAws, accounts: &FakeOtherAccounts, input: &Value) -> Result<Plan, WorkflowError> {
+    plan_request(input, &settings(), Aws { directory: aws, network: aws, secrets: aws, accounts }, OffsetDateTime::UNIX_EPOCH).await
 }
 
 fn violation_fields(result: Result<Plan, WorkflowError>) -> Vec<String> {
@@ -353,5 +360,59 @@ async fn a_pair_is_refused_naming_what_is_wrong_with_the_other_directory() {
     assert_eq!(violation_fields(plan(&aws, &other_domain).await), ["remoteDomainName"], "not the other directory's domain");
     aws.add_trust(REMOTE_DIR, "aws.example.com", "One-Way: Incoming", "Verified", "");
     assert_eq!(violation_fields(plan(&aws, &pair_request()).await), ["remoteDirectoryId"], "it already trusts this directory");
+    assert_eq!(aws.count("CreateTrust"), 0);
+}
+
+fn violations_of(result: Result<Plan, WorkflowError>) -> Vec<String> {
+    match result {
+        Err(WorkflowError::ValidationFailed(v)) => v.into_iter().map(|v| v.to_string()).collect(),
+        other => panic!("expected ValidationFailed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_pair_across_accounts_checks_the_other_directory_in_its_account_through_the_allowed_role() {
+    let aws = account();
+    let other = std::rc::Rc::new(FakeAws::default());
+    with_remote_directory(&other, "SALES");
+    let accounts = FakeOtherAccounts::with(ALLOWED_ROLE, other.clone());
+    let mut input = pair_request();
+    input["remoteRoleArn"] = json!(ALLOWED_ROLE);
+    let plan = plan_through(&aws, &accounts, &input).await.expect("accepted");
+    assert_eq!(*accounts.assumed.borrow(), [ALLOWED_ROLE]);
+    assert_eq!(plan.paired_side.expect("planned").directory.directory_id, REMOTE_DIR);
+    assert_eq!(plan.request.remote_role_arn.as_deref(), Some(ALLOWED_ROLE), "the later steps reach the other side through it too");
+    let forwarders: Vec<String> = plan.request.conditional_forwarder_ip_addrs.iter().map(ToString::to_string).collect();
+    assert_eq!(forwarders, ["10.1.0.10", "10.1.0.11"], "the other account's directory's DNS servers");
+    assert_eq!((other.count("DescribeDirectories"), other.count("DescribeTrusts")), (1, 1), "asked in the other account");
+    assert_eq!(aws.count(&format!("DescribeDirectories {REMOTE_DIR}")), 0, "not asked in this one");
+}
+
+#[tokio::test]
+async fn a_role_the_deployment_does_not_allow_is_refused_before_any_role_is_assumed() {
+    let aws = account();
+    let other = std::rc::Rc::new(FakeAws::default());
+    with_remote_directory(&other, "SALES");
+    let elsewhere = "arn:aws:iam::333333333333:role/trustflow-remote-directories";
+    let accounts = FakeOtherAccounts::with(elsewhere, other);
+    let mut input = pair_request();
+    input["remoteRoleArn"] = json!(elsewhere);
+    let violations = violations_of(plan_through(&aws, &accounts, &input).await);
+    assert_eq!(
+        violations,
+        [format!("remoteRoleArn: must be a role this deployment may assume: this deployment allows {ALLOWED_ROLE} (got \"{elsewhere}\")")]
+    );
+    assert!(accounts.assumed.borrow().is_empty(), "no AssumeRole for a role that is not allowed");
+}
+
+#[tokio::test]
+async fn an_allowed_role_sts_refuses_is_refused_with_awss_reason_and_nothing_is_asked_of_the_other_account() {
+    let aws = account();
+    let mut input = pair_request();
+    input["remoteRoleArn"] = json!(ALLOWED_ROLE);
+    let violations = violations_of(plan_through(&aws, &FakeOtherAccounts::default(), &input).await);
+    let [violation] = violations.as_slice() else { panic!("one violation: {violations:?}") };
+    assert!(violation.starts_with("remoteRoleArn: must be a role trustflow can assume"), "{violation}");
+    assert!(violation.contains("AccessDenied") && violation.contains("RemoteRoleExternalId"), "{violation}");
     assert_eq!(aws.count("CreateTrust"), 0);
 }

@@ -4,10 +4,10 @@
 
 use serde_json::{json, Value};
 use trustflow_aws::testing::{fixture, sdk_config};
-use trustflow_aws::{SdkDirectory, SdkNetwork, SdkSecrets};
+use trustflow_aws::{SdkDirectory, SdkNetwork, SdkOtherAccounts, SdkSecrets};
 use trustflow_domain::plan::PlanAction;
 use trustflow_domain::time::OffsetDateTime;
-use validate_request::{plan_request, Settings};
+use validate_request::{plan_request, Aws, Settings};
 
 fn request(directory: &str, domain: &str) -> Value {
     json!({"requestId": "R-1", "directoryId": directory, "remoteDomainName": domain, "trustDirection": "Two-Way",
@@ -16,16 +16,14 @@ fn request(directory: &str, domain: &str) -> Value {
 
 async fn plan(input: Value) -> Result<trustflow_domain::plan::Plan, trustflow_domain::WorkflowError> {
     let config = sdk_config().await;
-    let settings = Settings { region: "us-east-1".to_owned(), deadline_seconds: 60 };
-    plan_request(
-        &input,
-        &settings,
-        &SdkDirectory::new(&config),
-        &SdkNetwork::new(&config),
-        &SdkSecrets::new(&config),
-        OffsetDateTime::now_utc(),
-    )
-    .await
+    let settings = Settings { region: "us-east-1".to_owned(), deadline_seconds: 60, allowed_remote_roles: Vec::new() };
+    let aws = Aws {
+        directory: &SdkDirectory::new(&config),
+        network: &SdkNetwork::new(&config),
+        secrets: &SdkSecrets::new(&config),
+        accounts: &SdkOtherAccounts::new(&config, None, "validate-request-test"),
+    };
+    plan_request(&input, &settings, aws, OffsetDateTime::now_utc()).await
 }
 
 #[tokio::test]

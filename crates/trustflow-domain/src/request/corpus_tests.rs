@@ -54,6 +54,7 @@ const BLAMED_BY_NAME: &[(&str, &str)] = &[
     ("on-existing-trust", "onExistingTrust"),
     ("remote-side-wait-until", "remoteSideWaitUntil"),
     ("remote-directory-id", "remoteDirectoryId"),
+    ("remote-role-arn", "remoteRoleArn"),
     ("requested-by", "requestedBy"),
     ("request-", "(request)"),
 ];

@@ -475,3 +475,38 @@ fn a_pair_must_name_another_directory_than_its_own() {
     assert_eq!(parsed.remote_directory_id.as_deref(), Some("d-0987654321"));
     assert!(parsed.conditional_forwarder_ip_addrs.is_empty());
 }
+
+#[test]
+fn a_remote_role_is_an_iam_role_arn_given_with_the_remote_directory() {
+    let role = "arn:aws:iam::222222222222:role/trustflow/remote-directories";
+    let mut request = serde_json::json!({
+        "requestId": "REQ-1", "directoryId": "d-1234567890", "remoteDomainName": "sales.example.com",
+        "remoteDirectoryId": "d-0987654321", "remoteRoleArn": role, "trustDirection": "Two-Way", "trustPassword": {"secretId": "s"}
+    });
+    assert_eq!(parse_request(&request).expect("valid").remote_role_arn.as_deref(), Some(role));
+    let refused = |request: &serde_json::Value| match parse_request(request) {
+        Err(WorkflowError::ValidationFailed(violations)) => violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    for bad in [
+        "arn:aws:iam::2222:role/x",
+        "arn:aws:iam::222222222222:user/x",
+        "arn:aws:sts::222222222222:role/x",
+        "role/x",
+        "arn:aws:iam::222222222222:role/",
+    ] {
+        request["remoteRoleArn"] = serde_json::json!(bad);
+        let violations = refused(&request);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(
+            violations[0].starts_with("remoteRoleArn: must be an IAM role ARN") && violations[0].ends_with(&format!("(got \"{bad}\")")),
+            "{violations:?}"
+        );
+    }
+    request["remoteRoleArn"] = serde_json::json!(role);
+    request.as_object_mut().expect("object").remove("remoteDirectoryId");
+    assert_eq!(
+        refused(&request),
+        [format!("remoteRoleArn: is given only with remoteDirectoryId (it names the role in that directory's account) (got \"{role}\")")]
+    );
+}

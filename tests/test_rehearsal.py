@@ -87,6 +87,11 @@ def resolve(node, stack, parameters):
             if "${" + name + "}" in text:
                 text = text.replace("${" + name + "}", str(resolve({"Ref": name}, stack, parameters)))
         return text
+    if "Fn::Join" in node:
+        # A CommaDelimitedList parameter arrives as its comma-separated text; joined with "," it is that text.
+        delimiter, items = node["Fn::Join"]
+        values = resolve(items, stack, parameters) if isinstance(items, dict) else [resolve(i, stack, parameters) for i in items]
+        return values if isinstance(values, str) and delimiter == "," else delimiter.join(values)
     raise AssertionError(f"resolve() does not know {node}")
 
 

@@ -134,6 +134,12 @@ def function_environment(functions: Iterable[rehearsal.Function]) -> dict[str, s
     return merged
 
 
+# The second emulated account of the cross-account pairs, and the roles there the stack may assume:
+# one made from other-account-role.yaml, one that only reads, one that wants another external id.
+OTHER_ACCOUNT = "222222222222"
+REMOTE_ROLE_NAMES = ("trustflow-remote-directories", "trustflow-remote-read-only", "trustflow-remote-other-external-id")
+
+
 @dataclass
 class Settings:
     """The template parameters, scaled down so a run takes seconds."""
@@ -146,6 +152,10 @@ class Settings:
     remote_side_window_seconds: int = 12
     delete_failed_trusts: bool = True
     event_bus_name: str = "trustflow"
+    # Pairs across accounts (issue 20): the roles of the other emulated account the stack may assume,
+    # created there by tests/e2e/test_directory_pairs_across_accounts.py, and the external id.
+    allowed_remote_role_arns: str = ",".join(f"arn:aws:iam::{OTHER_ACCOUNT}:role/{name}" for name in REMOTE_ROLE_NAMES)
+    remote_role_external_id: str = "trustflow-e2e-external-id"
     # Not a template parameter: one step of an emulated trust's life (emulator.py --state-seconds).
     state_seconds: float = 1.0
 
@@ -156,6 +166,7 @@ class Settings:
             "ReverifyIntervalSeconds": self.reverify_interval_seconds, "ExecutionTimeoutSeconds": self.execution_timeout_seconds,
             "TrustDeadlineSeconds": self.trust_deadline_seconds, "RemoteSideWindowSeconds": self.remote_side_window_seconds,
             "DeleteFailedTrusts": self.delete_failed_trusts, "EventBusName": self.event_bus_name,
+            "AllowedRemoteRoleArns": self.allowed_remote_role_arns, "RemoteRoleExternalId": self.remote_role_external_id,
         }
 
 

@@ -77,6 +77,7 @@ def test_an_outgoing_pair_is_verified_on_one_side_and_created_on_the_incoming_si
 
 def test_when_the_second_side_is_refused_the_first_is_deleted_and_the_requester_told(stack, directory_id, secret):
     remote_id, domain = pair(stack)
+    stack.control("calls", method="DELETE")
     stack.control("faults", {"service": "ds", "operation": "CreateTrust", "error": "ClientException",
                              "bodyContains": remote_id, "message": "The directory cannot take another trust."})
     run = stack.run(event(pair_request(directory_id, remote_id, domain, secret)))

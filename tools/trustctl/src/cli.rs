@@ -202,6 +202,9 @@ pub struct SubmitArgs {
     /// For a pair of AWS directories: the other directory (both sides are created; --remote-domain is its domain).
     #[arg(long, value_name = "ID")]
     pub remote_directory_id: Option<String>,
+    /// When that directory is in another account: the role there trustflow assumes (one the deployment allows).
+    #[arg(long, value_name = "ARN", requires = "remote_directory_id")]
+    pub remote_role_arn: Option<String>,
     /// one-way-outgoing, one-way-incoming or two-way.
     #[arg(long, value_name = "DIR")]
     pub direction: Option<String>,
@@ -264,6 +267,9 @@ pub struct RemoveArgs {
     /// For a pair of AWS directories: the other directory, whose side is removed too.
     #[arg(long, value_name = "ID")]
     pub remote_directory_id: Option<String>,
+    /// When that directory is in another account: the role there trustflow assumes.
+    #[arg(long, value_name = "ARN", requires = "remote_directory_id")]
+    pub remote_role_arn: Option<String>,
     /// Delete the domain's conditional forwarder too.
     #[arg(long)]
     pub delete_forwarder: bool,
@@ -409,6 +415,7 @@ pub fn request_from(args: &SubmitArgs) -> Result<Value, Failure> {
         (&args.directory_id, "directoryId"),
         (&args.remote_domain, "remoteDomainName"),
         (&args.remote_directory_id, "remoteDirectoryId"),
+        (&args.remote_role_arn, "remoteRoleArn"),
         (&args.direction, "trustDirection"),
         (&args.trust_type, "trustType"),
     ] {
@@ -458,9 +465,12 @@ pub fn removal_from(args: &RemoveArgs) -> Result<Value, Failure> {
     let mut removal = Map::new();
     let id = args.request_id.clone().unwrap_or_else(generated_request_id);
     removal.insert("requestId".into(), json!(id));
-    for (value, field) in
-        [(&args.directory_id, "directoryId"), (&args.remote_domain, "remoteDomainName"), (&args.remote_directory_id, "remoteDirectoryId")]
-    {
+    for (value, field) in [
+        (&args.directory_id, "directoryId"),
+        (&args.remote_domain, "remoteDomainName"),
+        (&args.remote_directory_id, "remoteDirectoryId"),
+        (&args.remote_role_arn, "remoteRoleArn"),
+    ] {
         if let Some(value) = value {
             removal.insert(field.into(), json!(value));
         }
@@ -1167,6 +1177,29 @@ mod tests {
         };
         let checked = Kind::Removal.checked_body(Body::Removal(&args)).expect("valid");
         assert_eq!(checked.raw["remoteDirectoryId"], json!("d-0987654321"));
+    }
+
+    #[test]
+    fn a_pair_in_another_account_names_the_role_there_and_the_role_needs_the_other_directory() {
+        let role = "arn:aws:iam::222222222222:role/trustflow-remote-directories";
+        let args = submit_args(&format!(
+            "request --request-id P-2 --directory-id d-1234567890 --remote-directory-id d-0987654321 --remote-role-arn {role} --remote-domain sales.example.com --direction two-way --secret-id s"
+        ));
+        assert_eq!(request_from(&args).expect("built")["remoteRoleArn"], json!(role));
+        let Command::Remove(args) = parse(&format!(
+            "remove --request-id RM-P2 --directory-id d-1234567890 --remote-directory-id d-0987654321 --remote-role-arn {role} --remote-domain sales.example.com"
+        ))
+        .expect("parsed")
+        .command
+        else {
+            panic!("not remove");
+        };
+        assert_eq!(Kind::Removal.checked_body(Body::Removal(&args)).expect("valid").raw["remoteRoleArn"], json!(role));
+        let error = parse(&format!("request --directory-id d-1234567890 --remote-role-arn {role} --remote-domain sales.example.com"))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("--remote-directory-id"), "{error}");
     }
 
     #[test]

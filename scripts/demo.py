@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-from local_stack import LocalStack, Settings  # noqa: E402
+from local_stack import OTHER_ACCOUNT, REMOTE_ROLE_NAMES, LocalStack, Settings  # noqa: E402
 
 SCENARIOS = {
     "verifies": "the on-premises side is configured: the trust is verified",
@@ -19,6 +19,8 @@ SCENARIOS = {
     "netbios-clash": "the two domains share a NetBIOS name: Failed with the remedy",
     "invalid": "a request with mistakes: rejected with every reason, nothing changed",
     "aws-pair": "the remote domain is another AWS directory of the account: both sides created, followed and verified",
+    "aws-pair-other-account": "the remote domain is an AWS directory of another account, reached through a role there "
+                              "(other-account-role.yaml): both sides created, followed and verified",
 }
 
 
@@ -51,6 +53,14 @@ def main() -> None:
         if args.scenario == "aws-pair":
             # The other directory, in a VPC that does not overlap this one's: one request makes both sides.
             remote_directory_id = stack.seed_directory(domain, vpcCidr="10.1.0.0/16")
+        elif args.scenario == "aws-pair-other-account":
+            # The other directory in the emulator's second account, and the role trustflow assumes there,
+            # created from other-account-role.yaml by that account (the stack allows it: AllowedRemoteRoleArns).
+            remote_directory_id = stack.seed_directory(domain, account=OTHER_ACCOUNT, vpcCidr="10.1.0.0/16")
+            remote_role_arn = stack.deploy_other_account_role(REMOTE_ROLE_NAMES[0], remote_directory_id)
+            print(f"the other account ({OTHER_ACCOUNT}) holds {remote_directory_id} and the role {remote_role_arn}, "
+                  f"which trusts {stack.output('RemoteDirectoryCallerRoleArns')} with the external id "
+                  f"{settings.remote_role_external_id!r}")
         elif args.scenario != "invalid":
             stack.set_scenario(domain, args.scenario)
         detail = {
@@ -66,10 +76,12 @@ def main() -> None:
         }
         if args.scenario == "invalid":
             detail.update(remoteDomainName="corp", conditionalForwarderIpAddrs=["127.0.0.1", "172.16.10.300"], trustDirection="sideways")
-        if args.scenario == "aws-pair":
+        if args.scenario in ("aws-pair", "aws-pair-other-account"):
             # No forwarders: each side forwards to the other directory's DNS servers.
             del detail["conditionalForwarderIpAddrs"]
             detail["remoteDirectoryId"] = remote_directory_id
+        if args.scenario == "aws-pair-other-account":
+            detail["remoteRoleArn"] = remote_role_arn
         event = {"version": "0", "id": "demo", "detail-type": "Trust Requested", "source": "portal.identity",
                  "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                  "region": "us-east-1", "resources": [], "detail": detail}
@@ -145,6 +157,8 @@ def remove(stack, detail, directory_id, run) -> None:
     removal = {"requestId": f"{detail['requestId']}-R", "directoryId": directory_id, "remoteDomainName": detail["remoteDomainName"]}
     if "remoteDirectoryId" in detail:
         removal["remoteDirectoryId"] = detail["remoteDirectoryId"]  # a pair: both sides go
+    if "remoteRoleArn" in detail:
+        removal["remoteRoleArn"] = detail["remoteRoleArn"]  # the other side is in another account
     print("\n=== then: a 'Trust Removal Requested' event (the forwarder is kept unless deleteConditionalForwarder) ===")
     print(json.dumps(removal, indent=2))
     entries = stack.client("events").put_events(Entries=[{"EventBusName": stack.bus_name, "Source": "portal.identity",

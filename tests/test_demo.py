@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,11 +23,15 @@ def test_the_demo_shows_a_trust_verified_changed_watched_and_removed():
     assert "Demo-Trust-Passw0rd!" not in out, "the password never shows"
 
 
-def test_the_demo_pairs_two_aws_directories_and_removes_both_sides():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--scenario", "aws-pair", "--then", "remove"],
+@pytest.mark.parametrize("scenario", ["aws-pair", "aws-pair-other-account"])
+def test_the_demo_pairs_two_aws_directories_and_removes_both_sides(scenario):
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--scenario", scenario, "--then", "remove"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     out = result.stdout
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    if scenario == "aws-pair-other-account":
+        role = "arn:aws:iam::222222222222:role/trustflow-remote-directories"
+        assert "the other account (222222222222) holds" in out and f'"remoteRoleArn": "{role}"' in out, out[:3000]
     assert "--- EventBridge result event: Trust Verified ---" in out
     assert '"pairedSide"' in out and "Other side: trust" in out
     assert "--- EventBridge result event: Trust Removed ---" in out and "removed, with its forwarder" in out

@@ -254,6 +254,29 @@ class LocalStack:
         client.meta.events.register("before-sign", in_account)
         return client
 
+    def output(self, key: str) -> str:
+        """One of the stack's outputs."""
+        (described,) = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
+        return next(o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == key)
+
+    def deploy_other_account_role(self, name: str, directory_id: str, external_id: str | None = None,
+                                  account: str = "") -> str:
+        """other-account-role.yaml as a stack of the other account (OTHER_ACCOUNT unless given), for
+        the stack's RemoteDirectoryCallerRoleArns and, unless another is given, its external id.
+        Returns the role's ARN."""
+        cloudformation = self.client_in(account or OTHER_ACCOUNT, "cloudformation")
+        stack_name = f"trustflow-role-{name}"
+        cloudformation.create_stack(
+            StackName=stack_name, TemplateBody=(ROOT / "other-account-role.yaml").read_text(), Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[{"ParameterKey": "TrustflowRoleArns", "ParameterValue": self.output("RemoteDirectoryCallerRoleArns")},
+                        {"ParameterKey": "ExternalId", "ParameterValue": external_id or self.settings.remote_role_external_id},
+                        {"ParameterKey": "DirectoryId", "ParameterValue": directory_id},
+                        {"ParameterKey": "RoleName", "ParameterValue": name}])
+        (described,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        if described["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"other-account-role.yaml as {stack_name}: {described['StackStatus']} {described.get('StackStatusReason')}")
+        return next(o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == "RoleArn")
+
     def control(self, route: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.endpoint}/_trustflow/{route}", data=data, method=method,

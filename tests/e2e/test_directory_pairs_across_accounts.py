@@ -11,11 +11,10 @@ every Directory Service call made in the other account."""
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
-from local_stack import OTHER_ACCOUNT, REMOTE_ROLE_NAMES, ROOT
+from local_stack import OTHER_ACCOUNT, REMOTE_ROLE_NAMES
 from test_lifecycle import calls
 from test_workflow import assert_no_password_anywhere, event, sns_bodies
 
@@ -24,33 +23,12 @@ DOMAIN = "finance.example.com"
 ROLE, READ_ONLY_ROLE, OTHER_EXTERNAL_ID_ROLE = (f"arn:aws:iam::{OTHER_ACCOUNT}:role/{name}" for name in REMOTE_ROLE_NAMES)
 
 
-def output(stack, key):
-    (described,) = stack.client("cloudformation").describe_stacks(StackName=stack.stack_name)["Stacks"]
-    return next(o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == key)
-
-
-def deploy_role(stack, name, directory_id, external_id):
-    """other-account-role.yaml as a stack of the other account."""
-    cloudformation = stack.client_in(OTHER_ACCOUNT, "cloudformation")
-    cloudformation.create_stack(
-        StackName=f"trustflow-role-{name}", TemplateBody=(ROOT / "other-account-role.yaml").read_text(),
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-        Parameters=[{"ParameterKey": "TrustflowRoleArns", "ParameterValue": output(stack, "RemoteDirectoryCallerRoleArns")},
-                    {"ParameterKey": "ExternalId", "ParameterValue": external_id},
-                    {"ParameterKey": "DirectoryId", "ParameterValue": directory_id},
-                    {"ParameterKey": "RoleName", "ParameterValue": name}])
-    (described,) = cloudformation.describe_stacks(StackName=f"trustflow-role-{name}")["Stacks"]
-    assert described["StackStatus"] == "CREATE_COMPLETE", described
-    return next(o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == "RoleArn")
-
-
 @pytest.fixture(scope="module")
 def other_directory(stack):
     """A directory of the other account, and the three roles there the stack's parameters allow."""
     remote_id = stack.seed_directory(DOMAIN, account=OTHER_ACCOUNT, vpcCidr="10.200.0.0/16")
-    external_id = stack.settings.remote_role_external_id
-    assert deploy_role(stack, REMOTE_ROLE_NAMES[0], remote_id, external_id) == ROLE
-    assert deploy_role(stack, REMOTE_ROLE_NAMES[2], remote_id, "another-deployments-external-id") == OTHER_EXTERNAL_ID_ROLE
+    assert stack.deploy_other_account_role(REMOTE_ROLE_NAMES[0], remote_id) == ROLE
+    assert stack.deploy_other_account_role(REMOTE_ROLE_NAMES[2], remote_id, "another-deployments-external-id") == OTHER_EXTERNAL_ID_ROLE
     # A role that trusts the stack's functions with the right external id, but may only read.
     iam = stack.client_in(OTHER_ACCOUNT, "iam")
     trust = iam.get_role(RoleName=REMOTE_ROLE_NAMES[0])["Role"]["AssumeRolePolicyDocument"]

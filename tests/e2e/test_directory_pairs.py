@@ -126,3 +126,43 @@ def test_removing_a_pair_removes_both_sides_with_the_other_sides_forwarder(stack
     paired = result["detail"]["pairedSide"]
     assert (paired["trustId"], paired["trustDeleted"]) == (remote["TrustId"], True)
     assert f"Other side: trust {remote['TrustId']} on {domain} ({remote_id}): removed" in sns_bodies(run)[0]
+
+
+def test_a_pair_that_exists_is_changed_in_place_as_one_and_a_request_with_nothing_to_change_changes_nothing(
+        stack, directory_id, secret):
+    remote_id, domain = pair(stack)
+    created = stack.run(event(pair_request(directory_id, remote_id, domain, secret)))
+    assert created.status == "SUCCEEDED", created.history[-1]
+    (local,) = [t for t in trusts(stack, directory_id) if t["RemoteDomainName"] == domain]
+    (remote,) = trusts(stack, remote_id)
+    stack.control("calls", method="DELETE")
+    run = stack.run(event(pair_request(directory_id, remote_id, domain, secret, selectiveAuth="Enabled")))
+    assert run.status == "SUCCEEDED", run.history[-1]
+    (local_after,) = [t for t in trusts(stack, directory_id) if t["RemoteDomainName"] == domain]
+    (remote_after,) = trusts(stack, remote_id)
+    assert (local_after["TrustId"], remote_after["TrustId"]) == (local["TrustId"], remote["TrustId"]), "changed in place, not replaced"
+    assert (local_after["SelectiveAuth"], remote_after["SelectiveAuth"]) == ("Enabled", "Enabled"), "both sides"
+    assert (local_after["TrustState"], remote_after["TrustState"]) == ("Verified", "Verified")
+    assert len(calls(stack, "UpdateTrust")) == 2 and calls(stack, "CreateTrust") == [] and calls(stack, "GetSecretValue") == []
+    (result,) = run.events
+    assert result["detail"]["pairedSide"]["changes"] == ["selective authentication: Disabled -> Enabled"]
+    body = sns_bodies(run)[0]
+    assert "Changed in place: selective authentication: Disabled -> Enabled" in body, body
+    assert "Changed in place on the other side: selective authentication: Disabled -> Enabled" in body, body
+    stack.control("calls", method="DELETE")
+    again = stack.run(event(pair_request(directory_id, remote_id, domain, secret, selectiveAuth="Enabled")))
+    assert again.status == "SUCCEEDED" and [e["detail"]["outcome"] for e in again.events] == ["alreadyInPlace"], again.events
+    assert calls(stack, "UpdateTrust") == [] and calls(stack, "CreateTrust") == []
+
+
+def test_half_a_pair_is_refused_naming_the_side_that_exists_and_nothing_changes(stack, directory_id, secret):
+    remote_id, domain = pair(stack)
+    existing = stack.client("ds").create_trust(DirectoryId=directory_id, RemoteDomainName=domain, TrustPassword="Other-Pw-1!",
+                                               TrustDirection="Two-Way", ConditionalForwarderIpAddrs=dns_of(stack, remote_id))["TrustId"]
+    stack.control("calls", method="DELETE")
+    run = stack.run(event(pair_request(directory_id, remote_id, domain, secret)))
+    assert run.status == "FAILED"
+    error = run.events[0]["detail"]["error"]["message"]
+    assert f"directoryId: already has a trust for {domain} ({existing}" in error, error
+    assert "a removal with remoteDirectoryId removes whichever side exists" in error, error
+    assert calls(stack, "CreateTrust") == [] and calls(stack, "UpdateTrust") == [] and calls(stack, "DeleteTrust") == []

@@ -62,7 +62,7 @@ def in_other_account(stack, operation):
     return [c for c in calls(stack, operation) if c.get("account") == OTHER_ACCOUNT]
 
 
-def test_a_pair_across_accounts_is_created_in_each_account_verified_on_both_and_removed_whole(
+def test_a_pair_across_accounts_is_created_in_each_account_verified_on_both_changed_as_one_and_removed_whole(
         stack, directory_id, secret, other_directory):
     stack.control("calls", method="DELETE")
     run = stack.run(event(pair_request(directory_id, other_directory, secret, ROLE)))
@@ -82,6 +82,14 @@ def test_a_pair_across_accounts_is_created_in_each_account_verified_on_both_and_
     assert (paired["directoryId"], paired["trustId"], paired["trustState"]) == (other_directory, remote["TrustId"], "Verified")
     assert f"Other side: trust {remote['TrustId']} on {DOMAIN} ({other_directory}), Two-Way, Verified" in sns_bodies(run)[0]
     assert_no_password_anywhere(stack, run)
+
+    # Changed in place as one: selective authentication on both sides, the other through its role.
+    stack.control("calls", method="DELETE")
+    update = stack.run(event(pair_request(directory_id, other_directory, secret, ROLE, selectiveAuth="Enabled")))
+    assert update.status == "SUCCEEDED", update.history[-1]
+    (remote_after,) = other_trusts(stack, other_directory)
+    assert (remote_after["TrustId"], remote_after["SelectiveAuth"], remote_after["TrustState"]) == (remote["TrustId"], "Enabled", "Verified")
+    assert [(c["role"], c["status"]) for c in in_other_account(stack, "UpdateTrust")] == [(REMOTE_ROLE_NAMES[0], "200")]
 
     removal = stack.run({"removal": {"requestId": f"RM-XPAIR-{next(_requests)}", "directoryId": directory_id,
                                      "remoteDirectoryId": other_directory, "remoteRoleArn": ROLE, "remoteDomainName": DOMAIN}})

@@ -144,9 +144,13 @@ pub struct PairedSide {
     pub trust_direction: TrustDirection,
     /// Its conditional forwarder for this directory's domain: this directory's DNS addresses.
     pub conditional_forwarder_ip_addrs: Vec<String>,
-    /// The remote side's trust, once the creation step made it.
+    /// The remote side's trust, once the creation step made it (or, for a pair that exists whole,
+    /// the one it has).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_id: Option<String>,
+    /// What an Update of a pair changes in place on this side (selective authentication).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
 }
 
 /// The direction the other side of a trust must have.
@@ -189,6 +193,57 @@ pub fn with_changes(
             changes.iter().map(Change::describe).collect::<Vec<_>>().join("; "),
         ))),
     }
+}
+
+/// What a request for a pair does when both sides exist already: `this_side` is the directory's
+/// trust as [`decide`] found it (with `action` and this side's `changes`), `other_side` the other
+/// directory's trust for this directory's domain. A pair is changed in place as one (selective
+/// authentication on both sides) or followed as it is; it is never replaced or adopted in part.
+/// Returns the action, and this side's and the other side's changes.
+pub fn decide_pair(
+    request: &TrustRequest,
+    action: PlanAction,
+    this_side: &TrustInfo,
+    changes: Vec<Change>,
+    other_side: &TrustInfo,
+) -> Result<(PlanAction, Vec<Change>, Vec<Change>), WorkflowError> {
+    let other_direction = complementary(request.trust_direction);
+    let pair =
+        format!("the pair exists: {} on {} and {} on the other directory", this_side.trust_id, request.directory_id, other_side.trust_id);
+    if action == PlanAction::Replace || other_side.trust_direction != other_direction || other_side.trust_type != request.trust_type {
+        return Err(WorkflowError::TrustConflict(format!(
+            "{pair} ({} {} there); a pair is not replaced in place: remove it (a removal with remoteDirectoryId removes both sides) and request it again",
+            other_side.trust_direction, other_side.trust_type
+        )));
+    }
+    let other_class = classify_state(&other_side.state, other_direction);
+    if matches!(other_side.state, TrustState::Deleting) || other_class == StateClass::Failed {
+        return Err(WorkflowError::TrustConflict(format!(
+            "{pair}, and the other side is {}{}: remove the pair and request it again",
+            other_side.state,
+            if other_side.state_reason.is_empty() { String::new() } else { format!(" ({})", other_side.state_reason) }
+        )));
+    }
+    let other_changes: Vec<Change> = (other_side.selective_auth != request.selective_auth)
+        .then_some(Change::SelectiveAuth { from: other_side.selective_auth, to: request.selective_auth })
+        .into_iter()
+        .collect();
+    if changes.is_empty() && other_changes.is_empty() {
+        let settled = action == PlanAction::AlreadyInPlace && other_class == StateClass::Done;
+        return Ok((if settled { PlanAction::AlreadyInPlace } else { PlanAction::Adopt }, Vec::new(), Vec::new()));
+    }
+    let can_change = |class: StateClass| matches!(class, StateClass::Done | StateClass::AwaitingRemoteSide);
+    let this_class = classify_state(&this_side.state, request.trust_direction);
+    if !can_change(this_class) || !can_change(other_class) {
+        let all: Vec<String> = changes.iter().chain(&other_changes).map(Change::describe).collect();
+        return Err(WorkflowError::TrustConflict(format!(
+            "{pair}, {} and {} with other settings than requested ({}); they can be changed once AWS has finished: send the request again in a few minutes",
+            this_side.state,
+            other_side.state,
+            all.join("; ")
+        )));
+    }
+    Ok((PlanAction::Update, changes, other_changes))
 }
 
 /// Decides what to do about the trusts a directory already has for the requested domain.
@@ -266,6 +321,50 @@ mod tests {
             selective_auth: SelectiveAuth::Disabled,
             state_last_updated: None,
         }
+    }
+
+    fn pair_request(direction: &str, selective_auth: &str, policy: &str) -> TrustRequest {
+        let mut request = request(direction, policy);
+        request.selective_auth = SelectiveAuth::parse(selective_auth).expect("a setting");
+        request
+    }
+
+    #[test]
+    fn a_pair_that_exists_whole_is_changed_as_one_or_followed_as_it_is() {
+        let this = trust("corp.example.com", "One-Way: Outgoing", "Verified");
+        let other = trust("aws.example.com", "One-Way: Incoming", "Created");
+        let same = pair_request("One-Way: Outgoing", "Disabled", "keep");
+        assert_eq!(
+            decide_pair(&same, PlanAction::AlreadyInPlace, &this, Vec::new(), &other).expect("in place").0,
+            PlanAction::AlreadyInPlace
+        );
+        let verifying = trust("corp.example.com", "One-Way: Outgoing", "Verifying");
+        assert_eq!(decide_pair(&same, PlanAction::Adopt, &verifying, Vec::new(), &other).expect("followed").0, PlanAction::Adopt);
+        let enabled = pair_request("One-Way: Outgoing", "Enabled", "keep");
+        let this_change = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+        let (action, changes, other_changes) =
+            decide_pair(&enabled, PlanAction::AlreadyInPlace, &this, this_change.clone(), &other).expect("changed");
+        assert_eq!((action, changes, other_changes), (PlanAction::Update, this_change.clone(), this_change), "both sides change");
+    }
+
+    #[test]
+    fn a_pair_is_never_replaced_in_place_nor_changed_while_a_side_is_failed_or_busy() {
+        let this = trust("corp.example.com", "Two-Way", "Verified");
+        let enabled = pair_request("Two-Way", "Enabled", "keep");
+        let change = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+        let conflict = |request: &TrustRequest, action, other: &TrustInfo| match decide_pair(request, action, &this, change.clone(), other)
+        {
+            Err(WorkflowError::TrustConflict(message)) => message,
+            other => panic!("expected a conflict, got {other:?}"),
+        };
+        let replace = pair_request("Two-Way", "Enabled", "replace");
+        assert!(conflict(&replace, PlanAction::Replace, &trust("aws.example.com", "Two-Way", "Verified")).contains("not replaced in place"));
+        assert!(conflict(&enabled, PlanAction::AlreadyInPlace, &trust("aws.example.com", "One-Way: Incoming", "Verified"))
+            .contains("not replaced in place"));
+        assert!(conflict(&enabled, PlanAction::AlreadyInPlace, &trust("aws.example.com", "Two-Way", "Failed"))
+            .contains("the other side is Failed"));
+        assert!(conflict(&enabled, PlanAction::AlreadyInPlace, &trust("aws.example.com", "Two-Way", "Updating"))
+            .contains("send the request again"));
     }
 
     #[test]

@@ -296,7 +296,12 @@ where
         ),
         trust_deleted: false,
     };
-    let remote_class = remote.as_ref().map(|trust| classify_state(&trust.state, side.trust_direction));
+    // An Update of a pair: the other side is done once it shows the requested setting (right after
+    // UpdateTrust it may still show its old state).
+    let remote_class = remote.as_ref().map(|trust| match classify_state(&trust.state, side.trust_direction) {
+        StateClass::Done if !shows_requested_change(&side.changes, trust) => StateClass::Pending,
+        class => class,
+    });
     let mut status = match checked {
         Ok(status) => status,
         Err(WorkflowError::TrustAwaitingRemoteSide(why)) => {
@@ -356,6 +361,14 @@ where
 
 fn past(deadline: Option<&str>, now: OffsetDateTime) -> bool {
     deadline.and_then(parse_rfc3339).is_some_and(|deadline| now >= deadline)
+}
+
+/// Whether the trust has the selective authentication `changes` ask for (none asked: yes).
+fn shows_requested_change(changes: &[Change], trust: &TrustInfo) -> bool {
+    changes.iter().all(|change| match change {
+        Change::SelectiveAuth { to, .. } => trust.selective_auth == *to,
+        Change::ForwarderAddresses { .. } => true,
+    })
 }
 
 /// Whether the trust has the selective authentication an Update asked for (any other plan: yes).

@@ -402,6 +402,7 @@ fn paired_plan(local: &str, remote: &str) -> Plan {
             trust_direction: trustflow_domain::domain::TrustDirection::TwoWay,
             conditional_forwarder_ip_addrs: vec!["10.0.0.2".to_owned()],
             trust_id: Some(remote.to_owned()),
+            changes: Vec::new(),
         })
         .build()
 }
@@ -460,4 +461,21 @@ async fn cleanup_of_a_failed_pair_deletes_both_sides() {
     let cleaned = run(&aws, Mode::Cleanup, paired_plan(&local, &remote), Some(failed), 11).await.expect("cleaned");
     assert!(cleaned.trust_deleted && cleaned.paired_trust.expect("reported").trust_deleted);
     assert_eq!((aws.state_of(&local), aws.state_of(&remote)), (None, None));
+}
+
+#[tokio::test]
+async fn an_updated_pair_is_done_only_once_the_other_side_shows_the_requested_setting() {
+    let aws = FakeAws::default();
+    let local = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = aws.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "Verified", "");
+    let mut plan = paired_plan(&local, &remote);
+    if let Some(side) = plan.paired_side.as_mut() {
+        side.changes = vec![Change::SelectiveAuth { from: SelectiveAuth::Disabled, to: SelectiveAuth::Enabled }];
+    }
+    let error = run(&aws, Mode::Poll, plan.clone(), None, 10).await.expect_err("the other side still shows Disabled");
+    assert_eq!(error.name(), "TrustPending", "{error}");
+    for (_, trust) in aws.trusts.borrow_mut().iter_mut().filter(|(_, t)| t.trust_id == remote) {
+        trust.selective_auth = SelectiveAuth::Enabled;
+    }
+    assert_eq!(run(&aws, Mode::Poll, plan, None, 11).await.expect("done").outcome, Outcome::Verified);
 }

@@ -33,8 +33,21 @@ where
             return Ok(plan);
         }
         PlanAction::Update => {
+            // A pair is changed as one: the other side is reached first, so that a role that can
+            // no longer be assumed changes neither side.
+            let other_side = match plan.paired_side.as_ref().is_some_and(|side| !side.changes.is_empty()) {
+                true => {
+                    Some(paired_directory(directory_api, accounts, request.remote_role_arn.as_deref()).await.map_err(WorkflowError::from)?)
+                }
+                false => None,
+            };
             add_ip_routes(&plan, directory_api).await?;
             apply_changes(&plan, directory_api).await?;
+            if let (Some(side), Some(other)) = (plan.paired_side.as_ref(), other_side.as_ref()) {
+                if let Err(error) = apply_paired_changes(side, other).await {
+                    return Err(paired_change_failed(&plan, side, error));
+                }
+            }
             return Ok(plan);
         }
     }
@@ -226,6 +239,45 @@ async fn apply_changes<D: DirectoryReader + TrustMaintainer>(plan: &Plan, direct
         tracing::info!(trust_id, request_id = %request.request_id, change = %change.describe(), "changed in place");
     }
     Ok(())
+}
+
+/// Changes the other side of a pair in place (selective authentication), unless it already shows
+/// the requested setting (a retried step changes nothing twice).
+async fn apply_paired_changes<D: DirectoryReader + TrustMaintainer>(side: &PairedSide, other: &D) -> Result<(), WorkflowError> {
+    let directory_id = &side.directory.directory_id;
+    let trust_id = side
+        .trust_id
+        .as_deref()
+        .ok_or_else(|| WorkflowError::Internal("an Update of a pair has no trust id for the other side".to_owned()))?;
+    for change in &side.changes {
+        if let Change::SelectiveAuth { to, .. } = change {
+            let trust = other.describe_trust(directory_id, trust_id).await?.ok_or_else(|| {
+                WorkflowError::TrustNotFound(format!("the other side of the pair, trust {trust_id} on {directory_id}, no longer exists"))
+            })?;
+            if trust.selective_auth != *to {
+                other.update_selective_auth(trust_id, *to).await?;
+            }
+            tracing::info!(trust_id, change = %change.describe(), "the other side of the pair changed in place");
+        }
+    }
+    Ok(())
+}
+
+/// This side was changed and the other was not: said as it is (the state machine retries a
+/// transient error; the step then finds this side changed and changes the other).
+fn paired_change_failed(plan: &Plan, side: &PairedSide, error: WorkflowError) -> WorkflowError {
+    if matches!(error, WorkflowError::Transient(_) | WorkflowError::TrustPending(_)) {
+        return error;
+    }
+    let trust_id = side.trust_id.as_deref().unwrap_or("(unknown)");
+    WorkflowError::TrustRejected(format!(
+        "this side, trust {} on {}, was changed ({}), but the other side of the pair, trust {trust_id} on {}, was not ({}: {error}): send the request again to finish the change",
+        plan.trust_id.as_deref().unwrap_or("(unknown)"),
+        plan.request.directory_id,
+        plan.changes.iter().map(Change::describe).collect::<Vec<_>>().join("; "),
+        side.directory.directory_id,
+        error.name()
+    ))
 }
 
 /// Deletes the trust a Replace plan replaces, unless it is already going; returns its id.

@@ -286,6 +286,7 @@ fn pair_plan_through(role: Option<&str>) -> Plan {
             trust_direction: trustflow_domain::domain::TrustDirection::TwoWay,
             conditional_forwarder_ip_addrs: vec!["10.0.0.2".to_owned()],
             trust_id: None,
+            changes: Vec::new(),
         })
         .build()
 }
@@ -348,4 +349,49 @@ async fn a_role_that_can_no_longer_be_assumed_creates_nothing_on_either_side() {
     assert_eq!(error.name(), "Internal");
     assert!(error.to_string().contains(REMOTE_ROLE), "{error}");
     assert_eq!((aws.count("CreateTrust"), aws.count("GetSecretValue")), (0, 0), "refused before the password is read or anything made");
+}
+
+/// A pair that exists (this side on DIR, the other on REMOTE_DIR, both Verified, selective
+/// authentication Disabled) and an Update enabling it on both sides, the other through `role`.
+fn pair_update(this: &FakeAws, other: &FakeAws, role: Option<&str>) -> Plan {
+    let local = this.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = other.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "Verified", "");
+    let mut plan = pair_plan_through(role);
+    plan.action = PlanAction::Update;
+    plan.trust_id = Some(local);
+    plan.changes = vec![enable()];
+    if let Some(side) = plan.paired_side.as_mut() {
+        side.trust_id = Some(remote);
+        side.changes = vec![enable()];
+    }
+    plan
+}
+
+#[tokio::test]
+async fn an_update_of_a_pair_changes_both_sides_the_other_through_its_role_and_never_reads_the_password() {
+    let aws = account();
+    let other = std::rc::Rc::new(FakeAws::default());
+    let accounts = FakeOtherAccounts::with(REMOTE_ROLE, other.clone());
+    let plan = pair_update(&aws, &other, Some(REMOTE_ROLE));
+    create_trust(plan.clone(), &aws, &accounts, &aws).await.expect("updated");
+    let enabled = |fake: &FakeAws| fake.trusts.borrow().iter().all(|(_, t)| t.selective_auth == SelectiveAuth::Enabled);
+    assert!(enabled(&aws) && enabled(&other), "both sides");
+    assert_eq!((aws.count("UpdateTrust"), other.count("UpdateTrust"), aws.count("GetSecretValue")), (1, 1, 0));
+    create_trust(plan, &aws, &accounts, &aws).await.expect("retried");
+    assert_eq!((aws.count("UpdateTrust"), other.count("UpdateTrust")), (1, 1), "a retried step changes nothing twice");
+}
+
+#[tokio::test]
+async fn an_update_the_other_side_refuses_says_which_side_was_changed_and_which_was_not() {
+    let aws = account();
+    let plan = pair_update(&aws, &aws, None);
+    let remote = plan.paired_side.as_ref().and_then(|side| side.trust_id.clone()).expect("the other side");
+    aws.trusts.borrow_mut().retain(|(_, t)| t.trust_id != remote || t.remote_domain_name != "aws.example.com");
+    let error = create_trust(plan, &aws, &FakeOtherAccounts::default(), &aws).await.expect_err("the other side is gone");
+    let text = error.to_string();
+    assert_eq!(error.name(), "TrustRejected", "{text}");
+    assert!(
+        text.contains("was changed (selective authentication: Disabled -> Enabled)") && text.contains("was not (TrustNotFound"),
+        "{text}"
+    );
 }

@@ -448,6 +448,12 @@ fn message_body(facts: &Facts<'_>) -> String {
             reason = text("trustStateReason").map(|reason| format!(": {reason}")).unwrap_or_default(),
             deleted = if paired.get("trustDeleted").and_then(Value::as_bool) == Some(true) { " (deleted)" } else { "" },
         ));
+        if let Some(changes) = paired.get("changes").and_then(Value::as_array) {
+            let changes: Vec<&str> = changes.iter().filter_map(Value::as_str).collect();
+            let verb =
+                if facts.announcement.is_success() { "Changed in place on the other side" } else { "Requested changes on the other side" };
+            body.push_str(&format!("{verb}: {}\n", changes.join("; ")));
+        }
     }
     if !facts.plan.changes.is_empty() {
         let changes: Vec<String> = facts.plan.changes.iter().map(Change::describe).collect();
@@ -567,6 +573,7 @@ fn paired_side(plan: &Plan, status: Option<&TrustStatus>) -> Option<Value> {
         "trustState": read.map(|r| r.trust_state.as_api_str()),
         "trustStateReason": read.map(|r| r.trust_state_reason.as_str()).filter(|reason| !reason.is_empty()),
         "trustDeleted": read.is_some_and(|r| r.trust_deleted),
+        "changes": (!side.changes.is_empty()).then(|| side.changes.iter().map(Change::describe).collect::<Vec<_>>()),
     }))
 }
 

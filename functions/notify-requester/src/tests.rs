@@ -545,3 +545,26 @@ async fn an_incoming_pair_says_the_other_side_is_verified_and_this_one_is_never_
     let message = aws.published.borrow()[0].message.clone();
     assert!(message.contains("AWS verified the other (outgoing) side"), "{message}");
 }
+
+#[tokio::test]
+async fn an_update_of_a_pair_names_the_other_sides_change_as_done_only_when_it_succeeded() {
+    let mut plan = paired_plan("Two-Way");
+    plan["action"] = json!("Update");
+    plan["changes"] = json!([{"setting": "selectiveAuth", "from": "Disabled", "to": "Enabled"}]);
+    plan["pairedSide"]["changes"] = json!([{"setting": "selectiveAuth", "from": "Disabled", "to": "Enabled"}]);
+    let mut verified = status("verified", "Verified", "");
+    verified["pairedTrust"] =
+        json!({"directoryId": "d-0987654321", "trustId": "t-0000000002", "trustState": "Verified", "trustStateReason": ""});
+    let (aws, _) = send(json!({"plan": plan.clone(), "status": verified})).await;
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("Changed in place on the other side: selective authentication: Disabled -> Enabled\n"), "{message}");
+    let detail: Value = serde_json::from_str(&aws.events.borrow()[0].detail).expect("json");
+    assert_eq!(detail["pairedSide"]["changes"], json!(["selective authentication: Disabled -> Enabled"]));
+    let mut failed = status("failed", "UpdateFailed", "The trust relationship could not be updated.");
+    failed["pairedTrust"] =
+        json!({"directoryId": "d-0987654321", "trustId": "t-0000000002", "trustState": "Verified", "trustStateReason": ""});
+    let (aws, _) = send(json!({"plan": plan, "status": failed})).await;
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("Requested changes on the other side: selective authentication: Disabled -> Enabled\n"), "{message}");
+    assert!(!message.contains("Changed in place"), "{message}");
+}

@@ -10,11 +10,11 @@ use trustflow_aws::network::judge_network;
 use trustflow_aws::ports::{
     paired_directory, DirectoryReader, IpRoutes, NetworkReader, OtherAccounts, PairedDirectory, RoleError, SecretPresence, SecretStore,
 };
-use trustflow_domain::domain::{normalize_domain, DirectoryInfo};
+use trustflow_domain::domain::{normalize_domain, DirectoryInfo, TrustInfo, TrustState};
 use trustflow_domain::error::{Violation, WorkflowError};
 use trustflow_domain::handoff::WorkflowPlan;
 use trustflow_domain::network::{Finding, Ipv4Cidr};
-use trustflow_domain::plan::{changes_for, complementary, decide, with_changes, PairedSide, Plan};
+use trustflow_domain::plan::{changes_for, complementary, decide, decide_pair, with_changes, Change, PairedSide, Plan, PlanAction};
 use trustflow_domain::preflight::{blocking_violations, remote_networks};
 use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, with_paired_side, RemovalPlan};
 use trustflow_domain::request::PreflightMode;
@@ -76,7 +76,7 @@ where
     let mut request = parse_request(input)?;
     let directory = existing_directory(&request.directory_id, settings, directory_api).await?;
     let mut violations = directory_violations(&request.directory_id, &request.remote_domain_name, &directory, &settings.region);
-    let paired_side = match request.remote_directory_id.clone() {
+    let pair = match request.remote_directory_id.clone() {
         Some(remote_id) => match other_account(request.remote_role_arn.as_deref(), settings, directory_api, accounts).await? {
             Ok(other) => pair_with(&mut request, &directory, &remote_id, settings, &other, &mut violations).await?,
             Err(violation) => {
@@ -117,19 +117,17 @@ where
 
     let trusts = directory_api.list_trusts(&request.directory_id).await?;
     let (action, existing) = decide(&request, &trusts)?;
-    if let (Some(existing), Some(remote_id)) = (existing.as_ref(), request.remote_directory_id.as_deref()) {
-        // A pair is created whole: adopting or replacing one side of it is not done.
-        return Err(WorkflowError::invalid(Violation::new(
-            "directoryId",
-            format!(
-                "already has a trust for {} ({}, {}): remove it first; a pair with {remote_id} is created whole or not at all",
-                request.remote_domain_name, existing.trust_id, existing.state
-            ),
-            request.directory_id.clone(),
-        )));
-    }
     let changes = existing.as_ref().map(|trust| changes_for(&request, trust, forwarder.as_deref())).unwrap_or_default();
-    let (action, changes) = with_changes(action, existing.as_ref(), &request, changes)?;
+    let (action, changes, paired_side) = match pair {
+        None => {
+            let (action, changes) = with_changes(action, existing.as_ref(), &request, changes)?;
+            (action, changes, None)
+        }
+        Some((side, other_existing)) => {
+            let (action, changes, side) = pair_in_place(&request, action, existing.as_ref(), changes, side, other_existing)?;
+            (action, changes, Some(side))
+        }
+    };
     let deadline = now + time::Duration::seconds(i64::try_from(settings.deadline_seconds).unwrap_or(i64::MAX / 2));
     let existing_id = existing.as_ref().map(|t| t.trust_id.clone());
     use trustflow_domain::plan::PlanAction::*;
@@ -146,6 +144,50 @@ where
         deadline,
         paired_side,
     })
+}
+
+/// What a pair request does about the trusts the two directories have for each other: a new pair
+/// when neither has one; when both have, the pair changed in place or followed as it is
+/// ([`decide_pair`]); half a pair is refused (remove it first), as nothing adopts or replaces one side.
+fn pair_in_place(
+    request: &TrustRequest,
+    action: PlanAction,
+    existing: Option<&TrustInfo>,
+    changes: Vec<Change>,
+    mut side: PairedSide,
+    other_existing: Option<TrustInfo>,
+) -> Result<(PlanAction, Vec<Change>, PairedSide), WorkflowError> {
+    let remote_id = side.directory.directory_id.clone();
+    match (existing, other_existing) {
+        (None, None) => Ok((action, changes, side)),
+        (Some(this_side), Some(other_side)) => {
+            let (action, changes, other_changes) = decide_pair(request, action, this_side, changes, &other_side)?;
+            side.trust_id = Some(other_side.trust_id);
+            side.changes = other_changes;
+            Ok((action, changes, side))
+        }
+        (None, Some(other_side)) => Err(WorkflowError::invalid(Violation::new(
+            "remoteDirectoryId",
+            format!(
+                "already has a trust for {} ({}, {}, {}) and {} has none for {}: remove it first (a removal with remoteDirectoryId removes whichever side exists); a pair is created whole or not at all",
+                normalize_domain(&other_side.remote_domain_name),
+                other_side.trust_id,
+                other_side.trust_direction.as_api_str(),
+                other_side.state,
+                request.directory_id,
+                request.remote_domain_name
+            ),
+            remote_id,
+        ))),
+        (Some(this_side), None) => Err(WorkflowError::invalid(Violation::new(
+            "directoryId",
+            format!(
+                "already has a trust for {} ({}, {}) and {remote_id} has none for this directory's domain: remove it first (a removal with remoteDirectoryId removes whichever side exists); a pair is created whole or not at all",
+                request.remote_domain_name, this_side.trust_id, this_side.state
+            ),
+            request.directory_id.clone(),
+        ))),
+    }
 }
 
 /// The account of a pair's other directory: this one, or the one the request's `remoteRoleArn`
@@ -191,7 +233,7 @@ async fn pair_with<O: DirectoryReader>(
     settings: &Settings,
     other_directory_api: &O,
     violations: &mut Vec<Violation>,
-) -> Result<Option<PairedSide>, WorkflowError> {
+) -> Result<Option<(PairedSide, Option<TrustInfo>)>, WorkflowError> {
     let Some(remote) = other_directory_api.describe_directory(remote_id).await? else {
         violations.push(Violation::new("remoteDirectoryId", not_visible_rule(settings, request.remote_role_arn.as_deref()), remote_id));
         return Ok(None);
@@ -223,33 +265,22 @@ async fn pair_with<O: DirectoryReader>(
         return Ok(None);
     }
     let local_domain = normalize_domain(&directory.name);
-    if let Some(existing) = other_directory_api
+    let existing = other_directory_api
         .list_trusts(remote_id)
         .await?
         .into_iter()
-        .find(|trust| normalize_domain(&trust.remote_domain_name) == local_domain)
-    {
-        violations.push(Violation::new(
-            "remoteDirectoryId",
-            format!(
-                "already has a trust for {local_domain} ({}, {}, {}): remove it first; a pair is created whole or not at all",
-                existing.trust_id,
-                existing.trust_direction.as_api_str(),
-                existing.state
-            ),
-            remote_id,
-        ));
-        return Ok(None);
-    }
+        .find(|trust| normalize_domain(&trust.remote_domain_name) == local_domain && trust.state != TrustState::Deleted);
     if request.conditional_forwarder_ip_addrs.is_empty() && request.conditional_forwarder_ipv6_addrs.is_empty() {
         request.conditional_forwarder_ip_addrs = remote.dns_ip_addrs.iter().filter_map(|addr| addr.parse().ok()).collect();
     }
-    Ok(Some(PairedSide {
+    let side = PairedSide {
         trust_direction: complementary(request.trust_direction),
         conditional_forwarder_ip_addrs: directory.dns_ip_addrs.clone(),
         directory: remote,
         trust_id: None,
-    }))
+        changes: Vec::new(),
+    };
+    Ok(Some((side, existing)))
 }
 
 /// The rule a `remoteDirectoryId` that cannot be seen breaks.

@@ -416,3 +416,46 @@ async fn an_allowed_role_sts_refuses_is_refused_with_awss_reason_and_nothing_is_
     assert!(violation.contains("AccessDenied") && violation.contains("RemoteRoleExternalId"), "{violation}");
     assert_eq!(aws.count("CreateTrust"), 0);
 }
+
+#[tokio::test]
+async fn a_pair_that_exists_whole_is_changed_on_both_sides_or_left_as_it_is() {
+    let aws = account();
+    with_remote_directory(&aws, "SALES");
+    let this_side = aws.add_trust(DIR, "sales.example.com", "One-Way: Outgoing", "Verified", "");
+    let other_side = aws.add_trust(REMOTE_DIR, "aws.example.com", "One-Way: Incoming", "Created", "");
+    let in_place = plan(&aws, &pair_request()).await.expect("accepted");
+    assert_eq!((in_place.action, in_place.trust_id.as_deref()), (PlanAction::AlreadyInPlace, Some(this_side.as_str())));
+    assert_eq!(in_place.paired_side.as_ref().and_then(|side| side.trust_id.as_deref()), Some(other_side.as_str()));
+    let mut enabled = pair_request();
+    enabled["selectiveAuth"] = json!("Enabled");
+    let update = plan(&aws, &enabled).await.expect("accepted");
+    let side = update.paired_side.expect("the other side");
+    let described = |changes: &[trustflow_domain::plan::Change]| changes.iter().map(|c| c.describe()).collect::<Vec<_>>();
+    assert_eq!(update.action, PlanAction::Update);
+    assert_eq!(described(&update.changes), ["selective authentication: Disabled -> Enabled"]);
+    assert_eq!(described(&side.changes), ["selective authentication: Disabled -> Enabled"], "the other side changes too");
+    assert_eq!(aws.count("CreateTrust") + aws.count("UpdateTrust"), 0, "validation changes nothing");
+}
+
+#[tokio::test]
+async fn half_a_pair_is_refused_naming_the_side_that_exists() {
+    let aws = account();
+    with_remote_directory(&aws, "SALES");
+    let this_side = aws.add_trust(DIR, "sales.example.com", "Two-Way", "Verified", "");
+    let violations = violations_of(
+        plan(
+            &aws,
+            &json!({
+                "requestId": "PAIR-2", "directoryId": DIR, "remoteDirectoryId": REMOTE_DIR, "remoteDomainName": "sales.example.com",
+                "trustDirection": "Two-Way", "trustPassword": {"secretId": "trustflow/corp"}
+            }),
+        )
+        .await,
+    );
+    let [violation] = violations.as_slice() else { panic!("one violation: {violations:?}") };
+    assert!(
+        violation.starts_with(&format!("directoryId: already has a trust for sales.example.com ({this_side}, Verified)")),
+        "{violation}"
+    );
+    assert!(violation.contains("a removal with remoteDirectoryId removes whichever side exists"), "{violation}");
+}

@@ -1196,8 +1196,7 @@ mod tests {
         };
         assert_eq!(Kind::Removal.checked_body(Body::Removal(&args)).expect("valid").raw["remoteRoleArn"], json!(role));
         let error = parse(&format!("request --directory-id d-1234567890 --remote-role-arn {role} --remote-domain sales.example.com"))
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(error.contains("--remote-directory-id"), "{error}");
     }

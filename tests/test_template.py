@@ -251,3 +251,50 @@ def test_the_api_has_one_stage_and_the_workflow_is_partition_aware():
     asl = (ROOT / "statemachine" / "trust_workflow.asl.json").read_text()
     assert "arn:aws:" not in asl
     assert template()["Resources"]["TrustWorkflow"]["Properties"]["DefinitionSubstitutions"]["Partition"] == {"!Ref": "AWS::Partition"}
+
+
+# What the code calls on the other directory of a pair, in its account (through the role there).
+CALLED_ON_THE_OTHER_SIDE = {"ds:DescribeDirectories", "ds:DescribeTrusts", "ds:CreateTrust", "ds:VerifyTrust", "ds:UpdateTrust", "ds:DeleteTrust"}
+
+
+def test_only_the_three_functions_that_reach_a_pairs_other_directory_may_assume_roles_and_only_the_allowed_ones():
+    resources = template()["Resources"]
+
+    def granting(node, where):
+        if isinstance(node, dict):
+            if "Action" in node and "sts:AssumeRole" in ([node["Action"]] if isinstance(node["Action"], str) else node["Action"]):
+                yield where
+            for key, value in node.items():
+                yield from granting(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for value in node:
+                yield from granting(value, where)
+
+    grants = [where for name, resource in resources.items() for where in granting(resource, name)]
+    assert grants == ["AssumeRemoteDirectoryRolesPolicy.Properties.PolicyDocument.Statement"], grants
+    policy = resources["AssumeRemoteDirectoryRolesPolicy"]
+    assert policy["Type"] == "AWS::IAM::Policy" and policy["Condition"] == "ReachesOtherAccounts", "no such policy without allowed roles"
+    assert template()["Conditions"]["ReachesOtherAccounts"] == {"!Not": [{"!Equals": [{"!Join": [",", {"!Ref": "AllowedRemoteRoleArns"}]}, ""]}]}
+    assert policy["Properties"]["Roles"] == [{"!Ref": f"{name}FunctionRole"} for name in ("ValidateRequest", "CreateTrust", "CheckTrust")]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Allow", "sts:AssumeRole", {"!Ref": "AllowedRemoteRoleArns"})
+    for name in ("ValidateRequestFunction", "CreateTrustFunction", "CheckTrustFunction"):
+        assert resources[name]["Properties"]["Environment"]["Variables"]["REMOTE_ROLE_EXTERNAL_ID"] == {"!Ref": "RemoteRoleExternalId"}
+
+
+def test_the_other_accounts_role_lets_in_only_trustflows_functions_with_the_external_id_and_does_only_what_the_code_calls():
+    role_template = yaml.load((ROOT / "other-account-role.yaml").read_text(), Loader=CfnLoader)
+    assert role_template["Parameters"]["ExternalId"]["MinLength"] >= 2 and "Default" not in role_template["Parameters"]["ExternalId"]
+    role = role_template["Resources"]["RemoteDirectoryRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"!Ref": "TrustflowRoleArns"}} and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"!Ref": "ExternalId"}}}
+    (policy,) = role["Policies"]
+    granted = set()
+    for statement in policy["PolicyDocument"]["Statement"]:
+        granted.update(statement["Action"])
+        if statement["Resource"] == "*":
+            assert set(statement["Action"]) <= {"ds:DescribeDirectories", "ds:DescribeTrusts"}, "only what has no resource-level permissions"
+        else:
+            assert statement["Resource"] == {"!Sub": "arn:${AWS::Partition}:ds:${AWS::Region}:${AWS::AccountId}:directory/${DirectoryId}"}
+    assert granted == CALLED_ON_THE_OTHER_SIDE

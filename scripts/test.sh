@@ -16,11 +16,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> building the workspace (debug: shared by the tests and the local Lambdas)"
 cargo build --workspace --tests --bins --locked
 
-echo "==> linting template.yaml (cfn-lint, sam validate --lint; both offline)"
-.venv/bin/cfn-lint template.yaml
+echo "==> linting template.yaml and the other templates (cfn-lint, sam validate --lint; both offline)"
+.venv/bin/cfn-lint template.yaml other-account-role.yaml docs/service-catalog-directory-trust.yaml
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --region us-east-1
-echo "==> security scan of template.yaml (checkov, offline; accepted findings are explained in .checkov.yaml)"
-BC_SKIP_MAPPING=TRUE .venv-checkov/bin/checkov -f template.yaml --config-file .checkov.yaml --compact --quiet --skip-download
+echo "==> security scan of template.yaml and other-account-role.yaml (checkov, offline; accepted findings are explained in .checkov.yaml)"
+BC_SKIP_MAPPING=TRUE .venv-checkov/bin/checkov -f template.yaml -f other-account-role.yaml --config-file .checkov.yaml --compact --quiet --skip-download
 
 echo "==> CDK constructs (cdk/): parity tests against template.yaml, then cdk synth of the example app (both offline, no Rust build)"
 (cd cdk && npm test)

@@ -3,7 +3,7 @@
 // with the SAM template); everything else is declared here and checked against template.yaml by
 // test/parity.test.ts (IAM actions and resources per function, rules, alarms, dashboard, API).
 import * as fs from 'node:fs';
-import { Annotations, Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -76,6 +76,22 @@ export interface TrustflowWorkflowProps {
   /** HealthCheckReverify. @default false */
   readonly healthCheckReverify?: boolean;
   /**
+   * AllowedRemoteRoleArns: pairs of directories across accounts - the roles in other accounts that a
+   * request's remoteRoleArn may name (e.g. arn:aws:iam::222222222222:role/trustflow-remote-directories),
+   * each made in its account from other-account-role.yaml or {@link RemoteDirectoryRole}. The validate,
+   * create and check functions may assume exactly these (sts:AssumeRole, a policy of its own that exists
+   * only when the list is not empty). Each is an IAM role ARN without a comma; a list token (a
+   * CommaDelimitedList parameter) makes the policy conditional, as in template.yaml.
+   * @default [] (pairs stay within this account; no AssumeRole policy)
+   */
+  readonly allowedRemoteRoleArns?: string[];
+  /**
+   * RemoteRoleExternalId: the external id given when assuming those roles (2-1,224 characters of
+   * A-Za-z0-9+=,.@:/-); other-account-role.yaml refuses a session without it.
+   * @default '' (none)
+   */
+  readonly remoteRoleExternalId?: string;
+  /**
    * Each function's code, by binary name.
    * @default TrustflowCode.fromSamBuild(): the `sam build` output at the repository root
    */
@@ -95,6 +111,15 @@ export interface TrustflowWorkflowProps {
   /** The SAM template the API's OpenAPI body is read from. @default template.yaml of the checkout */
   readonly templatePath?: string;
 }
+
+/** RemoteRoleExternalId's AllowedPattern in template.yaml (empty, or 2-1,224 characters). */
+const EXTERNAL_ID_PATTERN = /^([A-Za-z0-9+=,.@:/-]{2,1224})?$/;
+/**
+ * The IAM role ARNs a request's remoteRoleArn may be (schemas/trust-request.schema.json), less the
+ * comma IAM allows in names: the list is joined with commas (ALLOWED_REMOTE_ROLE_ARNS, and a
+ * CommaDelimitedList in template.yaml), so a role with one could never be allowed.
+ */
+const REMOTE_ROLE_ARN_PATTERN = /^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role\/[A-Za-z0-9+=.@_-]([A-Za-z0-9+=.@_\/-]*[A-Za-z0-9+=.@_-])?$/;
 
 /** Options of {@link TrustflowWorkflow.onTrustResult}. */
 export interface TrustResultOptions {
@@ -166,6 +191,12 @@ export class TrustflowWorkflow extends Construct {
   readonly namePrefix: string;
   /** The interval between re-verifications while the remote side is awaited. */
   readonly reverifyInterval: Duration;
+  /**
+   * The roles that reach a pair's other directory (validate, create, check), in that order: the
+   * TrustflowRoleArns of other-account-role.yaml (or {@link RemoteDirectoryRole}) in the other account.
+   * Also the RemoteDirectoryCallerRoleArns output, joined with commas.
+   */
+  readonly remoteDirectoryCallerRoleArns: string[];
 
   constructor(scope: Construct, id: string, props: TrustflowWorkflowProps = {}) {
     super(scope, id);
@@ -193,6 +224,28 @@ export class TrustflowWorkflow extends Construct {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const sources = props.allowedRequestSources ?? ['portal.identity', 'trustctl'];
     const code = props.code ?? TrustflowCode.fromSamBuild();
+    const remoteRoles = props.allowedRemoteRoleArns ?? [];
+    // A CommaDelimitedList parameter (or another list token): whether it is empty is known only at deploy.
+    const remoteRolesAreToken = Token.isUnresolved(remoteRoles);
+    if (!remoteRolesAreToken) {
+      for (const arn of remoteRoles) {
+        if (!Token.isUnresolved(arn) && (arn.length > 2048 || !REMOTE_ROLE_ARN_PATTERN.test(arn))) {
+          throw new Error(
+            `TrustflowWorkflow: allowedRemoteRoleArns: '${arn}' is not an IAM role ARN a request could name (arn:aws:iam::<12-digit account id>:role/<name>, no comma)`,
+          );
+        }
+      }
+    }
+    const externalId = props.remoteRoleExternalId ?? '';
+    if (!Token.isUnresolved(externalId) && !EXTERNAL_ID_PATTERN.test(externalId)) {
+      throw new Error(`TrustflowWorkflow: remoteRoleExternalId must match ${EXTERNAL_ID_PATTERN.source} (got '${externalId}')`);
+    }
+    if (!remoteRolesAreToken && remoteRoles.length > 0 && externalId === '') {
+      Annotations.of(this).addWarningV2(
+        'trustflow:remoteRoleExternalId',
+        'allowedRemoteRoleArns without remoteRoleExternalId: a role made from other-account-role.yaml (or RemoteDirectoryRole) refuses every session without its external id',
+      );
+    }
     const directoryArns = Fn.sub('arn:${AWS::Partition}:ds:${AWS::Region}:${AWS::AccountId}:directory/*');
     const secretArns = Fn.sub('arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Prefix}*', {
       Prefix: secretPrefix,
@@ -284,7 +337,11 @@ export class TrustflowWorkflow extends Construct {
       binary: 'validate-request',
       logGroupId: 'ValidateRequestLogGroup',
       description: 'Validates a trust request and decides what the workflow does next. Never reads the password.',
-      environment: { TRUST_DEADLINE_SECONDS: String(deadline) },
+      environment: {
+        TRUST_DEADLINE_SECONDS: String(deadline),
+        ALLOWED_REMOTE_ROLE_ARNS: remoteRolesAreToken ? Fn.join(',', remoteRoles) : remoteRoles.join(','),
+        REMOTE_ROLE_EXTERNAL_ID: externalId,
+      },
       statements: [
         // DescribeDirectories and DescribeTrusts support no resource-level permissions.
         allow('DescribeWithoutResourceLevelPermissions', ['ds:DescribeDirectories', 'ds:DescribeTrusts'], ['*']),
@@ -299,6 +356,7 @@ export class TrustflowWorkflow extends Construct {
       logGroupId: 'CreateTrustLogGroup',
       description:
         'Reads the trust password and calls CreateTrust, idempotently (the only reader of the password); changes an existing trust in place.',
+      environment: { REMOTE_ROLE_EXTERNAL_ID: externalId },
       statements: [
         allow('DescribeWithoutResourceLevelPermissions', ['ds:DescribeTrusts'], ['*']),
         allow(
@@ -326,6 +384,7 @@ export class TrustflowWorkflow extends Construct {
       environment: {
         REMOTE_SIDE_WINDOW_SECONDS: String(window),
         DELETE_FAILED_TRUSTS: props.deleteFailedTrusts ? 'true' : 'false',
+        REMOTE_ROLE_EXTERNAL_ID: externalId,
       },
       statements: [
         allow('DescribeWithoutResourceLevelPermissions', ['ds:DescribeTrusts'], ['*']),
@@ -334,6 +393,23 @@ export class TrustflowWorkflow extends Construct {
         allow('AnswerTheWaitingTask', ['states:SendTaskSuccess'], ['*']),
       ],
     });
+    // Pairs across accounts: the functions that reach the other directory may assume the allowed roles
+    // there, and no other role. A policy of its own so that a deployment without such roles has none.
+    const callerRoles = [validateRequest, createTrust, checkTrust].map((fn) => fn.role!);
+    this.remoteDirectoryCallerRoleArns = callerRoles.map((role) => role.roleArn);
+    if (remoteRolesAreToken || remoteRoles.length > 0) {
+      const assumeRemoteRoles = new iam.Policy(this, 'AssumeRemoteDirectoryRolesPolicy', {
+        policyName: 'assume-remote-directory-roles',
+        roles: callerRoles,
+        statements: [allow('AssumeAllowedRemoteDirectoryRoles', ['sts:AssumeRole'], remoteRoles)],
+      });
+      if (remoteRolesAreToken) {
+        const reachesOtherAccounts = new CfnCondition(this, 'ReachesOtherAccounts', {
+          expression: Fn.conditionNot(Fn.conditionEquals(Fn.join(',', remoteRoles), '')),
+        });
+        (assumeRemoteRoles.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = reachesOtherAccounts;
+      }
+    }
     const notifyRequester = makeFunction({
       binary: 'notify-requester',
       logGroupId: 'NotifyRequesterLogGroup',
@@ -698,6 +774,11 @@ export class TrustflowWorkflow extends Construct {
       new CfnOutput(this, 'NotificationTopicArn', {
         description: "The requesters' outcomes (SNS); subscribe the identity team here.",
         value: this.notificationTopic.topicArn,
+      });
+      new CfnOutput(this, 'RemoteDirectoryCallerRoleArns', {
+        description:
+          "The roles that reach a pair's other directory (validate, create, check): the TrustflowRoleArns of other-account-role.yaml in the other account.",
+        value: Fn.join(',', this.remoteDirectoryCallerRoleArns),
       });
     }
     if (props.exportServiceToken ?? true) {

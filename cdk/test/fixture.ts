@@ -56,6 +56,9 @@ export function synthWorkflow(props: TrustflowWorkflowProps = {}, eventBusName =
       name = parts[0];
     } else if (parts.length === 3 && parts[1] === 'CurrentVersion' && parts[2] === 'Resource') {
       name = `${parts[0]}.Version`;
+    } else if (parts.length === 3 && parts[1] === 'ServiceRole' && parts[2] === 'Resource') {
+      // A function's role: SAM names it <FunctionLogicalId>Role.
+      name = `${parts[0]}Role`;
     }
     names[logicalId] = name;
   }

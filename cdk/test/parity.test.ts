@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { ASL_PATH, REPO, evaluate, resourcesOfType, sam, samContext, samFunctions, synthWorkflow } from './fixture';
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { TrustflowCode, TrustflowWorkflow } from '../lib';
+import { ASL_PATH, REPO, Synthesized, evaluate, resourcesOfType, sam, samContext, samFunctions, synthWorkflow } from './fixture';
 
 const cdk = synthWorkflow();
 const samCtx = samContext();
@@ -26,26 +29,27 @@ interface Statement {
   Resource: unknown;
 }
 
-function cdkFunctionByName(name: string): [string, any] {
-  const found = resourcesOfType(cdk.json, 'AWS::Lambda::Function').find(([id]) => cdk.ctx.names[id] === name);
+function cdkFunctionByName(name: string, synthesized: Synthesized = cdk): [string, any] {
+  const found = resourcesOfType(synthesized.json, 'AWS::Lambda::Function').find(([id]) => synthesized.ctx.names[id] === name);
   assert.ok(found, `no CDK function for ${name}`);
   return found;
 }
 
 /** The statements of every inline policy of the role (a GetAtt of it), evaluated, and its managed policies. */
-function roleStatements(roleArn: any): { statements: Statement[]; managed: string[] } {
+function roleStatements(roleArn: any, synthesized: Synthesized = cdk): { statements: Statement[]; managed: string[] } {
+  const e = (node: unknown) => evaluate(node, synthesized.ctx);
   const roleId = roleArn['Fn::GetAtt'][0];
-  const role = cdk.json.Resources[roleId];
+  const role = synthesized.json.Resources[roleId];
   const statements: Statement[] = [];
-  for (const [, policy] of resourcesOfType(cdk.json, 'AWS::IAM::Policy')) {
+  for (const [, policy] of resourcesOfType(synthesized.json, 'AWS::IAM::Policy')) {
     if (policy.Properties.Roles.some((r: any) => r.Ref === roleId)) {
-      statements.push(...ev(policy.Properties.PolicyDocument.Statement));
+      statements.push(...e(policy.Properties.PolicyDocument.Statement));
     }
   }
   for (const policy of role.Properties.Policies ?? []) {
-    statements.push(...ev(policy.PolicyDocument.Statement));
+    statements.push(...e(policy.PolicyDocument.Statement));
   }
-  return { statements, managed: ev(role.Properties.ManagedPolicyArns ?? []) };
+  return { statements, managed: e(role.Properties.ManagedPolicyArns ?? []) };
 }
 
 function bySid(statements: Statement[]): Record<string, { actions: string[]; resources: string[] }> {
@@ -345,5 +349,129 @@ describe('alarms, dashboard, log groups, topics, queue', () => {
   it('the same outputs', () => {
     const values = (outputs: any, e: (n: unknown) => any) => sorted(Object.values<any>(outputs).map((o) => `${o.Description} = ${e(o.Value)}`));
     assert.deepEqual(values(cdk.json.Outputs, ev), values(sam.Outputs, evSam));
+  });
+});
+
+describe('pairs across accounts (AllowedRemoteRoleArns, RemoteRoleExternalId)', () => {
+  const ARNS = [
+    'arn:aws:iam::222222222222:role/trustflow-remote-directories',
+    'arn:aws:iam::333333333333:role/identity/trustflow-remote-directories',
+  ];
+  const EXTERNAL_ID = 'trustflow-prod:7f3a/2026';
+  const samPolicy = sam.Resources.AssumeRemoteDirectoryRolesPolicy;
+  const CALLERS = ['ValidateRequestFunction', 'CreateTrustFunction', 'CheckTrustFunction'];
+  /** Every statement of every IAM policy (standalone and inline) of a template, evaluated. */
+  const allStatements = (json: any, e: (n: unknown) => any): Statement[] =>
+    Object.values<any>(json.Resources).flatMap((r) => {
+      if (r.Type === 'AWS::IAM::Policy') return e(r.Properties.PolicyDocument.Statement);
+      if (r.Type === 'AWS::IAM::Role') return (r.Properties.Policies ?? []).flatMap((p: any) => e(p.PolicyDocument.Statement));
+      return [];
+    });
+  const stsStatements = (statements: Statement[]) => statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sts:')));
+  const normalized = (document: any) => ({
+    ...document,
+    Statement: document.Statement.map((s: Statement) => ({ ...s, Action: asList(s.Action), Resource: asList(s.Resource as string) })),
+  });
+
+  it('template.yaml: a policy of its own, on condition ReachesOtherAccounts (false at the defaults)', () => {
+    assert.equal(samPolicy.Type, 'AWS::IAM::Policy');
+    assert.equal(samPolicy.Condition, 'ReachesOtherAccounts');
+    assert.equal(samCtx.conditions.ReachesOtherAccounts, false);
+    assert.equal(samContext({ AllowedRemoteRoleArns: ARNS }).conditions.ReachesOtherAccounts, true);
+  });
+
+  it("no roles given: no AssumeRole policy, no sts: action in any role's policies (trust policies aside), no condition", () => {
+    assert.deepEqual(stsStatements(allStatements(cdk.json, ev)), []);
+    assert.ok(!Object.values(cdk.ctx.names).includes('AssumeRemoteDirectoryRolesPolicy'));
+    assert.deepEqual(Object.keys(cdk.json.Conditions ?? {}), []);
+  });
+
+  it('no roles given: the environment of validate, create and check as template.yaml gives them at its defaults', () => {
+    for (const id of CALLERS) {
+      const [, fn] = cdkFunctionByName(id);
+      assert.deepEqual(ev(fn.Properties.Environment), evSam(sam.Resources[id].Properties.Environment), id);
+      assert.equal(ev(fn.Properties.Environment).Variables.REMOTE_ROLE_EXTERNAL_ID, '');
+    }
+    assert.equal(ev(cdkFunctionByName('ValidateRequestFunction')[1].Properties.Environment).Variables.ALLOWED_REMOTE_ROLE_ARNS, '');
+  });
+
+  for (const arns of [ARNS, ARNS.slice(0, 1)]) {
+    describe(`${arns.length} role${arns.length === 1 ? '' : 's'} given`, () => {
+      const given = synthWorkflow({ allowedRemoteRoleArns: arns, remoteRoleExternalId: EXTERNAL_ID });
+      const e = (node: unknown) => evaluate(node, given.ctx);
+      const ctx = samContext({ AllowedRemoteRoleArns: arns, RemoteRoleExternalId: EXTERNAL_ID });
+      const es = (node: unknown) => evaluate(node, ctx);
+
+      it("template.yaml's policy: its name, the three roles, the statement (Sid), on exactly the given ARNs", () => {
+        const policies = resourcesOfType(given.json, 'AWS::IAM::Policy').filter(([id]) => given.ctx.names[id] === 'AssumeRemoteDirectoryRolesPolicy');
+        assert.equal(policies.length, 1);
+        const [[, policy]] = policies;
+        assert.equal(policy.Condition, undefined, 'the list is known at synth: the policy is there or not');
+        assert.equal(policy.Properties.PolicyName, samPolicy.Properties.PolicyName);
+        assert.deepEqual(sorted(e(policy.Properties.Roles)), sorted(es(samPolicy.Properties.Roles)));
+        assert.deepEqual(sorted(e(policy.Properties.Roles)), sorted(CALLERS.map((id) => `ref(${id}Role)`)));
+        assert.deepEqual(normalized(e(policy.Properties.PolicyDocument)), normalized(es(samPolicy.Properties.PolicyDocument)));
+        const [statement] = e(policy.Properties.PolicyDocument.Statement);
+        assert.deepEqual(asList(statement.Resource), arns);
+      });
+
+      it('sts:AssumeRole in that statement only, and no other sts: action', () => {
+        const sts = stsStatements(allStatements(given.json, e));
+        assert.equal(sts.length, 1);
+        assert.equal(sts[0].Sid, 'AssumeAllowedRemoteDirectoryRoles');
+        assert.deepEqual(asList(sts[0].Action), ['sts:AssumeRole']);
+      });
+
+      it("each function's actions as template.yaml grants them with the policy: sts:AssumeRole for the three callers only", () => {
+        for (const { id, resource } of samFunctions()) {
+          const [, fn] = cdkFunctionByName(id, given);
+          const { statements } = roleStatements(fn.Properties.Role, given);
+          const expected = samStatements(resource).flatMap((s) => asList(s.Action));
+          if (resource.Properties.DeadLetterQueue) expected.push('sqs:SendMessage');
+          expected.push(...XRAY_WRITE);
+          if (es(samPolicy.Properties.Roles).includes(`ref(${id}Role)`)) expected.push('sts:AssumeRole');
+          assert.deepEqual(sorted(statements.flatMap((s) => asList(s.Action))), sorted(expected), id);
+        }
+      });
+
+      it('the environment of validate, create and check as template.yaml gives them', () => {
+        for (const id of CALLERS) {
+          const [, fn] = cdkFunctionByName(id, given);
+          assert.deepEqual(e(fn.Properties.Environment), es(sam.Resources[id].Properties.Environment), id);
+          assert.equal(e(fn.Properties.Environment).Variables.REMOTE_ROLE_EXTERNAL_ID, EXTERNAL_ID);
+        }
+        const [, validate] = cdkFunctionByName('ValidateRequestFunction', given);
+        assert.equal(e(validate.Properties.Environment).Variables.ALLOWED_REMOTE_ROLE_ARNS, arns.join(','));
+      });
+
+      it('the output RemoteDirectoryCallerRoleArns: the three roles, as template.yaml', () => {
+        const [output] = Object.values<any>(given.json.Outputs).filter((o) => o.Description === sam.Outputs.RemoteDirectoryCallerRoleArns.Description);
+        assert.equal(e(output.Value), es(sam.Outputs.RemoteDirectoryCallerRoleArns.Value));
+        assert.equal(e(output.Value), CALLERS.map((id) => `att(${id}Role.Arn)`).join(','));
+      });
+    });
+  }
+
+  it("a CommaDelimitedList parameter for the roles: the policy on template.yaml's condition, the same Resource and environment", () => {
+    const stack = new Stack(new App(), 'trustflow');
+    const roles = new CfnParameter(stack, 'AllowedRemoteRoleArns', { type: 'CommaDelimitedList', default: '' });
+    const externalId = new CfnParameter(stack, 'RemoteRoleExternalId', { type: 'String', default: '' });
+    new TrustflowWorkflow(stack, 'Trustflow', {
+      code: TrustflowCode.placeholder(),
+      allowedRemoteRoleArns: roles.valueAsList,
+      remoteRoleExternalId: externalId.valueAsString,
+    });
+    const json = Template.fromStack(stack).toJSON();
+    const [[, policy]] = resourcesOfType(json, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.PolicyName === samPolicy.Properties.PolicyName);
+    assert.deepEqual(json.Conditions[policy.Condition], sam.Conditions.ReachesOtherAccounts);
+    assert.deepEqual(policy.Properties.PolicyDocument.Statement[0].Resource, samPolicy.Properties.PolicyDocument.Statement[0].Resource);
+    const variables = (id: string) =>
+      resourcesOfType(json, 'AWS::Lambda::Function').find(([logicalId]) => logicalId.startsWith(`Trustflow${id}`))![1].Properties.Environment.Variables;
+    for (const id of CALLERS) {
+      const declared = sam.Resources[id].Properties.Environment.Variables;
+      for (const name of ['ALLOWED_REMOTE_ROLE_ARNS', 'REMOTE_ROLE_EXTERNAL_ID'].filter((n) => n in declared)) {
+        assert.deepEqual(variables(id)[name], declared[name], `${id} ${name}`);
+      }
+    }
   });
 });

@@ -1,8 +1,8 @@
 // TrustflowWorkflow's props (each the SAM parameter of the same name, typed) and accessors.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { TRUSTFLOW_BINARIES, TrustflowBinary, TrustflowCode, TrustflowWorkflow } from '../lib';
-import { resourcesOfType, synthWorkflow } from './fixture';
+import { resourcesOfType, sam, synthWorkflow } from './fixture';
 
 describe('TrustflowWorkflow props', () => {
   const app = new App();
@@ -114,6 +114,30 @@ describe('TrustflowWorkflow accessors', () => {
     assert.throws(() => workflow.onTrustResult(new targets.SqsQueue(queue), { outcomes: [] }), /outcomes is empty/);
   });
 
+  it('remoteDirectoryCallerRoleArns: the roles of validate, create and check, the output joins them', () => {
+    const { stack, workflow, json } = synthWorkflow();
+    const roleArn = (binary: TrustflowBinary) => stack.resolve(workflow.functions[binary].role!.roleArn);
+    assert.deepEqual(stack.resolve(workflow.remoteDirectoryCallerRoleArns), [roleArn('validate-request'), roleArn('create-trust'), roleArn('check-trust')]);
+    const outputs = Object.values<any>(json.Outputs).filter((o) => o.Description === sam.Outputs.RemoteDirectoryCallerRoleArns.Description);
+    assert.equal(outputs.length, 1);
+    assert.deepEqual(outputs[0].Value, { 'Fn::Join': [',', [roleArn('validate-request'), roleArn('create-trust'), roleArn('check-trust')]] });
+    assert.equal(Object.keys(synthWorkflow({ createOutputs: false }).json.Outputs ?? {}).filter((k) => k.includes('RemoteDirectoryCaller')).length, 0);
+  });
+
+  it('allowedRemoteRoleArns may hold tokens (an imported ARN): taken as given', () => {
+    const imported = Fn.importValue('finance-RoleArn');
+    const { stack, json } = synthWorkflow({ allowedRemoteRoleArns: [imported], remoteRoleExternalId: 'ext-id' });
+    const [[, policy]] = resourcesOfType(json, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.PolicyName === 'assume-remote-directory-roles');
+    assert.deepEqual(policy.Properties.PolicyDocument.Statement[0].Resource, stack.resolve(imported));
+  });
+
+  it('roles without an external id: a warning (the role of other-account-role.yaml refuses such sessions)', () => {
+    const { stack } = synthWorkflow({ allowedRemoteRoleArns: ['arn:aws:iam::222222222222:role/trustflow-remote-directories'] });
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('without remoteRoleExternalId'));
+    const withId = synthWorkflow({ allowedRemoteRoleArns: ['arn:aws:iam::222222222222:role/trustflow-remote-directories'], remoteRoleExternalId: 'ext-id' });
+    Annotations.fromStack(withId.stack).hasNoWarning('*', Match.stringLikeRegexp('remoteRoleExternalId'));
+  });
+
   it('the bus, the API, the state machine, the service token', () => {
     const { stack, workflow } = synthWorkflow();
     assert.deepEqual(stack.resolve(workflow.serviceToken), {
@@ -146,6 +170,37 @@ describe('TrustflowWorkflow refuses what the SAM template refuses', () => {
     assert.throws(make({ pollInterval: Duration.millis(500) }), /./);
     assert.throws(make({ trustSecretNamePrefix: 'no spaces/' }), /trustSecretNamePrefix/);
     assert.throws(make({ executionTimeout: Duration.hours(26) }), /must exceed trustDeadline \+ remoteSideWindow/);
+  });
+  it("remoteRoleExternalId: exactly what RemoteRoleExternalId's AllowedPattern accepts", () => {
+    const allowed = new RegExp(sam.Parameters.RemoteRoleExternalId.AllowedPattern);
+    const samples = ['', 'ab', 'a', 'trustflow-prod:7f3a/2026', 'a+=,.@:/-b', 'x'.repeat(1224), 'x'.repeat(1225), 'with space', 'under_score', 'é-id'];
+    for (const id of samples) {
+      const build = make({ remoteRoleExternalId: id });
+      if (allowed.test(id)) {
+        assert.doesNotThrow(build, id);
+      } else {
+        assert.throws(build, /remoteRoleExternalId must match/, id);
+      }
+    }
+  });
+  it('allowedRemoteRoleArns: only IAM role ARNs a request could name, none with a comma (the list is joined with commas)', () => {
+    for (const arn of [
+      'arn:aws:iam::222222222222:role/trustflow-remote-directories',
+      'arn:aws-us-gov:iam::222222222222:role/path/to/a.role@x',
+    ]) {
+      assert.doesNotThrow(make({ allowedRemoteRoleArns: [arn], remoteRoleExternalId: 'ext-id' }), arn);
+    }
+    for (const arn of [
+      '',
+      'arn:aws:iam::222222222222:user/alice',
+      'arn:aws:iam::22222222222:role/short-account',
+      'arn:aws:sts::222222222222:assumed-role/a/b',
+      'arn:aws:iam::222222222222:role/',
+      'arn:aws:iam::222222222222:role/a,b',
+      `arn:aws:iam::222222222222:role/${'r'.repeat(2048)}`,
+    ]) {
+      assert.throws(make({ allowedRemoteRoleArns: [arn], remoteRoleExternalId: 'ext-id' }), /allowedRemoteRoleArns/, arn);
+    }
   });
   it("a default code source that names the build to run when there is none", () => {
     assert.throws(() => TrustflowCode.fromSamBuild('/nonexistent')('check-trust'), /sam build/);

@@ -212,8 +212,15 @@ pub fn decide_pair(
         format!("the pair exists: {} on {} and {} on the other directory", this_side.trust_id, request.directory_id, other_side.trust_id);
     if action == PlanAction::Replace || other_side.trust_direction != other_direction || other_side.trust_type != request.trust_type {
         return Err(WorkflowError::TrustConflict(format!(
-            "{pair} ({} {} there); a pair is not replaced in place: remove it (a removal with remoteDirectoryId removes both sides) and request it again",
-            other_side.trust_direction, other_side.trust_type
+            "{pair} ({} {} {} here, {} {} {} there), not the requested {} {} pair in working order; a pair is not replaced in place: remove it (a removal with remoteDirectoryId removes both sides) and request it again",
+            this_side.trust_direction,
+            this_side.trust_type,
+            this_side.state,
+            other_side.trust_direction,
+            other_side.trust_type,
+            other_side.state,
+            request.trust_direction.as_api_str(),
+            request.trust_type.as_api_str()
         )));
     }
     let other_class = classify_state(&other_side.state, other_direction);

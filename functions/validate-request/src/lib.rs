@@ -18,7 +18,7 @@ use trustflow_domain::plan::{changes_for, complementary, decide, decide_pair, wi
 use trustflow_domain::preflight::{blocking_violations, remote_networks};
 use trustflow_domain::removal::{parse_removal_request, plan_removal, removal_in, with_paired_side, RemovalPlan};
 use trustflow_domain::request::PreflightMode;
-use trustflow_domain::request::{parse_request, TrustRequest};
+use trustflow_domain::request::{parse_request, ExistingTrustPolicy, TrustRequest};
 use trustflow_domain::time::{self, OffsetDateTime};
 
 /// Configuration, read once at cold start.
@@ -116,7 +116,13 @@ where
     }
 
     let trusts = directory_api.list_trusts(&request.directory_id).await?;
-    let (action, existing) = decide(&request, &trusts)?;
+    // A pair is never replaced in place, so its request is decided as if replacing were allowed:
+    // a side that differs or failed comes out as Replace, which `decide_pair` refuses with what a
+    // pair needs (remove it, request it again) rather than advising `onExistingTrust: replace`.
+    let (action, existing) = match pair.is_some() {
+        true => decide(&TrustRequest { on_existing_trust: ExistingTrustPolicy::Replace, ..request.clone() }, &trusts)?,
+        false => decide(&request, &trusts)?,
+    };
     let changes = existing.as_ref().map(|trust| changes_for(&request, trust, forwarder.as_deref())).unwrap_or_default();
     let (action, changes, paired_side) = match pair {
         None => {
@@ -223,9 +229,11 @@ async fn other_account<'a, D, A: OtherAccounts>(
 
 /// The other side of a trust between two AWS Managed Microsoft AD directories (`remoteDirectoryId`):
 /// the remote directory must be one this workflow can manage, its domain the request's
-/// `remoteDomainName`, its NetBIOS name another than this directory's, and it must have no trust for
-/// this directory's domain yet. The request's forwarders default to the remote directory's DNS
-/// addresses; the remote side forwards to this directory's.
+/// `remoteDomainName`, and its NetBIOS name another than this directory's. Returns the other side
+/// and the trust the remote directory already has for this directory's domain, if any (whether the
+/// pair is new, exists whole, or is half there is decided with this side's trust). The request's
+/// forwarders default to the remote directory's DNS addresses; the remote side forwards to this
+/// directory's.
 async fn pair_with<O: DirectoryReader>(
     request: &mut TrustRequest,
     directory: &DirectoryInfo,

@@ -459,3 +459,20 @@ async fn half_a_pair_is_refused_naming_the_side_that_exists() {
     );
     assert!(violation.contains("a removal with remoteDirectoryId removes whichever side exists"), "{violation}");
 }
+
+#[tokio::test]
+async fn a_pair_requested_in_another_shape_than_it_exists_is_refused_with_what_a_pair_needs_not_a_replace() {
+    let aws = account();
+    with_remote_directory(&aws, "SALES");
+    aws.add_trust(DIR, "sales.example.com", "Two-Way", "Verified", "");
+    aws.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "Verified", "");
+    match plan(&aws, &pair_request()).await {
+        Err(WorkflowError::TrustConflict(message)) => {
+            assert!(message.contains("not the requested One-Way: Outgoing Forest pair"), "{message}");
+            assert!(message.contains("remove it (a removal with remoteDirectoryId removes both sides) and request it again"), "{message}");
+            assert!(!message.contains("onExistingTrust"), "a pair is never replaced in place: {message}");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(aws.count("DeleteTrust") + aws.count("CreateTrust"), 0);
+}

@@ -12,7 +12,9 @@
 //! ready, which fails the Task with `RemoteSideReady` and leads to `verifyNow` and
 //! `followVerification`: a verification requested at once and followed closely.
 
-use trustflow_aws::ports::{paired_directory, DirectoryReader, OtherAccounts, TaskAnswer, TaskCallbacks, TrustMaintainer};
+use trustflow_aws::ports::{
+    paired_directory, DirectoryReader, OtherAccounts, PairedDirectory, RoleError, TaskAnswer, TaskCallbacks, TrustMaintainer,
+};
 use trustflow_domain::domain::TrustInfo;
 use trustflow_domain::domain::{classify_state, normalize_domain, StateClass, TrustState};
 use trustflow_domain::error::WorkflowError;
@@ -104,20 +106,17 @@ where
     let mode = input.mode;
     let role = plan.request.remote_role_arn.as_deref();
     if mode == Mode::Cleanup {
-        return match plan.paired_side.is_some() {
-            true => {
-                cleanup(
-                    &plan,
-                    &trust_id,
-                    input.status.clone(),
-                    settings,
-                    directory_api,
-                    &paired_directory(directory_api, accounts, role).await?,
-                )
-                .await
-            }
-            false => cleanup(&plan, &trust_id, input.status.clone(), settings, directory_api, directory_api).await,
+        // The other account is reached before anything is deleted: a transient failure is retried
+        // with both sides as they are; a refused role still lets this side go, and is reported.
+        let other = match plan.paired_side.is_some() {
+            true => match paired_directory(directory_api, accounts, role).await {
+                Ok(other) => Ok(other),
+                Err(RoleError::Refused(why)) => Err(why),
+                Err(RoleError::Aws(error)) => return Err(error),
+            },
+            false => Ok(PairedDirectory::ThisAccount(directory_api)),
         };
+        return cleanup(&plan, &trust_id, input.status.clone(), settings, directory_api, other.as_ref()).await;
     }
     let checked = check_this_side(input, &trust_id, settings, directory_api, now).await;
     let plan = &plan;
@@ -561,7 +560,7 @@ async fn cleanup<D, O>(
     last: Option<TrustStatus>,
     settings: &Settings,
     directory_api: &D,
-    other_directory_api: &O,
+    other_directory_api: Result<&O, &String>,
 ) -> Result<TrustStatus, WorkflowError>
 where
     D: DirectoryReader + TrustMaintainer,
@@ -578,6 +577,22 @@ where
         // A pair is removed whole: the other side goes with this one (with the forwarder it made).
         if let Some(remote_id) = plan.paired_side.as_ref().and_then(|side| side.trust_id.as_deref()) {
             let remote_directory = plan.paired_side.as_ref().map(|side| side.directory.directory_id.as_str()).unwrap_or_default();
+            let other_directory_api = match other_directory_api {
+                Ok(other) => other,
+                Err(why) => {
+                    // Said as it is: this side is deleted, the other is left, and why.
+                    tracing::warn!(trust_id = remote_id, why = %why, "the other side of the failed pair could not be deleted");
+                    let left = format!(
+                        "not deleted: trustflow could not reach its account ({why}); delete trust {remote_id} on {remote_directory} there"
+                    );
+                    match status.paired_trust.as_mut() {
+                        Some(paired) if paired.trust_state_reason.is_empty() => paired.trust_state_reason = left,
+                        Some(paired) => paired.trust_state_reason = format!("{}; {left}", paired.trust_state_reason),
+                        None => status.trust_state_reason = format!("{}; the other side of the pair was {left}", status.trust_state_reason),
+                    }
+                    return Ok(status);
+                }
+            };
             if other_directory_api
                 .describe_trust(remote_directory, remote_id)
                 .await?

@@ -479,3 +479,33 @@ async fn an_updated_pair_is_done_only_once_the_other_side_shows_the_requested_se
     }
     assert_eq!(run(&aws, Mode::Poll, plan, None, 11).await.expect("done").outcome, Outcome::Verified);
 }
+
+#[tokio::test]
+async fn cleanup_of_a_failed_pair_whose_other_account_refuses_the_role_deletes_this_side_and_says_the_other_is_left() {
+    let aws = FakeAws::default();
+    let local = aws.add_trust(DIR, "corp.example.com", "Two-Way", "Verified", "");
+    let remote = aws.add_trust(REMOTE_DIR, "aws.example.com", "Two-Way", "Failed", "x");
+    let mut plan = paired_plan(&local, &remote);
+    plan.request.remote_directory_id = Some(REMOTE_DIR.to_owned());
+    plan.request.remote_role_arn = Some("arn:aws:iam::222222222222:role/trustflow-remote-directories".to_owned());
+    let mut failed = run(&aws, Mode::Poll, paired_plan(&local, &remote), None, 10).await.expect("failed");
+    failed.paired_trust.as_mut().expect("read").trust_state_reason = "x".to_owned();
+    let cleaned = check_trust(
+        CheckInput { mode: Mode::Cleanup, plan, status: Some(failed), task_token: None, ready_signal: None },
+        &settings(),
+        &aws,
+        &FakeOtherAccounts::default(),
+        at(11),
+    )
+    .await
+    .expect("cleaned what could be");
+    assert!(cleaned.trust_deleted, "this side is deleted");
+    let paired = cleaned.paired_trust.expect("reported");
+    assert!(!paired.trust_deleted, "the other side is not said to be deleted");
+    assert!(
+        paired.trust_state_reason.starts_with("x; not deleted: trustflow could not reach its account"),
+        "{}",
+        paired.trust_state_reason
+    );
+    assert_eq!((aws.state_of(&local), aws.state_of(&remote).as_deref()), (None, Some("Failed")));
+}

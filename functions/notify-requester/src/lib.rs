@@ -525,6 +525,13 @@ fn message_body(facts: &Facts<'_>) -> String {
             remote = request.remote_domain_name,
             dir = request.directory_id,
         ));
+    } else if facts.trust_deleted
+        && facts
+            .paired
+            .as_ref()
+            .is_some_and(|p| p.get("trustId").is_some_and(|id| !id.is_null()) && p.get("trustDeleted") != Some(&Value::Bool(true)))
+    {
+        body.push_str("\nThis side's failed trust (and its conditional forwarder) was deleted; the other side was not (see above): delete it before sending a corrected request.\n");
     } else if facts.trust_deleted {
         body.push_str("\nThe failed trust (and its conditional forwarder) was deleted, so a corrected request can be sent.\n");
     } else if matches!(facts.announcement, Announcement::Failed | Announcement::TimedOut | Announcement::RemoteSideTimedOut)

@@ -568,3 +568,17 @@ async fn an_update_of_a_pair_names_the_other_sides_change_as_done_only_when_it_s
     assert!(message.contains("Requested changes on the other side: selective authentication: Disabled -> Enabled\n"), "{message}");
     assert!(!message.contains("Changed in place"), "{message}");
 }
+
+#[tokio::test]
+async fn a_failed_pair_whose_other_side_could_not_be_deleted_says_so_and_not_that_a_corrected_request_can_be_sent() {
+    let mut cleaned = status("failed", "Failed", "The specified domain name does not exist or could not be contacted.");
+    cleaned["trustDeleted"] = json!(true);
+    cleaned["pairedTrust"] = json!({"directoryId": "d-0987654321", "trustId": "t-0000000002", "trustState": "Failed",
+        "trustStateReason": "not deleted: trustflow could not reach its account (AccessDenied); delete trust t-0000000002 on d-0987654321 there",
+        "trustDeleted": false});
+    let (aws, _) = send(json!({"plan": paired_plan("Two-Way"), "status": cleaned})).await;
+    let message = aws.published.borrow()[0].message.clone();
+    assert!(message.contains("This side's failed trust (and its conditional forwarder) was deleted; the other side was not"), "{message}");
+    assert!(message.contains("not deleted: trustflow could not reach its account"), "{message}");
+    assert!(!message.contains("so a corrected request can be sent"), "{message}");
+}

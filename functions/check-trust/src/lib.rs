@@ -372,11 +372,7 @@ fn shows_requested_change(changes: &[Change], trust: &TrustInfo) -> bool {
 
 /// Whether the trust has the selective authentication an Update asked for (any other plan: yes).
 fn shows_requested_setting(plan: &Plan, trust: &TrustInfo) -> bool {
-    let wanted = plan.changes.iter().find_map(|change| match change {
-        Change::SelectiveAuth { to, .. } => Some(*to),
-        Change::ForwarderAddresses { .. } => None,
-    });
-    plan.action != PlanAction::Update || wanted.is_none_or(|wanted| trust.selective_auth == wanted)
+    plan.action != PlanAction::Update || shows_requested_change(&plan.changes, trust)
 }
 
 async fn poll<D: DirectoryReader>(
